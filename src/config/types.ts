@@ -1,0 +1,41 @@
+import type { JsonObject, LabelSelector } from '../k8s/types.js';
+
+/** Built-in starting points: `kyma` (the default) and `istio` (Istio chart defaults). */
+export type ProfileName = 'kyma' | 'istio';
+
+export type InjectionPolicy = 'enabled' | 'disabled';
+
+/**
+ * The injector configuration as an operator writes it (config file, ConfigMap, CLI flags).
+ * It mirrors what Istio users already have (`policy`, selectors, `injectedAnnotations`, `values`, `meshConfig`)
+ * plus mesh-webhook's own keys (`excludedNamespaces`, `nativeSidecars`, `namespaceLabels`).
+ */
+export interface InjectorConfig {
+  profile: ProfileName;
+  policy: InjectionPolicy;
+  neverInjectSelector: LabelSelector[];
+  alwaysInjectSelector: LabelSelector[];
+  /** Annotations added to every injected pod. */
+  injectedAnnotations: Record<string, string>;
+  /** Namespaces never injected, in addition to Istio's ignored namespaces. */
+  excludedNamespaces: string[];
+  /** Inject istio-proxy as a Kubernetes native sidecar (init container with restartPolicy Always). */
+  nativeSidecars: boolean;
+  /** Namespace labels known without a cluster (namespace name → labels). */
+  namespaceLabels: Record<string, Record<string, string>>;
+  /** Helm values the Istio sidecar template reads (`.Values`). */
+  values: JsonObject;
+  /** Effective MeshConfig (proto-JSON field names). */
+  meshConfig: JsonObject;
+}
+
+/** A configuration problem, with the path of the offending key and what to do. */
+export class ConfigError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(path ? `config ${path}: ${message}` : `config: ${message}`);
+    this.name = 'ConfigError';
+  }
+}

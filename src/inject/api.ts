@@ -1,0 +1,38 @@
+import type { InjectorConfig } from '../config/types.js';
+import type { Pod } from '../k8s/types.js';
+
+/** One RFC 6902 operation, as sent back to the API server (base64 of a JSON array of these). */
+export type PatchOperation =
+  | { op: 'add' | 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+/** The workload a pod template belongs to (offline injection of Deployments, Jobs, ...). */
+export interface WorkloadRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface InjectionRequest {
+  /** The pod (`request.object` of the AdmissionReview, or a workload's pod template as a Pod). */
+  pod: Pod;
+  /** `request.namespace`: used when the pod has no `metadata.namespace`. */
+  namespace?: string;
+  /** Proxy environment from the webhook URL path (`/inject/cluster/X/net/Y` → cluster=X, net=Y). */
+  pathParams?: Record<string, string>;
+  /** Offline injection: the workload that owns the template (replaces the ownerReferences heuristics). */
+  workload?: WorkloadRef;
+}
+
+/** What the injector decided and did for one pod. Every outcome carries a reason for logs and audit annotations. */
+export type InjectionOutcome =
+  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[] }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'rejected'; reason: string; message: string };
+
+/** A configuration compiled once at load: everything config-dependent is computed here, not per request. */
+export interface Injector {
+  readonly config: InjectorConfig;
+  inject(request: InjectionRequest): InjectionOutcome;
+}
