@@ -1,0 +1,229 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { LoadConfigOptions } from '../config/load.js';
+import { PROFILE_NAMES } from '../config/profiles.js';
+import type { ProfileName } from '../config/types.js';
+
+/** A command line that cannot be understood: print the message and the usage, exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type CommandName = 'inject' | 'serve';
+
+export interface InjectArgs {
+  /** Manifest file, or `-` for stdin. */
+  filename: string;
+  /** Output file; stdout when absent. */
+  output?: string;
+  config: LoadConfigOptions;
+}
+
+export interface ServeArgs {
+  /** Absent: serve()'s default (8443). */
+  port?: number;
+  /** Absent: serve()'s default (0.0.0.0). */
+  host?: string;
+  certFile?: string;
+  keyFile?: string;
+  logLevel?: LogLevel;
+  config: LoadConfigOptions;
+}
+
+export type Invocation =
+  | { command: 'inject'; args: InjectArgs }
+  | { command: 'serve'; args: ServeArgs }
+  | { command: 'help'; topic?: CommandName }
+  | { command: 'version' };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** serve()'s defaults, repeated for the help text (importing src/server here would load the server stack). */
+export const HELP_DEFAULT_PORT = 8443;
+export const HELP_DEFAULT_HOST = '0.0.0.0';
+
+const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
+      --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)
+      --config FILE             YAML file with injector settings (policy, selectors, values, meshConfig, ...)
+      --values FILE             Helm values merged into values (repeatable)
+      --mesh FILE               MeshConfig merged into meshConfig (repeatable)
+      --set PATH=VALUE          override one setting, VALUE is JSON or a plain string (repeatable),
+                                e.g. --set values.global.proxy.image=proxyv2 --set policy=disabled
+      --native-sidecars true|false
+                                inject istio-proxy as a native sidecar (init container) or a classic container`;
+
+export const USAGE: Record<'main' | CommandName, string> = {
+  main: `Usage: mesh-webhook <command> [flags]
+
+Kubernetes mutating admission webhook that injects Istio sidecars.
+
+Commands:
+  inject    inject sidecars into manifests offline (like istioctl kube-inject)
+  serve     run the admission webhook server
+
+Flags:
+  -h, --help      show help (also: mesh-webhook <command> --help)
+      --version   print the version
+
+Run 'mesh-webhook <command> --help' for the flags of a command.`,
+  inject: `Usage: mesh-webhook inject -f FILE|- [flags]
+
+Injects the Istio sidecar into Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers,
+Jobs, CronJobs, DeploymentConfigs and v1 Lists; other documents are printed unchanged. Warnings go to stderr.
+
+Flags:
+  -f, --filename FILE           manifest file to inject, '-' for stdin (required)
+  -o, --output FILE             write the result to FILE instead of stdout
+  -h, --help                    show this help
+
+${CONFIG_FLAGS}`,
+  serve: `Usage: mesh-webhook serve [flags]
+
+Runs the admission webhook over HTTPS (POST /inject, GET /healthz, GET /readyz).
+
+Flags:
+      --port N                  listen port, 0 for any free port (default ${HELP_DEFAULT_PORT})
+      --host H                  listen address (default ${HELP_DEFAULT_HOST})
+      --cert FILE               serving certificate (PEM), together with --key; without both,
+                                development certificates are created in .dev-certs
+      --key FILE                private key (PEM) of --cert
+      --log-level LEVEL         ${LOG_LEVELS.join('|')}
+  -h, --help                    show this help
+
+${CONFIG_FLAGS}`,
+};
+
+const CONFIG_OPTIONS = {
+  profile: { type: 'string' },
+  config: { type: 'string' },
+  values: { type: 'string', multiple: true },
+  mesh: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  'native-sidecars': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const INJECT_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  filename: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+} as const satisfies ParseArgsConfig['options'];
+
+const SERVE_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  port: { type: 'string' },
+  host: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Turns `process.argv.slice(2)` into what to run. Throws {@link UsageError}. */
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command "${topic}"`);
+    return topic === undefined ? { command: 'help' } : { command: 'help', topic };
+  }
+  if (first === '--version' || first === 'version') return { command: 'version' };
+  if (first.startsWith('-')) throw new UsageError(`expected a command before ${first}`);
+  if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`);
+  return first === 'inject' ? parseInject(rest) : parseServe(rest);
+}
+
+function isCommand(s: string): s is CommandName {
+  return s === 'inject' || s === 'serve';
+}
+
+function parseInject(argv: string[]): Invocation {
+  const { values } = parse(argv, INJECT_OPTIONS, 'inject');
+  if (values.help) return { command: 'help', topic: 'inject' };
+  if (values.filename === undefined || values.filename === '') {
+    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'inject');
+  }
+  return {
+    command: 'inject',
+    args: {
+      filename: values.filename,
+      ...(values.output !== undefined ? { output: values.output } : {}),
+      config: configOptions(values, 'inject'),
+    },
+  };
+}
+
+function parseServe(argv: string[]): Invocation {
+  const { values } = parse(argv, SERVE_OPTIONS, 'serve');
+  if (values.help) return { command: 'help', topic: 'serve' };
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError('--cert and --key go together: give both or neither', 'serve');
+  }
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, 'serve');
+  }
+  return {
+    command: 'serve',
+    args: {
+      ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
+      ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(values.cert !== undefined ? { certFile: values.cert } : {}),
+      ...(values.key !== undefined ? { keyFile: values.key } : {}),
+      ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
+      config: configOptions(values, 'serve'),
+    },
+  };
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, command: CommandName) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
+}
+
+interface ConfigFlagValues {
+  profile?: string;
+  config?: string;
+  values?: string[];
+  mesh?: string[];
+  set?: string[];
+  'native-sidecars'?: string;
+}
+
+function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
+  const opts: LoadConfigOptions = {};
+  if (flags.profile !== undefined) {
+    if (!(PROFILE_NAMES as readonly string[]).includes(flags.profile)) {
+      throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}; got "${flags.profile}"`, command);
+    }
+    opts.profile = flags.profile as ProfileName;
+  }
+  if (flags.config !== undefined) opts.configFile = flags.config;
+  if (flags.values?.length) opts.valuesFiles = flags.values;
+  if (flags.mesh?.length) opts.meshFiles = flags.mesh;
+  if (flags.set?.length) opts.sets = flags.set;
+  const native = flags['native-sidecars'];
+  if (native !== undefined) {
+    if (native !== 'true' && native !== 'false') {
+      throw new UsageError(`--native-sidecars must be true or false; got "${native}"`, command);
+    }
+    opts.nativeSidecars = native === 'true';
+  }
+  return opts;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw new UsageError(`--port must be an integer 0..65535 (0 = any free port); got "${text}"`, 'serve');
+  }
+  return port;
+}

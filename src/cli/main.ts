@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/types.js';
+import { ManifestError } from '../workloads/kubeInject.js';
+import { parseCommandLine, USAGE, UsageError, type Invocation } from './args.js';
+import { InputError } from './errors.js';
+
+/** Exit codes: 0 ok, 1 bad input (config, manifests, files), 2 bad command line. */
+async function main(argv: readonly string[]): Promise<number> {
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${USAGE[err.command ?? 'main']}\n`);
+    return 2;
+  }
+  try {
+    switch (invocation.command) {
+      case 'help':
+        process.stdout.write(`${USAGE[invocation.topic ?? 'main']}\n`);
+        return 0;
+      case 'version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case 'inject':
+        await (await import('./inject.js')).runInject(invocation.args);
+        return 0;
+      case 'serve':
+        // Loaded only here: the server stack (fastify, TLS) is not needed for offline injection.
+        await (await import('./serve.js')).runServe(invocation.args);
+        return 0;
+    }
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    // Our own errors carry everything the operator needs; anything else may be a bug, so show where it came from.
+    const expected = err instanceof ConfigError || err instanceof ManifestError || err instanceof InputError;
+    if (!expected) process.stderr.write(`${err.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+function version(): string {
+  // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { JsonObject, JsonValue } from '../k8s/types.js';
+import { cloneJson, deepMerge, FORBIDDEN_KEYS, isPlainObject } from './merge.js';
+import { PROFILE_NAMES, profileConfig } from './profiles.js';
+import { ConfigError, type InjectorConfig, type ProfileName } from './types.js';
+import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
+
+export interface LoadConfigOptions {
+  /** YAML file with InjectorConfig keys (`profile`, `policy`, ..., `values`, `meshConfig`). */
+  configFile?: string;
+  /** Built-in starting point; overrides the config file's `profile`. Default `kyma`. */
+  profile?: ProfileName;
+  /** Helm values documents, deep-merged into `values` in order. */
+  valuesFiles?: string[];
+  /** MeshConfig documents, deep-merged into `meshConfig` in order. */
+  meshFiles?: string[];
+  /** `path=value` overrides applied last, in order (`values.global.tag="1.30"`, `policy=disabled`). */
+  sets?: string[];
+  /** Overrides everything else. */
+  nativeSidecars?: boolean;
+}
+
+type Draft = Record<string, unknown>;
+
+/**
+ * Builds the injector configuration: profile defaults ← config file ← `--values` files ← `--mesh` files ← `--set`
+ * overrides ← `--native-sidecars`, then validates the result. Throws {@link ConfigError} naming the file or path.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
+  const file = opts.configFile === undefined ? undefined : readYamlMap(opts.configFile, 'config');
+  const profile = opts.profile ?? profileOf(file, opts.configFile) ?? 'kyma';
+
+  const base = profileConfig(profile);
+  // The profile shares nested objects with module constants: own a copy before anything mutates it.
+  let draft: Draft = { ...base, values: cloneJson(base.values), meshConfig: cloneJson(base.meshConfig) };
+
+  if (file && opts.configFile !== undefined) draft = applyConfigFile(draft, file, opts.configFile);
+  for (const f of opts.valuesFiles ?? []) draft.values = deepMerge(draft.values as JsonObject, readYamlMap(f, 'values'));
+  for (const f of opts.meshFiles ?? []) draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, readYamlMap(f, 'mesh'));
+  for (const expr of opts.sets ?? []) applySet(draft, parseSet(expr));
+  if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
+  draft.profile = profile;
+
+  return validateConfig(draft);
+}
+
+// ---- config file ------------------------------------------------------------------------------------------------
+
+function profileOf(file: JsonObject | undefined, name: string | undefined): ProfileName | undefined {
+  const p = file?.profile;
+  if (p === undefined) return undefined;
+  if (typeof p === 'string' && (PROFILE_NAMES as readonly string[]).includes(p)) return p as ProfileName;
+  throw new ConfigError('profile', `in ${name}: must be one of ${PROFILE_NAMES.join(', ')}; got ${show(p)}`);
+}
+
+/** `values`/`meshConfig` deep-merge over the profile; every other key replaces the profile's value. */
+function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
+  const out: Draft = { ...draft };
+  for (const [key, value] of Object.entries(file)) {
+    if (!isConfigKey(key)) {
+      throw new ConfigError(key, `unknown key in ${name}; allowed top-level keys are ${CONFIG_KEYS.join(', ')}`);
+    }
+    if (key === 'profile' || value === undefined) continue;
+    if (key === 'values' || key === 'meshConfig') {
+      if (value === null) continue;
+      if (!isPlainObject(value)) throw new ConfigError(key, `in ${name}: must be a map; got ${show(value)}`);
+      out[key] = deepMerge(out[key] as JsonObject, value);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Reads a YAML file that must hold one mapping (an empty file is an empty map). */
+export function readYamlMap(file: string, what: string): JsonObject {
+  const text = readText(file, what);
+  const doc = parseDocument(text, { prettyErrors: true });
+  const error = doc.errors[0];
+  if (error) {
+    const hint = error.code === 'MULTIPLE_DOCS' ? ' (put everything in a single YAML document)' : '';
+    throw new ConfigError('', `${what} file ${file}: YAML syntax error: ${firstLine(error.message)}${hint}`);
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (value === null || value === undefined) return {};
+  if (!isPlainObject(value)) {
+    throw new ConfigError('', `${what} file ${file}: must contain a YAML map of keys; got ${show(value)}`);
+  }
+  return value;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'is not readable (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory, not a file'
+            : `cannot be read (${(err as Error).message})`;
+    throw new ConfigError('', `${what} file ${file} ${reason}`);
+  }
+}
+
+/** The first line of a pretty YAML error ("... at line 4, column 1:"), without the source excerpt. */
+function firstLine(message: string): string {
+  return (message.split('\n', 1)[0] ?? message).replace(/:$/, '');
+}
+
+// ---- --set ------------------------------------------------------------------------------------------------------
+
+export interface SetOverride {
+  /** The original `path=value` text, for error messages. */
+  expr: string;
+  path: string[];
+  value: JsonValue;
+}
+
+/**
+ * Parses `a.b.c=V`. V is JSON when it parses as JSON (numbers, true/false, null, lists, maps, "quoted strings"),
+ * otherwise the literal text.
+ */
+export function parseSet(expr: string): SetOverride {
+  const eq = expr.indexOf('=');
+  if (eq <= 0) throw new ConfigError('', `--set ${JSON.stringify(expr)}: expected PATH=VALUE, e.g. values.global.tag='"1.30"'`);
+  const pathText = expr.slice(0, eq).trim();
+  const path = pathText.split('.');
+  if (path.some((segment) => segment === '')) {
+    throw new ConfigError(pathText, `--set ${expr}: empty path segment; write dot-separated keys like values.global.hub`);
+  }
+  const forbidden = path.find((segment) => FORBIDDEN_KEYS.has(segment));
+  if (forbidden !== undefined) throw new ConfigError(pathText, `--set ${expr}: the key ${forbidden} is not allowed`);
+  return { expr, path, value: parseSetValue(expr.slice(eq + 1)) };
+}
+
+function parseSetValue(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+/** Replaces the value at the path, creating missing maps on the way. */
+function applySet(draft: Draft, { expr, path, value }: SetOverride): void {
+  const [top] = path;
+  if (top === undefined || !isConfigKey(top)) {
+    throw new ConfigError(path.join('.'), `--set ${expr}: unknown top-level key; use one of ${CONFIG_KEYS.join(', ')}`);
+  }
+  if (top === 'profile') {
+    throw new ConfigError('profile', `--set ${expr}: the profile cannot be set with --set; use --profile`);
+  }
+  let node: Draft = draft;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i] as string;
+    const child = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (child === undefined || child === null) {
+      node[key] = {};
+    } else if (!isPlainObject(child)) {
+      const at = path.slice(0, i + 1).join('.');
+      throw new ConfigError(
+        at,
+        `--set ${expr}: ${at} is ${show(child)}, not a map; set ${at}=<JSON> to replace it as a whole`,
+      );
+    }
+    node = node[key] as Draft;
+  }
+  node[path[path.length - 1] as string] = value;
+}

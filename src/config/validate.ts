@@ -1,0 +1,216 @@
+import type { JsonObject } from '../k8s/types.js';
+import { isPlainObject } from './merge.js';
+import { PROFILE_NAMES } from './profiles.js';
+import { ConfigError, type InjectorConfig } from './types.js';
+
+/** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
+const KEY_SET: Record<keyof InjectorConfig, true> = {
+  profile: true,
+  policy: true,
+  neverInjectSelector: true,
+  alwaysInjectSelector: true,
+  injectedAnnotations: true,
+  excludedNamespaces: true,
+  nativeSidecars: true,
+  namespaceLabels: true,
+  values: true,
+  meshConfig: true,
+};
+export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
+
+export function isConfigKey(key: string): key is keyof InjectorConfig {
+  return Object.hasOwn(KEY_SET, key);
+}
+
+const POLICIES = ['enabled', 'disabled'] as const;
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+const INTERCEPTION_MODES = ['REDIRECT', 'TPROXY', 'NONE'] as const;
+const READINESS_FIELDS = ['readinessInitialDelaySeconds', 'readinessPeriodSeconds', 'readinessFailureThreshold'] as const;
+
+/** Kubernetes resource quantity (`resource.Quantity` syntax). */
+const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/**
+ * Checks a complete injector configuration (after profile, files and flags are merged) and returns it typed.
+ * Throws a {@link ConfigError} naming the first offending path, the bad value and what is expected.
+ */
+export function validateConfig(cfg: unknown): InjectorConfig {
+  if (!isPlainObject(cfg)) throw new ConfigError('', `must be a map of ${CONFIG_KEYS.join(', ')}; got ${show(cfg)}`);
+  for (const key of Object.keys(cfg)) {
+    if (!isConfigKey(key)) {
+      throw new ConfigError(key, `unknown key; allowed top-level keys are ${CONFIG_KEYS.join(', ')}`);
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    if (cfg[key] === undefined) throw new ConfigError(key, 'is missing');
+  }
+
+  oneOf(cfg.profile, 'profile', PROFILE_NAMES);
+  oneOf(cfg.policy, 'policy', POLICIES);
+  selectorList(cfg.neverInjectSelector, 'neverInjectSelector');
+  selectorList(cfg.alwaysInjectSelector, 'alwaysInjectSelector');
+  stringMap(cfg.injectedAnnotations, 'injectedAnnotations');
+  stringList(cfg.excludedNamespaces, 'excludedNamespaces');
+  boolean(cfg.nativeSidecars, 'nativeSidecars');
+  const namespaceLabels = map(cfg.namespaceLabels, 'namespaceLabels', 'a map of namespace name to a map of labels');
+  for (const [ns, labels] of Object.entries(namespaceLabels)) stringMap(labels, `namespaceLabels.${ns}`);
+  validateValues(map(cfg.values, 'values', 'a map of Helm values'));
+  validateMeshConfig(map(cfg.meshConfig, 'meshConfig', 'a map of MeshConfig fields'));
+  return cfg as unknown as InjectorConfig;
+}
+
+/** Typed checks of the `values` fields the injector reads; everything else passes through to the template. */
+function validateValues(values: JsonObject): void {
+  const global = optionalMap(values.global, 'values.global');
+  if (!global) return;
+  imageRef(global.hub, 'values.global.hub');
+  imageRef(global.tag, 'values.global.tag');
+
+  const proxy = optionalMap(global.proxy, 'values.global.proxy');
+  if (proxy) {
+    imageRef(proxy.image, 'values.global.proxy.image');
+    if (proxy.statusPort !== undefined) port(proxy.statusPort, 'values.global.proxy.statusPort');
+    for (const field of READINESS_FIELDS) {
+      if (proxy[field] !== undefined) nonNegativeInteger(proxy[field], `values.global.proxy.${field}`);
+    }
+    resources(proxy.resources, 'values.global.proxy.resources');
+  }
+  const proxyInit = optionalMap(global.proxy_init, 'values.global.proxy_init');
+  if (proxyInit) {
+    imageRef(proxyInit.image, 'values.global.proxy_init.image');
+    resources(proxyInit.resources, 'values.global.proxy_init.resources');
+  }
+}
+
+function validateMeshConfig(mesh: JsonObject): void {
+  if (mesh.enablePrometheusMerge !== undefined) boolean(mesh.enablePrometheusMerge, 'meshConfig.enablePrometheusMerge');
+  const defaultConfig = optionalMap(mesh.defaultConfig, 'meshConfig.defaultConfig');
+  if (!defaultConfig) return;
+  if (defaultConfig.interceptionMode !== undefined) {
+    oneOf(defaultConfig.interceptionMode, 'meshConfig.defaultConfig.interceptionMode', INTERCEPTION_MODES);
+  }
+  if (defaultConfig.statusPort !== undefined) port(defaultConfig.statusPort, 'meshConfig.defaultConfig.statusPort');
+}
+
+// ---- building blocks ------------------------------------------------------------------------------------------
+
+/** Renders a bad value for an error message (short, JSON-ish, with its type when that helps). */
+export function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v);
+  const json = JSON.stringify(v) ?? String(v);
+  const text = json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  if (Array.isArray(v)) return `the list ${text}`;
+  if (isPlainObject(v)) return `the map ${text}`;
+  return `${text} (${v === null ? 'null' : typeof v})`;
+}
+
+function fail(path: string, v: unknown, expected: string): never {
+  throw new ConfigError(path, `must be ${expected}; got ${show(v)}`);
+}
+
+function map(v: unknown, path: string, expected = 'a map'): JsonObject {
+  if (!isPlainObject(v)) fail(path, v, expected);
+  return v;
+}
+
+/** A map that may be absent (`undefined`/`null`: the template treats it as empty). */
+function optionalMap(v: unknown, path: string): JsonObject | undefined {
+  if (v === undefined || v === null) return undefined;
+  return map(v, path);
+}
+
+function boolean(v: unknown, path: string): void {
+  if (typeof v !== 'boolean') fail(path, v, 'true or false');
+}
+
+function oneOf(v: unknown, path: string, allowed: readonly string[]): void {
+  if (typeof v !== 'string' || !allowed.includes(v)) fail(path, v, `one of ${allowed.join(', ')}`);
+}
+
+function stringMap(v: unknown, path: string): void {
+  const m = map(v, path, 'a map of string to string');
+  for (const [k, value] of Object.entries(m)) {
+    if (typeof value !== 'string') fail(`${path}.${k}`, value, 'a string (quote numbers and booleans)');
+  }
+}
+
+function stringList(v: unknown, path: string): void {
+  if (!Array.isArray(v)) fail(path, v, 'a list of strings');
+  v.forEach((item, i) => {
+    if (typeof item !== 'string') fail(`${path}[${i}]`, item, 'a string');
+  });
+}
+
+/** Image hub/tag/name: a string when set (YAML reads `tag: 1.30` as a number, so say how to fix it). */
+function imageRef(v: unknown, path: string): void {
+  if (v === undefined || typeof v === 'string') return;
+  if (typeof v === 'number' || typeof v === 'boolean') fail(path, v, `a string, quote it ("${String(v)}")`);
+  fail(path, v, 'a string');
+}
+
+function nonNegativeInteger(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(path, v, 'an integer >= 0');
+}
+
+function port(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) fail(path, v, 'an integer port 0..65535');
+}
+
+export function isQuantity(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v) && QUANTITY.test(String(v));
+  return typeof v === 'string' && QUANTITY.test(v);
+}
+
+/** `{requests, limits}` of resource name → quantity; `null` anywhere means "leave it out" (Istio's omitNil). */
+function resources(v: unknown, path: string): void {
+  if (v === undefined || v === null) return;
+  const m = map(v, path, 'a map with requests and/or limits');
+  for (const [section, amounts] of Object.entries(m)) {
+    if (section !== 'requests' && section !== 'limits') {
+      throw new ConfigError(`${path}.${section}`, 'unknown key; expected requests and/or limits');
+    }
+    if (amounts === null || amounts === undefined) continue;
+    const byResource = map(amounts, `${path}.${section}`, 'a map of resource name (cpu, memory, ...) to quantity');
+    for (const [resource, quantity] of Object.entries(byResource)) {
+      if (quantity !== null && !isQuantity(quantity)) {
+        fail(`${path}.${section}.${resource}`, quantity, 'a Kubernetes quantity such as "100m", "128Mi", "1Gi" or null');
+      }
+    }
+  }
+}
+
+function selectorList(v: unknown, path: string): void {
+  if (!Array.isArray(v)) fail(path, v, 'a list of label selectors ({matchLabels, matchExpressions})');
+  v.forEach((selector, i) => labelSelector(selector, `${path}[${i}]`));
+}
+
+function labelSelector(v: unknown, path: string): void {
+  const selector = map(v, path, 'a label selector ({matchLabels, matchExpressions})');
+  for (const key of Object.keys(selector)) {
+    if (key !== 'matchLabels' && key !== 'matchExpressions') {
+      throw new ConfigError(`${path}.${key}`, 'unknown key; a label selector has matchLabels and matchExpressions');
+    }
+  }
+  if (selector.matchLabels !== undefined) stringMap(selector.matchLabels, `${path}.matchLabels`);
+  if (selector.matchExpressions === undefined) return;
+  const expressions = selector.matchExpressions;
+  if (!Array.isArray(expressions)) fail(`${path}.matchExpressions`, expressions, 'a list of {key, operator, values}');
+  expressions.forEach((expr, i) => selectorRequirement(expr, `${path}.matchExpressions[${i}]`));
+}
+
+function selectorRequirement(v: unknown, path: string): void {
+  const req = map(v, path, 'a requirement {key, operator, values}');
+  for (const key of Object.keys(req)) {
+    if (key !== 'key' && key !== 'operator' && key !== 'values') {
+      throw new ConfigError(`${path}.${key}`, 'unknown key; a requirement has key, operator and values');
+    }
+  }
+  if (typeof req.key !== 'string' || req.key === '') fail(`${path}.key`, req.key, 'a non-empty label key');
+  oneOf(req.operator, `${path}.operator`, SELECTOR_OPERATORS);
+  const needsValues = req.operator === 'In' || req.operator === 'NotIn';
+  if (req.values !== undefined) stringList(req.values, `${path}.values`);
+  const count = Array.isArray(req.values) ? req.values.length : 0;
+  if (needsValues && count === 0) fail(`${path}.values`, req.values, `a non-empty list of strings for operator ${req.operator}`);
+  if (!needsValues && count > 0) fail(`${path}.values`, req.values, `empty for operator ${req.operator}`);
+}

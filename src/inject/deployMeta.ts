@@ -1,0 +1,40 @@
+/** The workload a pod belongs to (Istio's GetDeployMetaFromPod): used for ISTIO_META_OWNER, workload name and canonical name. */
+import type { Pod } from '../k8s/types.js';
+import type { WorkloadRef } from './api.js';
+
+export interface DeployMeta {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+const CRONJOB_JOB_NAME = /^(.+)-\d{8,10}$/;
+
+export function deployMetaFromPod(pod: Pod, namespace: string, workload?: WorkloadRef): DeployMeta {
+  if (workload) return { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name, namespace };
+  const meta = pod.metadata ?? {};
+  const result: DeployMeta = { apiVersion: 'v1', kind: 'Pod', name: meta.name ?? '', namespace };
+  const controller = meta.ownerReferences?.find((o) => o?.controller === true);
+  if (!meta.generateName || !controller) return result;
+  result.apiVersion = controller.apiVersion ?? '';
+  result.kind = controller.kind ?? '';
+  result.name = controller.name ?? '';
+  const labels = meta.labels ?? {};
+  if (result.kind === 'ReplicaSet') {
+    const hash = labels['pod-template-hash'];
+    const rolloutHash = labels['rollouts-pod-template-hash'];
+    if (hash && result.name.endsWith(`-${hash}`)) {
+      return { ...result, kind: 'Deployment', apiVersion: 'apps/v1', name: result.name.slice(0, -(hash.length + 1)) };
+    }
+    if (rolloutHash && result.name.endsWith(`-${rolloutHash}`)) {
+      return { ...result, kind: 'Rollout', apiVersion: 'v1alpha1', name: result.name.slice(0, -(rolloutHash.length + 1)) };
+    }
+  } else if (result.kind === 'ReplicationController' && labels.deploymentconfig) {
+    return { ...result, kind: 'DeploymentConfig', name: labels.deploymentconfig };
+  } else if (result.kind === 'Job') {
+    const m = CRONJOB_JOB_NAME.exec(result.name);
+    if (m) return { ...result, kind: 'CronJob', apiVersion: 'batch/v1', name: m[1]! };
+  }
+  return result;
+}

@@ -1,0 +1,348 @@
+/**
+ * The injector: decision, then Istio's sidecar template, merge, user overrides and post-processing, as a pure function
+ * of (pod, compiled config). The webhook, the CLI and the tests all call `createInjector(config).inject(request)`.
+ */
+import type { InjectorConfig } from '../config/types.js';
+import { ConfigError } from '../config/types.js';
+import { isPlainObject } from '../config/merge.js';
+import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
+import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
+import { A, L, describeAnnotationProblem, parseGoBool, validateInjectionAnnotations } from './annotations.js';
+import { decideInjection } from './decision.js';
+import { deployMetaFromPod } from './deployMeta.js';
+import {
+  adjustInitContainerUser,
+  collectOverrides,
+  overridesJson,
+  parseOverrides,
+  parseStatus,
+  reapplyOverrides,
+  type Overrides,
+} from './overrides.js';
+import { buildPatch } from './patch.js';
+import { APP_PROBERS_ENV, appProbers, rewriteContainerProbes } from './probes.js';
+import { mergePrometheus, prometheusPort, withoutPrometheusAnnotations } from './prometheus.js';
+import { DEFAULT_PROXY_CONFIG, mergeProxyConfig, parseProxyConfigAnnotation, proxyConfigJson } from './proxyConfig.js';
+import { compileSettings, type Settings } from './settings.js';
+import { strategicMerge } from './smp.js';
+import {
+  CORE_DUMP_CONTAINER,
+  INIT_CONTAINER,
+  PROXY_CONTAINER,
+  VALIDATION_CONTAINER,
+  renderSidecarTemplate,
+  type TemplatePod,
+} from './template.js';
+
+export type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
+
+const SUPPORTED_TEMPLATES = ['sidecar'];
+
+/** Istio's image naming: `<hub>/<name>:<tag>[-variant]`, with the image type (default/distroless/debug) applied to the tag. */
+export function imageUrl(s: Settings, name: string, imageType: string | undefined): string {
+  if (name.includes('/')) return name;
+  let tag = s.tag;
+  if (s.variant && !tag.endsWith(`-${s.variant}`)) tag = `${tag}-${s.variant}`;
+  if (imageType) {
+    for (const suffix of ['-distroless', '-debug']) {
+      if (tag.endsWith(suffix)) {
+        tag = tag.slice(0, -suffix.length);
+        break;
+      }
+    }
+    if (imageType !== 'default') tag = `${tag}-${imageType}`;
+  }
+  return `${s.hub}/${name}:${tag}`;
+}
+
+interface Compiled {
+  config: InjectorConfig;
+  settings: Settings;
+  /** meshConfig.defaultConfig over Istio's DefaultProxyConfig. */
+  proxyConfig: JsonObject;
+  proxyConfigJson: string;
+}
+
+function compile(config: InjectorConfig): Compiled {
+  const settings = compileSettings(config);
+  const defaultConfig = settings.mesh.defaultConfig;
+  const checked = parseProxyConfigAnnotation(JSON.stringify(defaultConfig));
+  if (typeof checked === 'string') throw new ConfigError('meshConfig.defaultConfig', checked);
+  const proxyConfig = mergeProxyConfig(DEFAULT_PROXY_CONFIG, checked);
+  if (config.policy !== 'enabled' && config.policy !== 'disabled') {
+    throw new ConfigError('policy', `must be "enabled" or "disabled", got ${JSON.stringify(config.policy)}`);
+  }
+  return { config, settings, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
+}
+
+export function createInjector(config: InjectorConfig): Injector {
+  const compiled = compile(config);
+  return { config, inject: (request) => injectPod(request, compiled) };
+}
+
+const rejected = (message: string, reason = message): InjectionOutcome => ({ kind: 'rejected', reason, message });
+
+/** Checks the shape of the pod the injector is about to read; a message naming the field, or undefined. */
+function podShapeProblem(pod: unknown): string | undefined {
+  if (!isPlainObject(pod)) return 'the object is not a Pod: expected a JSON object';
+  const meta = pod.metadata;
+  if (meta !== undefined && meta !== null && !isPlainObject(meta)) return 'metadata must be an object';
+  if (isPlainObject(meta)) {
+    for (const field of ['labels', 'annotations'] as const) {
+      const map = meta[field];
+      if (map === undefined || map === null) continue;
+      if (!isPlainObject(map)) return `metadata.${field} must be a map of strings`;
+      for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') return `metadata.${field}["${k}"] must be a string`;
+    }
+  }
+  if (!isPlainObject(pod.spec)) return 'spec must be an object (a Pod spec)';
+  for (const field of ['containers', 'initContainers'] as const) {
+    const list = pod.spec[field];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) return `spec.${field} must be a list`;
+    for (const [i, c] of list.entries()) {
+      if (!isPlainObject(c)) return `spec.${field}[${i}] must be an object`;
+      if (typeof c.name !== 'string') return `spec.${field}[${i}].name must be a string`;
+    }
+  }
+  return undefined;
+}
+
+function findProxy(pod: Pod): Container | undefined {
+  return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+}
+
+/** Replaces istio-proxy (wherever it is) by `f(istio-proxy)`. */
+function updateProxy(pod: Pod, f: (c: Container) => Container): Pod {
+  const spec = pod.spec!;
+  const map = (list: Container[] | undefined) => list?.map((c) => (c.name === PROXY_CONTAINER ? f(c) : c));
+  return { ...pod, spec: { ...spec, containers: map(spec.containers), initContainers: map(spec.initContainers) } };
+}
+
+function setEnv(env: EnvVar[] | undefined, name: string, value: string): EnvVar[] {
+  return [...(env ?? []), { name, value }];
+}
+
+/** Istio's stripPod: removes an earlier injection so that injecting twice gives the same pod. */
+function stripPod(pod: Pod, prometheusStatusPort: number): Pod {
+  const status = parseStatus(pod.metadata?.annotations?.[A.status]);
+  if (!status) return pod;
+  const spec = pod.spec!;
+  const without = (list: Container[] | undefined, names: string[]) => list?.filter((c) => !names.includes(c.name));
+  let annotations = { ...pod.metadata!.annotations };
+  if (prometheusPort(annotations) === String(prometheusStatusPort)) annotations = withoutPrometheusAnnotations(annotations);
+  delete annotations[A.status];
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, annotations },
+    spec: { ...spec, containers: without(spec.containers, status.containers), initContainers: without(spec.initContainers, status.initContainers) },
+  };
+}
+
+type Placement = 'first' | 'last';
+function move(list: Container[] | undefined, name: string, where: Placement): Container[] | undefined {
+  if (!list) return list;
+  const i = list.findIndex((c) => c.name === name);
+  if (i < 0) return list;
+  const rest = [...list.slice(0, i), ...list.slice(i + 1)];
+  return where === 'first' ? [list[i]!, ...rest] : [...rest, list[i]!];
+}
+
+/** Istio's reorderPod: proxy last (or first when holding the app); native: istio-init → istio-proxy → core dump → user init containers. */
+function reorder(pod: Pod, hold: boolean): Pod {
+  const spec = pod.spec!;
+  const containers = move(spec.containers, PROXY_CONTAINER, hold ? 'first' : 'last');
+  let init = spec.initContainers;
+  if (init?.some((c) => c.name === PROXY_CONTAINER)) {
+    for (const name of [CORE_DUMP_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER, INIT_CONTAINER]) init = move(init, name, 'first');
+  } else {
+    init = move(init, VALIDATION_CONTAINER, 'first');
+    init = move(init, INIT_CONTAINER, 'last');
+    init = move(init, CORE_DUMP_CONTAINER, 'last');
+  }
+  return { ...pod, spec: { ...spec, containers, initContainers: init } };
+}
+
+function statusAnnotation(t: TemplatePod, revision: string): string {
+  const names = (list: { name: string }[]) => (list.length ? list.map((x) => x.name) : null);
+  return JSON.stringify({
+    initContainers: names(t.spec.initContainers),
+    containers: names(t.spec.containers),
+    volumes: names(t.spec.volumes),
+    imagePullSecrets: names(t.spec.imagePullSecrets),
+    revision: revision || 'default',
+  });
+}
+
+/** Proxy env from the webhook URL (`/inject/cluster/X/net/Y`), with the network from values or the pod's network label. */
+function clusterEnvs(pathParams: Record<string, string> | undefined, s: Settings, podLabels: Record<string, string>): Record<string, string> {
+  const envs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pathParams ?? {})) {
+    if (k === 'cluster') envs.ISTIO_META_CLUSTER_ID = v;
+    else if (k === 'net') envs.ISTIO_META_NETWORK = v;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) envs[k.toUpperCase()] = v;
+  }
+  if (!envs.ISTIO_META_CLUSTER_ID && s.clusterName) envs.ISTIO_META_CLUSTER_ID = s.clusterName;
+  if (!envs.ISTIO_META_NETWORK && s.network) envs.ISTIO_META_NETWORK = s.network;
+  const labelled = podLabels[L.network];
+  if (labelled) envs.ISTIO_META_NETWORK = labelled;
+  return envs;
+}
+
+function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
+  const { settings: s, config } = c;
+  const shape = podShapeProblem(request.pod);
+  if (shape) return rejected(`mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
+  const original = request.pod;
+  const namespace = original.metadata?.namespace || request.namespace || '';
+
+  const decision = decideInjection({ pod: original, namespace }, config);
+  if (!decision.inject) return { kind: 'skipped', reason: decision.reason };
+
+  const annotations = original.metadata?.annotations ?? {};
+  const problems = validateInjectionAnnotations(annotations);
+  if (problems.length > 0) {
+    return rejected(problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
+  }
+  const templates = (annotations[A.templates] ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const unknown = templates.filter((t) => !SUPPORTED_TEMPLATES.includes(t));
+  if (unknown.length > 0) {
+    return rejected(
+      `invalid value '${annotations[A.templates]}' for annotation '${A.templates}': requested template '${unknown[0]}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]`,
+      `unknown injection template ${unknown[0]}`,
+    );
+  }
+
+  const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
+  const previousStatus = parseStatus(annotations[A.status]);
+  const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
+  let pod = stripPod(original, meshStatusPort);
+
+  // ProxyConfig: mesh default overlaid by the pod's proxy.istio.io/config.
+  let proxyConfig = c.proxyConfig;
+  let pcJson = c.proxyConfigJson;
+  const podProxyConfig = annotations[A.proxyConfig];
+  if (podProxyConfig !== undefined) {
+    proxyConfig = mergeProxyConfig(c.proxyConfig, parseProxyConfigAnnotation(podProxyConfig) as JsonObject);
+    pcJson = proxyConfigJson(proxyConfig);
+  }
+  const nativeAnnotation = annotations[A.nativeSidecar];
+  const native = nativeAnnotation === 'true' ? true : nativeAnnotation === 'false' ? false : config.nativeSidecars;
+  const hold = proxyConfig.holdApplicationUntilProxyStarts === true || s.holdApplicationUntilProxyStarts;
+  const imageType = annotations[A.proxyImageType] ?? (proxyConfig.image as { imageType?: string } | undefined)?.imageType;
+  const annotatedImage = annotations[A.proxyImage];
+  const deployMeta = deployMetaFromPod(pod, namespace, request.workload);
+
+  const template = renderSidecarTemplate({
+    settings: s,
+    pod,
+    deployMeta,
+    proxyConfig,
+    proxyConfigJson: pcJson,
+    native,
+    hold: hold && !native,
+    proxyImage: annotatedImage?.includes('/') ? annotatedImage : imageUrl(s, s.proxyImageName, imageType),
+    proxyInitImage: annotatedImage?.includes('/') ? annotatedImage : imageUrl(s, s.proxyInitImageName, imageType),
+  });
+
+  // A user-declared istio-proxy follows the proxy into initContainers when it runs as a native sidecar.
+  if (native && pod.spec!.containers?.some((x) => x.name === PROXY_CONTAINER)) {
+    const userProxy = pod.spec!.containers.find((x) => x.name === PROXY_CONTAINER)!;
+    pod = {
+      ...pod,
+      spec: {
+        ...pod.spec,
+        containers: pod.spec!.containers.filter((x) => x.name !== PROXY_CONTAINER),
+        initContainers: [...(pod.spec!.initContainers ?? []), userProxy],
+      },
+    };
+  }
+
+  const existingOverrides = parseOverrides(annotations[A.overrides]);
+  const skip = new Set([...(previousStatus?.containers ?? []), ...(previousStatus?.initContainers ?? [])]);
+  const overrides: Overrides =
+    existingOverrides ??
+    collectOverrides(
+      pod,
+      {
+        containers: new Set(template.spec.containers.map((x) => x.name)),
+        initContainers: new Set(template.spec.initContainers.map((x) => x.name)),
+      },
+      skip,
+    );
+
+  const templatePatch: Record<string, unknown> = {
+    metadata: template.metadata,
+    spec: {
+      initContainers: template.spec.initContainers.length ? template.spec.initContainers : undefined,
+      containers: template.spec.containers.length ? template.spec.containers : undefined,
+      volumes: template.spec.volumes,
+      imagePullSecrets: template.spec.imagePullSecrets.length ? template.spec.imagePullSecrets : undefined,
+    },
+  };
+  pod = strategicMerge(pod, templatePatch);
+  pod = {
+    ...pod,
+    spec: {
+      ...pod.spec,
+      containers: reapplyOverrides(pod.spec!.containers ?? [], overrides.containers),
+      initContainers: pod.spec!.initContainers && reapplyOverrides(pod.spec!.initContainers, overrides.initContainers),
+    },
+  };
+  const interception = annotations[A.interceptionMode] ?? (proxyConfig.interceptionMode as string | undefined) ?? 'REDIRECT';
+  pod = adjustInitContainerUser(pod, overrides, interception === 'TPROXY');
+  let podAnnotations: Record<string, string> = { ...pod.metadata!.annotations };
+  if (!existingOverrides && (overrides.containers.length || overrides.initContainers.length)) {
+    podAnnotations[A.overrides] = overridesJson(overrides);
+  }
+
+  // Post-processing, in Istio's order.
+  const labels = { ...pod.metadata!.labels };
+  const envs = clusterEnvs(request.pathParams, s, original.metadata?.labels ?? {});
+  if (Object.keys(envs).length > 0) {
+    pod = updateProxy(pod, (proxy) => {
+      const kept = (proxy.env ?? []).filter((e) => !Object.hasOwn(envs, e.name));
+      const added = Object.keys(envs)
+        .sort()
+        .map((name) => ({ name, value: envs[name]! }));
+      return { ...proxy, env: [...kept, ...added] };
+    });
+  }
+
+  const prometheus = mergePrometheus(podAnnotations, meshStatusPort, s.mesh.enablePrometheusMerge);
+  if (prometheus.kind === 'error') return rejected(prometheus.message, 'invalid prometheus.io/port');
+  if (prometheus.kind === 'merged') {
+    podAnnotations = prometheus.annotations;
+    if (prometheus.proxyEnv) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env, 'ISTIO_PROMETHEUS_ANNOTATIONS', prometheus.proxyEnv!) }));
+  }
+  const securePort = findProxy(pod)?.env?.find((e) => e.name === 'ENVOY_SECURE_MERGED_METRICS_PORT')?.value;
+  if (securePort && podAnnotations[A.securePort] === undefined) podAnnotations[A.securePort] = securePort;
+
+  const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteAppHTTPProbe;
+  if (rewrite) {
+    const statusAnn = annotations[A.statusPort];
+    const probePort = statusAnn !== undefined ? Number(statusAnn) : meshStatusPort;
+    const spec = pod.spec!;
+    const all = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+    const probers = appProbers(all, probePort, previousProbers);
+    if (probers) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env?.filter((e) => e.name !== APP_PROBERS_ENV), APP_PROBERS_ENV, probers) }));
+    const rewriteAll = (list: Container[] | undefined) => {
+      if (!list) return list;
+      const next = list.map((x) => rewriteContainerProbes(x, probePort));
+      return next.every((x, i) => x === list[i]) ? list : next;
+    };
+    pod = { ...pod, spec: { ...pod.spec, containers: rewriteAll(pod.spec!.containers), initContainers: rewriteAll(pod.spec!.initContainers) } };
+  }
+
+  if (envs.ISTIO_META_NETWORK) labels[L.network] = envs.ISTIO_META_NETWORK;
+  podAnnotations[A.status] = statusAnnotation(template, s.revision);
+  for (const [k, v] of Object.entries(config.injectedAnnotations)) podAnnotations[k] = v;
+  pod = { ...pod, metadata: { ...pod.metadata, labels, annotations: podAnnotations } };
+  pod = reorder(pod, hold);
+
+  const final = pod;
+  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final) };
+}

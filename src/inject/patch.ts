@@ -1,0 +1,63 @@
+/**
+ * The JSON Patch from the request's pod to the injected pod, built from what the injection changed: the injection
+ * works copy-on-write, so every untouched subtree keeps its identity and is skipped in O(1). Only the changed paths are
+ * walked; the whole pod is never deep-compared (Istio once needed 15 s diffing a pod with 1,500 env vars).
+ */
+import type { PatchOperation } from './api.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** RFC 6901: `~` → `~0`, `/` → `~1`. */
+export const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Elements of a list are the same element when identical or, for named items (containers, volumes, env), same name. */
+function sameElement(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return isObj(a) && isObj(b) && typeof a.name === 'string' && a.name === b.name;
+}
+
+function diffArray(orig: unknown[], next: unknown[], path: string, ops: PatchOperation[]): void {
+  const plan: Array<[number, number | undefined]> = [];
+  let i = 0;
+  for (let j = 0; j < next.length; j++) {
+    if (i < orig.length && sameElement(orig[i], next[j])) plan.push([j, i++]);
+    else plan.push([j, undefined]);
+  }
+  if (i < orig.length) {
+    ops.push({ op: 'replace', path, value: next });
+    return;
+  }
+  for (const [j, from] of plan) {
+    if (from === undefined) ops.push({ op: 'add', path: `${path}/${j}`, value: next[j] });
+    else diff(orig[from], next[j], `${path}/${j}`, ops);
+  }
+}
+
+function diff(orig: unknown, next: unknown, path: string, ops: PatchOperation[]): void {
+  if (orig === next) return;
+  if (isObj(orig) && isObj(next)) {
+    for (const key of Object.keys(orig)) {
+      if (orig[key] !== undefined && next[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointer(key)}` });
+    }
+    for (const [key, value] of Object.entries(next)) {
+      if (value === undefined) continue;
+      const p = `${path}/${escapePointer(key)}`;
+      if (orig[key] === undefined) ops.push({ op: 'add', path: p, value });
+      else diff(orig[key], value, p, ops);
+    }
+    return;
+  }
+  if (Array.isArray(orig) && Array.isArray(next)) {
+    diffArray(orig, next, path, ops);
+    return;
+  }
+  if (typeof orig !== 'object' && orig === next) return;
+  ops.push({ op: 'replace', path, value: next });
+}
+
+export function buildPatch(original: unknown, updated: unknown): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  diff(original, updated, '', ops);
+  return ops;
+}

@@ -1,0 +1,458 @@
+/**
+ * Istio's `sidecar` injection template, field by field, as a function of (pod, settings): the init container
+ * (`istio-init`, or `istio-validation` in CNI mode), the `istio-proxy` container, volumes, pull secrets, labels and
+ * annotations. The result is a partial pod that is strategically merged into the application pod.
+ */
+import type { Container, EnvVar, JsonObject, Pod, Probe, Volume } from '../k8s/types.js';
+import { A, L } from './annotations.js';
+import type { DeployMeta } from './deployMeta.js';
+import { CONTAINER_PORT, encodeStruct } from './gojson.js';
+import { canonicalResources } from './quantity.js';
+import type { Settings } from './settings.js';
+
+export const PROXY_CONTAINER = 'istio-proxy';
+export const INIT_CONTAINER = 'istio-init';
+export const VALIDATION_CONTAINER = 'istio-validation';
+export const CORE_DUMP_CONTAINER = 'enable-core-dump';
+
+export interface TemplateInput {
+  settings: Settings;
+  /** The pod after removing an earlier injection. */
+  pod: Pod;
+  deployMeta: DeployMeta;
+  proxyConfig: JsonObject;
+  proxyConfigJson: string;
+  native: boolean;
+  hold: boolean;
+  proxyImage: string;
+  proxyInitImage: string;
+}
+
+export interface TemplatePod {
+  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  spec: { initContainers: Container[]; containers: Container[]; volumes: Volume[]; imagePullSecrets: { name: string }[] };
+}
+
+const fieldRef = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+const resourceRef = (name: string, resource: string): EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource, divisor: '1' } } });
+
+/** Istio's `excludeInboundPort`: adds the status port to the excluded inbound ports unless it is 0 or already there. */
+export function excludeInboundPort(statusPort: string, excluded: string): string {
+  const port = statusPort.trim();
+  if (port.length === 0 || port === '0') return excluded;
+  const out: string[] = [];
+  for (const p of excluded.split(',')) {
+    if (p === port) return excluded;
+    if (p.trim().length > 0) out.push(p.trim());
+  }
+  out.push(port);
+  return out.join(',');
+}
+
+/** Istio's appendMultusNetwork for `k8s.v1.cni.cncf.io/networks` (flat list or JSON list). */
+export function appendMultusNetwork(existing: string | undefined): string {
+  const network = 'istio-cni';
+  if (!existing) return `default/${network}`;
+  const close = existing.lastIndexOf(']');
+  if (close !== -1) {
+    try {
+      const parsed: unknown = JSON.parse(existing);
+      if (Array.isArray(parsed) && parsed.some((n) => (n as { name?: unknown })?.name === network)) return existing;
+    } catch {
+      return existing;
+    }
+    return `${existing.slice(0, close)}, {"name": "${network}", "namespace": "default"}${existing.slice(close)}`;
+  }
+  if (existing.split(',').some((n) => [network, `default/${network}`].includes(n.trim()))) return existing;
+  return `${existing}, default/${network}`;
+}
+
+const truncateCanonicalName = (name: string): string => name.slice(0, 63).replace(/^[-_.]+|[-_.]+$/g, '');
+
+/** Non-zero integer from a template string (Go's int32 omitempty drops zero). */
+function probeInt(text: string): number | undefined {
+  const n = Number(text);
+  return Number.isFinite(n) && n !== 0 ? n : undefined;
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+export function podPortsJson(pod: Pod): string {
+  const ports: string[] = [];
+  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) ports.push(encodeStruct(p, CONTAINER_PORT));
+  return ports.length === 0 ? '[\n]' : `[\n    ${ports.join('\n    ,')}\n]`;
+}
+
+export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
+  const s = t.settings;
+  const meta = t.pod.metadata ?? {};
+  const ann = meta.annotations ?? {};
+  const labels = meta.labels ?? {};
+  const annotation = (name: string, fallback: string): string => (Object.hasOwn(ann, name) ? String(ann[name]) : fallback);
+  const isset = (name: string): boolean => Object.hasOwn(ann, name);
+
+  const pcInterception = typeof t.proxyConfig.interceptionMode === 'string' ? t.proxyConfig.interceptionMode : 'REDIRECT';
+  const interceptionMode = annotation(A.interceptionMode, pcInterception);
+  const tproxy = interceptionMode === 'TPROXY';
+  const statusPort = annotation(A.statusPort, s.statusPortValue);
+  const includeIPRanges = annotation(A.includeOutboundIPRanges, s.includeIPRanges);
+  const excludeIPRanges = annotation(A.excludeOutboundIPRanges, s.excludeIPRanges);
+  const includeInboundPorts = annotation(A.includeInboundPorts, s.includeInboundPorts);
+  const excludeInbound = excludeInboundPort(statusPort, annotation(A.excludeInboundPorts, s.excludeInboundPorts));
+  const withIncludeOutboundPorts = isset(A.includeOutboundPorts) || s.includeOutboundPorts !== '';
+  const withExcludeOutboundPorts = isset(A.excludeOutboundPorts) || s.excludeOutboundPorts !== '';
+  const agentLogLevel = annotation(A.agentLogLevel, s.agentLogLevel);
+  const capNetBind = annotation(A.capNetBindService, s.capNetBindService) === 'true';
+  const containers = (t.pod.spec?.containers ?? []).filter((c) => c.name !== PROXY_CONTAINER).map((c) => c.name);
+
+  // ---- metadata ----
+  const tplLabels: Record<string, string> = {
+    [L.tlsMode]: labels[L.tlsMode] || 'istio',
+    [L.canonicalName]: truncateCanonicalName(
+      labels[L.canonicalName] || labels['app.kubernetes.io/name'] || labels.app || t.deployMeta.name,
+    ),
+    [L.canonicalRevision]: labels[L.canonicalRevision] || labels['app.kubernetes.io/version'] || labels.version || 'latest',
+  };
+  if (t.proxyConfig.proxyMetadata && (t.proxyConfig.proxyMetadata as Record<string, string>).ISTIO_META_ENABLE_HBONE === 'true') {
+    tplLabels[L.tunnel] = 'http';
+  }
+  const tplAnnotations: Record<string, string> = { [A.rev]: s.revision || 'default' };
+  if (containers.length > 0) {
+    if (!isset(A.defaultLogsContainer)) tplAnnotations[A.defaultLogsContainer] = containers[0]!;
+    if (!isset(A.defaultContainer)) tplAnnotations[A.defaultContainer] = containers[0]!;
+  }
+  if (s.cniEnabled) {
+    if (s.cniProvider === 'multus') tplAnnotations[A.cniNetworks] = appendMultusNetwork(ann[A.cniNetworks]);
+    tplAnnotations[A.interceptionMode] = interceptionMode;
+    if (includeIPRanges) tplAnnotations[A.includeOutboundIPRanges] = includeIPRanges;
+    if (excludeIPRanges) tplAnnotations[A.excludeOutboundIPRanges] = excludeIPRanges;
+    if (includeInboundPorts) tplAnnotations[A.includeInboundPorts] = includeInboundPorts;
+    tplAnnotations[A.excludeInboundPorts] = excludeInbound;
+    if (withIncludeOutboundPorts) tplAnnotations[A.includeOutboundPorts] = annotation(A.includeOutboundPorts, s.includeOutboundPorts);
+    if (withExcludeOutboundPorts) tplAnnotations[A.excludeOutboundPorts] = annotation(A.excludeOutboundPorts, s.excludeOutboundPorts);
+    const kubevirt = ann[A.rerouteVirtualInterfaces] || ann[A.kubevirtInterfaces];
+    if (ann[A.kubevirtInterfaces]) tplAnnotations[A.kubevirtInterfaces] = ann[A.kubevirtInterfaces]!;
+    if (ann[A.rerouteVirtualInterfaces]) tplAnnotations[A.rerouteVirtualInterfaces] = kubevirt!;
+    if (ann[A.excludeInterfaces]) tplAnnotations[A.excludeInterfaces] = ann[A.excludeInterfaces]!;
+  }
+
+  // ---- resources (annotations replace values entirely) ----
+  const resourceAnnotations = [A.proxyCPU, A.proxyMemory, A.proxyCPULimit, A.proxyMemoryLimit];
+  let proxyResources: Record<string, Record<string, string>> | undefined;
+  let initResources: Record<string, Record<string, string>> | undefined;
+  if (resourceAnnotations.some(isset)) {
+    const requests = withoutUndefined({ cpu: ann[A.proxyCPU], memory: ann[A.proxyMemory] });
+    const limits = withoutUndefined({ cpu: ann[A.proxyCPULimit], memory: ann[A.proxyMemoryLimit] });
+    proxyResources = canonicalResources({ requests, limits });
+    initResources = canonicalResources({ requests, limits });
+  } else {
+    // Fresh copies: the injected pod shares no objects with the settings or between containers.
+    proxyResources = canonicalResources(s.proxyResources);
+    initResources = canonicalResources(s.proxyInitResources ?? s.proxyResources);
+  }
+
+  // ---- init containers ----
+  const initContainers: Container[] = [];
+  const imagePullPolicy = s.imagePullPolicy || undefined;
+  if (interceptionMode !== 'NONE') {
+    const args = [
+      'istio-iptables',
+      '-p',
+      String(s.mesh.proxyListenPort),
+      '-z',
+      String(s.mesh.proxyInboundListenPort),
+      '-u',
+      '1337',
+      '-m',
+      interceptionMode,
+      '-i',
+      includeIPRanges,
+      '-x',
+      excludeIPRanges,
+      '-b',
+      includeInboundPorts,
+      '-d',
+      excludeInbound ? `15090,15021,${excludeInbound}` : '15090,15021',
+    ];
+    if (withIncludeOutboundPorts) args.push('-q', annotation(A.includeOutboundPorts, s.includeOutboundPorts));
+    if (withExcludeOutboundPorts) args.push('-o', annotation(A.excludeOutboundPorts, s.excludeOutboundPorts));
+    const kubevirt = ann[A.rerouteVirtualInterfaces] ?? ann[A.kubevirtInterfaces];
+    if (isset(A.rerouteVirtualInterfaces) || isset(A.kubevirtInterfaces)) args.push('-k', kubevirt ?? '');
+    if (isset(A.excludeInterfaces)) args.push('-c', ann[A.excludeInterfaces]!);
+    args.push(`--log_output_level=${agentLogLevel}`);
+    if (s.logAsJson) args.push('--log_as_json');
+    if (s.cniEnabled) args.push('--run-validation', '--skip-rule-apply');
+    else {
+      if (s.forceApplyIptables) args.push('--force-apply');
+      if (s.nativeNftables) args.push('--native-nftables');
+    }
+    const env = Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => ({ name, value: String(value) }));
+    const securityContext: Record<string, unknown> = s.cniEnabled
+      ? {
+          allowPrivilegeEscalation: s.privileged,
+          capabilities: { drop: ['ALL'] },
+          privileged: s.privileged,
+          readOnlyRootFilesystem: true,
+          runAsGroup: 1337,
+          runAsNonRoot: true,
+          runAsUser: 1337,
+        }
+      : {
+          allowPrivilegeEscalation: s.privileged,
+          capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+          privileged: s.privileged,
+          readOnlyRootFilesystem: false,
+          runAsGroup: 0,
+          runAsNonRoot: false,
+          runAsUser: 0,
+        };
+    if (s.seccompProfile) securityContext.seccompProfile = { ...s.seccompProfile };
+    initContainers.push(
+      withoutUndefined({
+        name: s.cniEnabled ? VALIDATION_CONTAINER : INIT_CONTAINER,
+        image: t.proxyInitImage,
+        args,
+        imagePullPolicy,
+        env: env.length > 0 ? env : undefined,
+        resources: initResources,
+        securityContext,
+      }),
+    );
+  }
+
+  // ---- istio-proxy ----
+  const proxyArgs = [
+    'proxy',
+    'sidecar',
+    '--domain',
+    `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+    `--proxyLogLevel=${annotation(A.logLevel, s.proxyLogLevel)}`,
+    `--proxyComponentLogLevel=${annotation(A.componentLogLevel, s.proxyComponentLogLevel)}`,
+    `--log_output_level=${agentLogLevel}`,
+  ];
+  if (s.stsPort) proxyArgs.push(`--stsPort=${s.stsPort}`);
+  if (s.logAsJson) proxyArgs.push('--log_as_json');
+  if (s.outlierLogPath) proxyArgs.push(`--outlierLogPath=${s.outlierLogPath}`);
+
+  let lifecycle: JsonObject | undefined;
+  if (s.lifecycle) lifecycle = structuredClone(s.lifecycle);
+  else if (t.native) {
+    lifecycle = { preStop: { exec: { command: ['pilot-agent', 'request', `--debug-port=${statusPort}`, 'POST', 'drain'] } } };
+  } else if (t.hold) lifecycle = { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
+
+  const trustDomain = s.mesh.trustDomain || s.valuesTrustDomain;
+  const env: EnvVar[] = [];
+  if (s.mesh.inboundPolicyLocalhost) env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
+  env.push(
+    { name: 'PILOT_CERT_PROVIDER', value: s.pilotCertProvider },
+    { name: 'CA_ADDR', value: s.caAddress || `istiod${s.revision ? `-${s.revision}` : ''}.${s.istioNamespace}.svc:15012` },
+    fieldRef('POD_NAME', 'metadata.name'),
+    fieldRef('POD_NAMESPACE', 'metadata.namespace'),
+    fieldRef('INSTANCE_IP', 'status.podIP'),
+    fieldRef('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
+    fieldRef('HOST_IP', 'status.hostIP'),
+    resourceRef('ISTIO_CPU_LIMIT', 'limits.cpu'),
+    { name: 'PROXY_CONFIG', value: `${t.proxyConfigJson}\n` },
+    { name: 'ISTIO_META_POD_PORTS', value: podPortsJson(t.pod) },
+    { name: 'ISTIO_META_APP_CONTAINERS', value: containers.join(',') },
+    resourceRef('GOMEMLIMIT', 'limits.memory'),
+    { name: 'ISTIO_META_CLUSTER_ID', value: s.clusterName || 'Kubernetes' },
+    fieldRef('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+    { name: 'ISTIO_META_INTERCEPTION_MODE', value: ann[A.interceptionMode] || pcInterception },
+  );
+  if (s.network) env.push({ name: 'ISTIO_META_NETWORK', value: s.network });
+  const workloadName = labels[L.workloadName] || t.deployMeta.name;
+  if (workloadName) env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workloadName });
+  if (t.deployMeta.apiVersion && t.deployMeta.name) {
+    env.push({
+      name: 'ISTIO_META_OWNER',
+      value: `kubernetes://apis/${t.deployMeta.apiVersion}/namespaces/${t.deployMeta.namespace || 'default'}/${t.deployMeta.kind.toLowerCase()}s/${t.deployMeta.name}`,
+    });
+  }
+  if (isset(A.bootstrapOverride)) env.push({ name: 'ISTIO_BOOTSTRAP_OVERRIDE', value: '/etc/istio/custom-bootstrap/custom_bootstrap.json' });
+  const meshId = s.meshID || trustDomain;
+  if (meshId) env.push({ name: 'ISTIO_META_MESH_ID', value: meshId });
+  if (trustDomain) env.push({ name: 'TRUST_DOMAIN', value: trustDomain });
+  if (s.tracer === 'datadog' && isset(A.datadogEnv)) {
+    try {
+      const dd = JSON.parse(ann[A.datadogEnv]!) as Record<string, unknown>;
+      for (const key of Object.keys(dd).sort()) env.push({ name: key, value: String(dd[key]) });
+    } catch {
+      /* Istio's fromJSON yields nothing for invalid JSON */
+    }
+  }
+  if (s.mesh.otelSemanticConventions) {
+    // OpenTelemetry semantic conventions: service.instance.id = <namespace>.<pod>.<container>.
+    const namespace = t.deployMeta.namespace || 'default';
+    const attrs = [
+      `service.namespace=${ann['resource.opentelemetry.io/service.namespace'] ?? namespace}`,
+      `service.version=${ann['resource.opentelemetry.io/service.version'] ?? tplLabels[L.canonicalRevision]}`,
+      `service.instance.id=${ann['resource.opentelemetry.io/service.instance.id'] ?? `${namespace}.$(POD_NAME).${containers[0] ?? PROXY_CONTAINER}`}`,
+    ];
+    env.push({ name: 'OTEL_RESOURCE_ATTRIBUTES', value: attrs.join(',') });
+  }
+  for (const [name, value] of Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {}).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  )) {
+    env.push({ name, value: String(value) });
+  }
+
+  let readinessProbe: Probe | undefined;
+  let startupProbe: Probe | undefined;
+  if (statusPort !== '0') {
+    readinessProbe = withoutUndefined({
+      httpGet: { path: '/healthz/ready', port: 15021 },
+      initialDelaySeconds: probeInt(annotation(A.readinessInitialDelay, s.readinessInitialDelaySeconds)),
+      periodSeconds: probeInt(annotation(A.readinessPeriod, s.readinessPeriodSeconds)),
+      timeoutSeconds: 3,
+      failureThreshold: probeInt(annotation(A.readinessFailureThreshold, s.readinessFailureThreshold)),
+    });
+    if (s.startupProbe.enabled) {
+      startupProbe = withoutUndefined({
+        httpGet: { path: '/healthz/ready', port: 15021 },
+        periodSeconds: 1,
+        timeoutSeconds: 3,
+        failureThreshold: probeInt(String(s.startupProbe.failureThreshold)),
+      });
+    }
+  }
+
+  const privilegedProxy = (t.proxyConfig.proxyMetadata as Record<string, string> | undefined)?.IPTABLES_TRACE_LOGGING === 'true' && tproxy;
+  const add = [...(tproxy ? ['NET_ADMIN'] : []), ...(capNetBind ? ['NET_BIND_SERVICE'] : [])];
+  const rootProxy = tproxy || capNetBind;
+  const proxySecurity: Record<string, unknown> = {
+    allowPrivilegeEscalation: s.privileged || privilegedProxy,
+    capabilities: add.length > 0 ? { add, drop: ['ALL'] } : { drop: ['ALL'] },
+    privileged: s.privileged || privilegedProxy,
+    readOnlyRootFilesystem: true,
+    runAsGroup: 1337,
+    runAsNonRoot: !rootProxy,
+    runAsUser: rootProxy ? 0 : 1337,
+  };
+  if (s.seccompProfile) proxySecurity.seccompProfile = { ...s.seccompProfile };
+
+  const volumeMounts: Container['volumeMounts'] = [
+    { mountPath: '/var/run/secrets/workload-spiffe-uds', name: 'workload-socket' },
+    { mountPath: '/var/run/secrets/credential-uds', name: 'credential-socket' },
+    { mountPath: '/var/run/secrets/workload-spiffe-credentials', name: 'workload-certs' },
+  ];
+  if (s.pilotCertProvider === 'istiod') {
+    volumeMounts.push(
+      { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert' },
+      { mountPath: '/var/run/secrets/istio/crl', name: 'istio-ca-crl' },
+    );
+  }
+  volumeMounts.push({ mountPath: '/var/lib/istio/data', name: 'istio-data' });
+  if (isset(A.bootstrapOverride)) volumeMounts.push({ mountPath: '/etc/istio/custom-bootstrap', name: 'custom-bootstrap-volume' });
+  volumeMounts.push({ mountPath: '/etc/istio/proxy', name: 'istio-envoy' }, { mountPath: '/var/run/secrets/tokens', name: 'istio-token' });
+  if (s.mountMtlsCerts) volumeMounts.push({ mountPath: '/etc/certs/', name: 'istio-certs', readOnly: true });
+  volumeMounts.push({ mountPath: '/etc/istio/pod', name: 'istio-podinfo' });
+  const userMounts = parseJsonMap(ann[A.userVolumeMount]);
+  for (const name of Object.keys(userMounts).sort()) {
+    volumeMounts.push({ ...(userMounts[name] as object), name } as { name: string; mountPath: string });
+  }
+
+  const proxy: Container = withoutUndefined({
+    name: PROXY_CONTAINER,
+    image: t.proxyImage,
+    ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
+    args: proxyArgs,
+    lifecycle,
+    // Kubernetes drops an empty env value (omitempty): so do we.
+    env: env.map((e) => (e.value === '' ? { name: e.name } : e)),
+    imagePullPolicy,
+    readinessProbe,
+    startupProbe,
+    resources: proxyResources,
+    restartPolicy: t.native ? 'Always' : undefined,
+    securityContext: proxySecurity,
+    volumeMounts,
+  });
+
+  const proxyContainers: Container[] = [];
+  if (t.native) initContainers.push(proxy);
+  else proxyContainers.push(proxy);
+
+  if (annotation(A.enableCoreDump, s.enableCoreDump) === 'true') {
+    initContainers.push(
+      withoutUndefined({
+        name: CORE_DUMP_CONTAINER,
+        args: ['-c', 'sysctl -w kernel.core_pattern=/var/lib/istio/data/core.proxy && ulimit -c unlimited'],
+        command: ['/bin/sh'],
+        image: t.proxyInitImage,
+        imagePullPolicy,
+        resources: initResources,
+        securityContext: {
+          allowPrivilegeEscalation: true,
+          capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] },
+          privileged: true,
+          readOnlyRootFilesystem: false,
+          runAsGroup: 0,
+          runAsNonRoot: false,
+          runAsUser: 0,
+        },
+      }),
+    );
+  }
+
+  // ---- volumes ----
+  const volumes: Volume[] = [
+    { name: 'workload-socket' },
+    { name: 'credential-socket' },
+    { name: 'workload-certs' },
+    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
+    { name: 'istio-data', emptyDir: {} },
+    {
+      name: 'istio-podinfo',
+      downwardAPI: {
+        items: [
+          { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+          { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+        ],
+      },
+    },
+    {
+      name: 'istio-token',
+      projected: { sources: [{ serviceAccountToken: { path: 'istio-token', expirationSeconds: 43200, audience: s.tokenAudience } }] },
+    },
+  ];
+  if (s.pilotCertProvider === 'istiod') {
+    volumes.push(
+      s.clusterTrustBundle
+        ? {
+            name: 'istiod-ca-cert',
+            projected: { sources: [{ clusterTrustBundle: { name: 'istio.io:istiod-ca:root-cert', path: 'root-cert.pem' } }] },
+          }
+        : { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
+      { name: 'istio-ca-crl', configMap: { name: 'istio-ca-crl', optional: true } },
+    );
+  }
+  if (isset(A.bootstrapOverride)) volumes.push({ name: 'custom-bootstrap-volume', configMap: { name: ann[A.bootstrapOverride] } });
+  if (s.mountMtlsCerts) {
+    const sa = t.pod.spec?.serviceAccountName;
+    volumes.push({ name: 'istio-certs', secret: { optional: true, secretName: sa ? `istio.${sa}` : 'istio.default' } });
+  }
+  const userVolumes = parseJsonMap(ann[A.userVolume]);
+  for (const name of Object.keys(userVolumes).sort()) volumes.push({ ...(userVolumes[name] as object), name });
+
+  return {
+    metadata: { labels: tplLabels, annotations: tplAnnotations },
+    spec: {
+      initContainers,
+      containers: proxyContainers,
+      volumes,
+      imagePullSecrets: s.imagePullSecrets.map((name) => ({ name })),
+    },
+  };
+}
+
+function parseJsonMap(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  const parsed: unknown = JSON.parse(text);
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+}

@@ -1,0 +1,324 @@
+/**
+ * End-to-end tests of the built CLI (dist/cli/main.js run by the pinned Node 24), with real files on disk.
+ * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '..', '..');
+const nodeBin = join(root, 'node_modules', '.bin', 'node');
+const cliMain = join(root, 'dist', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-cli-'));
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+beforeAll(() => {
+  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  // tsc emits even when some file has type errors; what matters here is that the CLI was emitted.
+  const tsc = spawnSync(nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
+    encoding: 'utf8',
+  });
+  if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], input?: string): Run {
+  const r = spawnSync(nodeBin, [cliMain, ...args], { encoding: 'utf8', cwd: dir, ...(input !== undefined ? { input } : {}) });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let fileCount = 0;
+function file(text: string): string {
+  const path = join(dir, `m${++fileCount}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+type Obj = Record<string, any>;
+function docs(yamlText: string): Obj[] {
+  return parseAllDocuments(yamlText)
+    .map((d) => {
+      expect(d.errors).toEqual([]);
+      return d.toJS() as Obj | null;
+    })
+    .filter((d): d is Obj => d !== null);
+}
+
+function findContainer(spec: Obj, name: string): { in: 'initContainers' | 'containers'; container: Obj } | undefined {
+  for (const list of ['initContainers', 'containers'] as const) {
+    const container = (spec[list] as Obj[] | undefined)?.find((c) => c.name === name);
+    if (container) return { in: list, container };
+  }
+  return undefined;
+}
+
+/** Compare quantities numerically-ish: the injector may print canonical forms. */
+function quantity(q: unknown): number {
+  const m = /^([0-9.]+)(m|Ki|Mi|Gi)?$/.exec(String(q));
+  if (!m) throw new Error(`not a quantity: ${String(q)}`);
+  const scale: Record<string, number> = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+  return Number(m[1]) * (m[2] ? (scale[m[2]] as number) : 1);
+}
+function quantities(r: Obj | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, quantity(v)]));
+}
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: hello
+  template:
+    metadata:
+      labels:
+        app: hello
+    spec:
+      containers:
+      - name: hello
+        image: "fake.docker.io/google-samples/hello-go-gke:1.0"
+        ports:
+        - name: http
+          containerPort: 80
+`;
+
+const SERVICE = `# a Service is echoed byte for byte
+apiVersion: v1
+kind: Service
+metadata:
+  name: hello   # keep this comment
+spec:
+  selector: {app: hello}
+  ports:
+    - port: 80
+`;
+
+const CRONJOB = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: hellocron
+spec:
+  schedule: "*/1 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: hello
+            image: busybox
+          restartPolicy: OnFailure
+`;
+
+const deploymentFile = () => file(DEPLOYMENT);
+
+describe('mesh-webhook inject', () => {
+  it('injects a Deployment with the kyma defaults: native sidecar and Kyma resources', () => {
+    const r = cli(['inject', '-f', deploymentFile()]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.endsWith('---\n')).toBe(true);
+    const [deployment] = docs(r.stdout);
+    const spec = deployment?.spec.template.spec as Obj;
+    const proxy = findContainer(spec, 'istio-proxy');
+    expect(proxy?.in).toBe('initContainers');
+    expect(proxy?.container.restartPolicy).toBe('Always');
+    expect(quantities(proxy?.container.resources.requests)).toEqual(quantities({ cpu: '20m', memory: '32Mi' }));
+    expect(quantities(proxy?.container.resources.limits)).toEqual(quantities({ cpu: '200m', memory: '128Mi' }));
+    expect(proxy?.container.image).toMatch(/^europe-docker\.pkg\.dev\/kyma-project\/prod\/external\/istio\/proxyv2:/);
+    expect(findContainer(spec, 'hello')?.in).toBe('containers');
+    expect(deployment?.spec.template.metadata.annotations['sidecar.istio.io/status']).toBeDefined();
+    expect(deployment?.spec.replicas).toBe(2);
+  });
+
+  it('passes a Service through unchanged', () => {
+    const r = cli(['inject', '-f', file(SERVICE)]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${SERVICE}---\n`);
+  });
+
+  it('injects the items of a List and keeps other items', () => {
+    const indent = (text: string) => text.trimEnd().replaceAll('\n', '\n  ');
+    const list = `apiVersion: v1\nkind: List\nitems:\n- ${indent(DEPLOYMENT)}\n- ${indent(SERVICE.replace(/^#.*\n/, ''))}\n`;
+    const r = cli(['inject', '-f', file(list)]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [out] = docs(r.stdout);
+    expect(out?.kind).toBe('List');
+    expect(findContainer(out?.items[0].spec.template.spec, 'istio-proxy')).toBeDefined();
+    expect(out?.items[1].kind).toBe('Service');
+  });
+
+  it('injects a CronJob the way istioctl does (metadata on spec.jobTemplate)', () => {
+    const r = cli(['inject', '-f', file(CRONJOB)]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [cron] = docs(r.stdout);
+    const jobTemplate = cron?.spec.jobTemplate as Obj;
+    expect(jobTemplate.metadata.annotations['sidecar.istio.io/status']).toBeDefined();
+    expect(jobTemplate.spec.template.metadata ?? {}).toEqual({});
+    expect(findContainer(jobTemplate.spec.template.spec, 'istio-proxy')).toBeDefined();
+  });
+
+  it('handles several documents, each followed by ---', () => {
+    const r = cli(['inject', '-f', file(`${SERVICE}---\n${DEPLOYMENT}`)]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith(`${SERVICE}---\n`)).toBe(true);
+    expect(docs(r.stdout).map((d) => d.kind)).toEqual(['Service', 'Deployment']);
+  });
+
+  it('--profile istio gives Istio chart defaults', () => {
+    const r = cli(['inject', '--profile', 'istio', '-f', deploymentFile()]);
+    expect(r.status).toBe(0);
+    const proxy = findContainer(docs(r.stdout)[0]?.spec.template.spec, 'istio-proxy');
+    expect(quantities(proxy?.container.resources.requests)).toEqual(quantities({ cpu: '100m', memory: '128Mi' }));
+    expect(proxy?.container.image).toMatch(/^docker\.io\/istio\/proxyv2:/);
+  });
+
+  it('--native-sidecars false injects a classic sidecar container', () => {
+    const r = cli(['inject', '--native-sidecars', 'false', '-f', deploymentFile()]);
+    expect(r.status).toBe(0);
+    const proxy = findContainer(docs(r.stdout)[0]?.spec.template.spec, 'istio-proxy');
+    expect(proxy?.in).toBe('containers');
+    expect(proxy?.container.restartPolicy).toBeUndefined();
+  });
+
+  it('--set values.global.proxy.image changes the proxy image', () => {
+    const r = cli(['inject', '--set', 'values.global.proxy.image=proxyTest', '-f', deploymentFile()]);
+    expect(r.status).toBe(0);
+    const proxy = findContainer(docs(r.stdout)[0]?.spec.template.spec, 'istio-proxy');
+    expect(proxy?.container.image).toMatch(/\/proxyTest:/);
+  });
+
+  it('reads --config, --values and --mesh files', () => {
+    const config = file('profile: istio\nvalues:\n  global:\n    hub: registry.example.com/istio\n');
+    const values = file('global:\n  tag: "9.9.9"\n');
+    const mesh = file('defaultConfig:\n  interceptionMode: TPROXY\n');
+    const r = cli(['inject', '--config', config, '--values', values, '--mesh', mesh, '-f', deploymentFile()]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const spec = docs(r.stdout)[0]?.spec.template.spec as Obj;
+    expect(findContainer(spec, 'istio-proxy')?.container.image).toBe('registry.example.com/istio/proxyv2:9.9.9');
+    expect(JSON.stringify(findContainer(spec, 'istio-init')?.container.args)).toContain('TPROXY');
+  });
+
+  it('reads the manifests from stdin with -f -', () => {
+    const r = cli(['inject', '-f', '-'], DEPLOYMENT);
+    expect(r.status).toBe(0);
+    expect(findContainer(docs(r.stdout)[0]?.spec.template.spec, 'istio-proxy')).toBeDefined();
+  });
+
+  it('writes to -o FILE', () => {
+    const out = join(dir, 'out.yaml');
+    const r = cli(['inject', '-f', deploymentFile(), '-o', out]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(findContainer(docs(readFileSync(out, 'utf8'))[0]?.spec.template.spec, 'istio-proxy')).toBeDefined();
+  });
+
+  it('leaves a host-network Deployment alone with a warning on stderr', () => {
+    const hostNetwork = `${DEPLOYMENT.replace('namespace: shop', 'namespace: sample').replaceAll('hello', 'hello-host-network')}      hostNetwork: true\n`;
+    const r = cli(['inject', '-f', file(hostNetwork)]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('Skipping injection because Deployment "sample/hello-host-network" has host networking enabled');
+    expect(r.stdout).toBe(`${hostNetwork}---\n`);
+  });
+
+  it('fails on invalid YAML naming the document', () => {
+    const r = cli(['inject', '-f', file(`${SERVICE}---\nkind: Deployment\nspec: [\n`)]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/document 2: invalid YAML/);
+  });
+
+  it('fails on an invalid annotation naming the annotation', () => {
+    const bad = DEPLOYMENT.replace('      labels:\n', '      annotations:\n        traffic.sidecar.istio.io/includeInboundPorts: "abc"\n      labels:\n');
+    const r = cli(['inject', '-f', file(bad)]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('document 1 (Deployment "shop/hello")');
+    expect(r.stderr.toLowerCase()).toContain('traffic.sidecar.istio.io/includeinboundports');
+  });
+
+  it('fails on a template without containers naming the field', () => {
+    const r = cli(['inject', '-f', file(DEPLOYMENT.replace(/      containers:[\s\S]*$/, '      containers: []\n'))]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('spec.template.spec.containers must be a non-empty list');
+  });
+
+  it('fails on bad configuration naming the path', () => {
+    const r = cli(['inject', '--set', 'values.global.tag=1.30', '-f', deploymentFile()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('values.global.tag');
+    expect(r.stderr).toContain('quote it');
+  });
+
+  it('fails on a missing manifest or config file naming it', () => {
+    const missing = join(dir, 'missing.yaml');
+    expect(cli(['inject', '-f', missing]).stderr).toContain(`manifest file ${missing} does not exist`);
+    const r = cli(['inject', '--config', missing, '-f', deploymentFile()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`config file ${missing} does not exist`);
+  });
+});
+
+describe('mesh-webhook command line', () => {
+  it.each([
+    [['inject'], 'missing -f FILE'],
+    [['inject', '-f', 'x', '--bogus'], "Unknown option '--bogus'"],
+    [['inject', '-f', 'x', '--profile', 'openshift'], '--profile must be one of kyma, istio'],
+    [['inject', '-f', 'x', '--native-sidecars', 'yes'], '--native-sidecars must be true or false'],
+    [['inject', '-f', 'x', 'extra'], 'positional'],
+    [['serve', '--port', 'http'], '--port must be an integer'],
+    [['serve', '--cert', 'c.pem'], '--cert and --key go together'],
+    [['serve', '--log-level', 'loud'], '--log-level must be one of'],
+    [['deploy'], 'unknown command "deploy"'],
+    [['--bogus'], 'expected a command'],
+  ])('%j is a usage error (exit 2)', (args, message) => {
+    const r = cli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('Usage: mesh-webhook');
+  });
+
+  it('prints help', () => {
+    for (const args of [['--help'], ['-h'], [], ['help']]) {
+      const r = cli(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('Usage: mesh-webhook <command>');
+    }
+    expect(cli(['inject', '--help']).stdout).toContain('Usage: mesh-webhook inject -f FILE|-');
+    expect(cli(['help', 'serve']).stdout).toContain('Usage: mesh-webhook serve');
+    expect(cli(['serve', '-h']).stdout).toContain('--log-level');
+  });
+
+  it('prints the version from package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = cli(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+  });
+
+  it('the serve help shows the server defaults', async () => {
+    const { DEFAULT_PORT, DEFAULT_HOST } = await import('../../src/server/serve.js');
+    const { HELP_DEFAULT_PORT, HELP_DEFAULT_HOST } = await import('../../src/cli/args.js');
+    expect([HELP_DEFAULT_PORT, HELP_DEFAULT_HOST]).toEqual([DEFAULT_PORT, DEFAULT_HOST]);
+  });
+});

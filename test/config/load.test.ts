@@ -1,0 +1,248 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseSet } from '../../src/config/load.js';
+import { profileConfig } from '../../src/config/profiles.js';
+import { ConfigError } from '../../src/config/types.js';
+import type { JsonObject } from '../../src/k8s/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function file(text: string, name = `f${++fileCount}.yaml`): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function at(obj: JsonObject, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as JsonObject | undefined)?.[key], obj);
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig: profiles', () => {
+  it('defaults to the kyma profile', () => {
+    const cfg = loadConfig();
+    expect(cfg.profile).toBe('kyma');
+    expect(at(cfg.values, 'global.proxy.resources')).toEqual({
+      requests: { cpu: '20m', memory: '32Mi' },
+      limits: { cpu: '200m', memory: '128Mi' },
+    });
+    expect(cfg.nativeSidecars).toBe(true);
+  });
+
+  it('--profile istio gives Istio chart defaults', () => {
+    const cfg = loadConfig({ profile: 'istio' });
+    expect(cfg.profile).toBe('istio');
+    expect(at(cfg.values, 'global.proxy.resources.requests')).toEqual({ cpu: '100m', memory: '128Mi' });
+    expect(cfg.excludedNamespaces).toEqual([]);
+  });
+
+  it("takes the config file's profile unless --profile is given", () => {
+    const f = file('profile: istio\n');
+    expect(loadConfig({ configFile: f }).profile).toBe('istio');
+    expect(loadConfig({ configFile: f, profile: 'kyma' }).profile).toBe('kyma');
+    expect(at(loadConfig({ configFile: f, profile: 'kyma' }).values, 'global.proxy.resources.requests.cpu')).toBe('20m');
+  });
+
+  it('never mutates the built-in profile', () => {
+    loadConfig({ sets: ['values.global.proxy.image=changed', 'values.gateways.securityContext.x=1', 'excludedNamespaces=["a"]'] });
+    expect(at(loadConfig().values, 'global.proxy.image')).toBe('proxyv2');
+    expect(at(profileConfig('kyma').values, 'gateways.securityContext')).toEqual({});
+    expect(profileConfig('kyma').excludedNamespaces).toEqual(['istio-system', 'kube-system']);
+  });
+});
+
+describe('loadConfig: precedence', () => {
+  const configFile = file(`
+policy: disabled
+excludedNamespaces: [team-a]
+injectedAnnotations: {owner: platform}
+values:
+  global:
+    hub: from-config
+    tag: "1.0"
+meshConfig:
+  defaultConfig:
+    statusPort: 15021
+`);
+  const valuesFile = file('global:\n  tag: "2.0"\n  proxy:\n    image: from-values\n');
+  const valuesFile2 = file('global:\n  proxy:\n    image: from-values-2\n');
+  const meshFile = file('enablePrometheusMerge: true\ndefaultConfig:\n  statusPort: 15030\n');
+
+  it('profile < config file < --values < --mesh < --set < --native-sidecars', () => {
+    const cfg = loadConfig({
+      configFile,
+      valuesFiles: [valuesFile, valuesFile2],
+      meshFiles: [meshFile],
+      sets: ['values.global.tag="3.0"', 'nativeSidecars=true'],
+      nativeSidecars: false,
+    });
+    expect(cfg.policy).toBe('disabled');
+    expect(cfg.excludedNamespaces).toEqual(['team-a']); // replaces the profile's list
+    expect(cfg.injectedAnnotations).toEqual({ owner: 'platform' });
+    expect(at(cfg.values, 'global.hub')).toBe('from-config');
+    expect(at(cfg.values, 'global.tag')).toBe('3.0');
+    expect(at(cfg.values, 'global.proxy.image')).toBe('from-values-2');
+    // deep merge keeps the profile's siblings
+    expect(at(cfg.values, 'global.proxy.resources.requests.cpu')).toBe('20m');
+    expect(at(cfg.meshConfig, 'defaultConfig.statusPort')).toBe(15030);
+    expect(at(cfg.meshConfig, 'defaultConfig.holdApplicationUntilProxyStarts')).toBe(true);
+    expect(at(cfg.meshConfig, 'enablePrometheusMerge')).toBe(true);
+    expect(cfg.nativeSidecars).toBe(false);
+  });
+
+  it('applies --set in order', () => {
+    const cfg = loadConfig({ sets: ['values.global.hub=a', 'values.global.hub=b'] });
+    expect(at(cfg.values, 'global.hub')).toBe('b');
+  });
+
+  it('reads an empty file as an empty map', () => {
+    expect(loadConfig({ configFile: file(''), valuesFiles: [file('# nothing\n')] }).policy).toBe('enabled');
+  });
+});
+
+describe('loadConfig: --set', () => {
+  it.each([
+    ['values.global.proxy.statusPort=123', 'global.proxy.statusPort', 123],
+    ['values.pilot.cni.enabled=true', 'pilot.cni.enabled', true],
+    ['values.global.proxy.resources.limits.cpu=null', 'global.proxy.resources.limits.cpu', null],
+    ['values.global.imagePullSecrets=["barSecret"]', 'global.imagePullSecrets', ['barSecret']],
+    ['values.global.tag="1.30"', 'global.tag', '1.30'],
+    ['values.global.proxy.image=proxyTest', 'global.proxy.image', 'proxyTest'],
+    ['values.global.proxy.includeIPRanges=127.0.0.1/24,10.96.0.1/24', 'global.proxy.includeIPRanges', '127.0.0.1/24,10.96.0.1/24'],
+    ['values.global.network=', 'global.network', ''],
+    ['values.global.proxy.logLevel=a=b', 'global.proxy.logLevel', 'a=b'],
+    ['values.new.deep.key={"x":1}', 'new.deep.key', { x: 1 }],
+  ])('%s', (expr, path, expected) => {
+    expect(at(loadConfig({ sets: [expr] }).values, path)).toEqual(expected);
+  });
+
+  it('sets meshConfig paths and top-level keys', () => {
+    const cfg = loadConfig({
+      sets: [
+        'meshConfig.defaultConfig.interceptionMode=TPROXY',
+        'meshConfig.defaultConfig.tracing={}',
+        'policy=disabled',
+        'excludedNamespaces=["x","y"]',
+        'injectedAnnotations.team=mesh',
+        'namespaceLabels.prod={"env":"prod"}',
+      ],
+    });
+    expect(at(cfg.meshConfig, 'defaultConfig.interceptionMode')).toBe('TPROXY');
+    expect(at(cfg.meshConfig, 'defaultConfig.tracing')).toEqual({});
+    expect(cfg.policy).toBe('disabled');
+    expect(cfg.excludedNamespaces).toEqual(['x', 'y']);
+    expect(cfg.injectedAnnotations).toEqual({ team: 'mesh' });
+    expect(cfg.namespaceLabels).toEqual({ prod: { env: 'prod' } });
+  });
+
+  it('parses JSON values and keeps other text as a string', () => {
+    expect(parseSet('a.b=12').value).toBe(12);
+    expect(parseSet('a.b=false').value).toBe(false);
+    expect(parseSet('a.b=null').value).toBeNull();
+    expect(parseSet('a.b="12"').value).toBe('12');
+    expect(parseSet('a.b=12x').value).toBe('12x');
+    expect(parseSet('a.b=[1,').value).toBe('[1,');
+    expect(parseSet('a.b.c=1').path).toEqual(['a', 'b', 'c']);
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('rejects the path segment %s', (segment) => {
+    const err = configError(() => loadConfig({ sets: [`values.${segment}.polluted=1`] }));
+    expect(err.message).toContain(segment);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['values.global.hub', 'PATH=VALUE'],
+    ['=x', 'PATH=VALUE'],
+    ['values..hub=x', 'empty path segment'],
+    ['bogus.key=1', 'unknown top-level key'],
+    ['profile=istio', 'use --profile'],
+    ['values.global.hub.name=x', 'values.global.hub is "docker.io/istio", not a map'],
+  ])('rejects --set %s', (expr, message) => {
+    expect(configError(() => loadConfig({ profile: 'istio', sets: [expr] })).message).toContain(message);
+  });
+
+  it('reports a number where a string is expected with a hint to quote it', () => {
+    const err = configError(() => loadConfig({ sets: ['values.global.tag=1.30'] }));
+    expect(err.path).toBe('values.global.tag');
+    expect(err.message).toContain('must be a string, quote it');
+    expect(err.message).toContain('1.3');
+  });
+});
+
+describe('loadConfig: files', () => {
+  it('names a missing file', () => {
+    const missing = join(dir, 'nope.yaml');
+    expect(configError(() => loadConfig({ configFile: missing })).message).toContain(`config file ${missing} does not exist`);
+    expect(configError(() => loadConfig({ valuesFiles: [missing] })).message).toContain(`values file ${missing}`);
+    expect(configError(() => loadConfig({ meshFiles: [missing] })).message).toContain(`mesh file ${missing}`);
+  });
+
+  it('names a directory', () => {
+    expect(configError(() => loadConfig({ configFile: dir })).message).toContain('is a directory');
+  });
+
+  it.skipIf(process.getuid?.() === 0)('names an unreadable file', () => {
+    const f = file('policy: enabled\n');
+    chmodSync(f, 0o000);
+    expect(configError(() => loadConfig({ configFile: f })).message).toContain('not readable');
+  });
+
+  it('names the file and line of a YAML syntax error', () => {
+    const f = file('policy: enabled\nvalues:\n  global: [\n');
+    const err = configError(() => loadConfig({ configFile: f }));
+    expect(err.message).toContain(f);
+    expect(err.message).toMatch(/YAML syntax error: .* at line \d+, column \d+/);
+  });
+
+  it('rejects duplicate keys and several documents', () => {
+    expect(configError(() => loadConfig({ valuesFiles: [file('a: 1\na: 2\n')] })).message).toMatch(/unique.*line 2/);
+    expect(configError(() => loadConfig({ meshFiles: [file('a: 1\n---\nb: 2\n')] })).message).toContain('single YAML document');
+  });
+
+  it('rejects a file that is not a map', () => {
+    const f = file('- a\n- b\n');
+    expect(configError(() => loadConfig({ valuesFiles: [f] })).message).toContain(`values file ${f}: must contain a YAML map`);
+  });
+
+  it('names an unknown key of the config file and lists the allowed ones', () => {
+    const f = file('polcy: disabled\n');
+    const err = configError(() => loadConfig({ configFile: f }));
+    expect(err.path).toBe('polcy');
+    expect(err.message).toContain(f);
+    expect(err.message).toContain('policy, neverInjectSelector');
+  });
+
+  it('rejects a non-map values/meshConfig and a bad profile in the config file', () => {
+    expect(configError(() => loadConfig({ configFile: file('values: [1]\n') })).path).toBe('values');
+    expect(configError(() => loadConfig({ configFile: file('meshConfig: 3\n') })).path).toBe('meshConfig');
+    expect(configError(() => loadConfig({ configFile: file('profile: openshift\n') })).message).toContain('kyma, istio');
+  });
+
+  it('validates what the config file sets, naming the path', () => {
+    const err = configError(() => loadConfig({ configFile: file('values:\n  global:\n    proxy:\n      statusPort: 70000\n') }));
+    expect(err.path).toBe('values.global.proxy.statusPort');
+    expect(err.message).toContain('70000');
+  });
+
+  const conformanceDefaults = '/work/shared/conformance/istio/defaults';
+  it.skipIf(!existsSync(conformanceDefaults))('works with the conformance defaults files', () => {
+    const base = conformanceDefaults;
+    const cfg = loadConfig({ profile: 'istio', valuesFiles: [`${base}/values.yaml`], meshFiles: [`${base}/mesh.yaml`] });
+    expect(at(cfg.values, 'global.hub')).toBe('registry.istio.io/testing');
+    expect(at(cfg.meshConfig, 'trustDomain')).toBe('cluster.local');
+  });
+});
