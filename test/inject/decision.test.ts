@@ -1,0 +1,130 @@
+/**
+ * The injection decision, rule by rule, through the real HTTPS webhook (Kyma profile unless stated):
+ * each row posts a pod and checks whether it came back with a sidecar, and the recorded reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { profileConfig } from '../../src/config/profiles.js';
+import type { InjectorConfig } from '../../src/config/types.js';
+import { createInjector } from '../../src/inject/index.js';
+import { startTestServer, type TestServer } from '../helpers/https.js';
+import { admitPod, appPod, container } from './review.js';
+
+const kyma: InjectorConfig = {
+  ...profileConfig('kyma'),
+  neverInjectSelector: [{ matchLabels: { 'skip-mesh': 'yes' } }],
+  alwaysInjectSelector: [{ matchExpressions: [{ key: 'mesh', operator: 'In', values: ['always'] }] }],
+  namespaceLabels: {
+    optout: { 'istio-injection': 'disabled' },
+    'shoot-system': { 'gardener.cloud/purpose': 'kube-system' },
+  },
+};
+const disabledPolicy: InjectorConfig = { ...kyma, policy: 'disabled' };
+
+let server: TestServer;
+let disabledServer: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(() => createInjector(kyma));
+  disabledServer = await startTestServer(() => createInjector(disabledPolicy));
+});
+afterAll(async () => {
+  await server.close();
+  await disabledServer.close();
+});
+
+interface Row {
+  name: string;
+  pod: ReturnType<typeof appPod>;
+  namespace?: string;
+  policyDisabled?: boolean;
+  injected: boolean;
+  reason: string;
+}
+
+const rows: Row[] = [
+  { name: 'plain pod, policy enabled', pod: appPod(), injected: true, reason: 'injected: policy enabled' },
+  { name: 'hostNetwork', pod: appPod({ spec: { hostNetwork: true } }), injected: false, reason: 'skipped: hostNetwork' },
+  { name: 'kube-system (Istio ignored)', pod: appPod(), namespace: 'kube-system', injected: false, reason: 'skipped: namespace kube-system is never injected' },
+  { name: 'kube-public', pod: appPod(), namespace: 'kube-public', injected: false, reason: 'never injected' },
+  { name: 'kube-node-lease', pod: appPod(), namespace: 'kube-node-lease', injected: false, reason: 'never injected' },
+  { name: 'local-path-storage', pod: appPod(), namespace: 'local-path-storage', injected: false, reason: 'never injected' },
+  { name: 'istio-system (Kyma excluded)', pod: appPod(), namespace: 'istio-system', injected: false, reason: 'skipped: namespace istio-system is excluded (excludedNamespaces)' },
+  { name: 'namespace istio-injection=disabled', pod: appPod(), namespace: 'optout', injected: false, reason: 'istio-injection=disabled' },
+  { name: 'Gardener kube-system namespace', pod: appPod(), namespace: 'shoot-system', injected: false, reason: 'gardener.cloud/purpose=kube-system' },
+  {
+    name: 'namespace opt-out beats pod label true',
+    pod: appPod({ labels: { 'sidecar.istio.io/inject': 'true' } }),
+    namespace: 'optout',
+    injected: false,
+    reason: 'istio-injection=disabled',
+  },
+  { name: 'pod label false', pod: appPod({ labels: { 'sidecar.istio.io/inject': 'false' } }), injected: false, reason: 'skipped: label sidecar.istio.io/inject=false' },
+  { name: 'pod annotation false', pod: appPod({ annotations: { 'sidecar.istio.io/inject': 'false' } }), injected: false, reason: 'skipped: annotation sidecar.istio.io/inject=false' },
+  {
+    name: 'label beats annotation',
+    pod: appPod({ labels: { 'sidecar.istio.io/inject': 'true' }, annotations: { 'sidecar.istio.io/inject': 'false' } }),
+    injected: true,
+    reason: 'injected: label sidecar.istio.io/inject=true',
+  },
+  {
+    name: 'unrecognised label value falls back to the default',
+    pod: appPod({ labels: { 'sidecar.istio.io/inject': 'yes' } }),
+    injected: true,
+    reason: 'ignored label sidecar.istio.io/inject="yes"',
+  },
+  { name: 'neverInjectSelector', pod: appPod({ labels: { 'skip-mesh': 'yes' } }), injected: false, reason: 'neverInjectSelector skip-mesh=yes' },
+  {
+    name: 'explicit label beats neverInjectSelector',
+    pod: appPod({ labels: { 'skip-mesh': 'yes', 'sidecar.istio.io/inject': 'true' } }),
+    injected: true,
+    reason: 'label sidecar.istio.io/inject=true',
+  },
+  { name: 'policy disabled', pod: appPod(), policyDisabled: true, injected: false, reason: 'skipped: policy disabled' },
+  { name: 'policy disabled, alwaysInjectSelector', pod: appPod({ labels: { mesh: 'always' } }), policyDisabled: true, injected: true, reason: 'alwaysInjectSelector mesh In (always)' },
+  {
+    name: 'policy disabled, pod annotation true',
+    pod: appPod({ annotations: { 'sidecar.istio.io/inject': 'true' } }),
+    policyDisabled: true,
+    injected: true,
+    reason: 'annotation sidecar.istio.io/inject=true',
+  },
+  {
+    name: 'never beats always when both match',
+    pod: appPod({ labels: { 'skip-mesh': 'yes', mesh: 'always' } }),
+    policyDisabled: true,
+    injected: false,
+    reason: 'neverInjectSelector',
+  },
+];
+
+describe('injection decision over HTTPS', () => {
+  it.each(rows)('$name', async (row) => {
+    const answer = await admitPod(row.policyDisabled ? disabledServer : server, row.pod, row.namespace ?? 'default');
+    expect(answer.allowed).toBe(true);
+    expect(answer.audit).toContain(row.reason);
+    if (row.injected) {
+      expect(answer.audit).toMatch(/^injected: /);
+      expect(container(answer.pod, 'istio-proxy')).toBeDefined();
+    } else {
+      expect(answer.audit).toMatch(/^skipped: /);
+      expect(answer.patch).toBeUndefined();
+      expect(answer.pod).toEqual(row.pod);
+    }
+  });
+
+  it('uses request.namespace when the pod has none, and the pod namespace when set', async () => {
+    const inSystem = appPod();
+    inSystem.metadata!.namespace = 'kube-system';
+    expect((await admitPod(server, inSystem, 'default')).audit).toContain('kube-system');
+    expect((await admitPod(server, appPod(), 'kube-system')).audit).toContain('kube-system');
+  });
+
+  it('istio profile does not exclude istio-system in-process (Istio leaves that to the webhook selectors)', async () => {
+    const istio = await startTestServer(() => createInjector(profileConfig('istio')));
+    try {
+      const answer = await admitPod(istio, appPod(), 'istio-system');
+      expect(answer.audit).toMatch(/^injected/);
+    } finally {
+      await istio.close();
+    }
+  });
+});
