@@ -1,0 +1,139 @@
+/**
+ * Istio sidecar-injector conformance (test/fixtures/istio/README.md): every case of cases.json, as kube-inject
+ * through the built CLI and, for `webhook+cli` cases, as an AdmissionReview through the real HTTPS server.
+ *
+ * Each case+mode is its own test (`<id> [cli]`, `<id> [webhook]`); afterAll prints
+ * `conformance: N passed, M failed`.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { configFlags, loadCases, readTestdata, TESTDATA, type ConformanceCase } from './cases.js';
+import { ensureBuilt, limiter, runCli, type CliResult } from './cli.js';
+import { parseYamlStream, webhookPods, type Json, type JsonObj } from './convert.js';
+import {
+  checkMetaJsonEnv,
+  firstDiff,
+  firstDocsDiff,
+  formatDiff,
+  normalizeGo,
+  normalizeWebhookPod,
+} from './normalize.js';
+import { WebhookHarness } from './webhook.js';
+import path from 'node:path';
+
+const cases = loadCases();
+const cliCases = cases;
+const webhookCases = cases.filter((c) => c.mode === 'webhook+cli');
+
+const outcomes = new Map<string, boolean>();
+
+/** Runs a test body and records pass/fail for the summary line. */
+async function recorded(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    outcomes.set(name, true);
+  } catch (err) {
+    outcomes.set(name, false);
+    throw err;
+  }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+// ---- CLI runs: started in beforeAll, 4 at a time; each test awaits its own --------------------------------------
+
+const cliRuns = new Map<string, Promise<CliResult>>();
+let harness: WebhookHarness | undefined;
+let harnessError: unknown;
+
+beforeAll(async () => {
+  const note = ensureBuilt();
+  if (note) console.log(note);
+  const limit = limiter(4);
+  for (const c of cliCases) {
+    const p = limit(() => runCli(['inject', '-f', path.join(TESTDATA, c.input), ...configFlags(c)]));
+    p.catch(() => undefined); // awaited by the test; avoid unhandled rejections meanwhile
+    cliRuns.set(c.id, p);
+  }
+  try {
+    harness = await WebhookHarness.create();
+  } catch (err) {
+    harnessError = err;
+  }
+}, 300_000);
+
+afterAll(async () => {
+  await harness?.close();
+  const passed = [...outcomes.values()].filter(Boolean).length;
+  console.log(`conformance: ${passed} passed, ${outcomes.size - passed} failed`);
+});
+
+function describeCli(r: CliResult): string {
+  const tail = (s: string): string => s.trim().split('\n').slice(-8).join('\n');
+  return `exit ${r.code ?? r.signal}\n--- stderr ---\n${tail(r.stderr)}`;
+}
+
+async function checkCli(c: ConformanceCase): Promise<void> {
+  const r = await cliRuns.get(c.id)!;
+  if (c.expectError !== null) {
+    if (r.code !== 1) fail(`expected exit code 1 (error containing ${JSON.stringify(c.expectError)}), got ${describeCli(r)}`);
+    if (!r.stderr.toLowerCase().includes(c.expectError)) {
+      fail(`stderr does not contain ${JSON.stringify(c.expectError)}: ${JSON.stringify(r.stderr.trim())}`);
+    }
+    return;
+  }
+  if (r.code !== 0) fail(`CLI failed: ${describeCli(r)}`);
+  if (c.expectLog !== null && !r.stderr.includes(c.expectLog)) {
+    fail(`stderr does not contain ${JSON.stringify(c.expectLog)}: ${JSON.stringify(r.stderr.trim())}`);
+  }
+  let got: Json[];
+  try {
+    got = parseYamlStream(r.stdout, 'CLI output').map(normalizeGo);
+  } catch (err) {
+    fail(`${(err as Error).message}\n--- stdout (head) ---\n${r.stdout.slice(0, 2000)}`);
+  }
+  const want = parseYamlStream(readTestdata(c.golden!), c.golden!).map(normalizeGo);
+  const d = firstDocsDiff(got, want);
+  if (d) fail(`CLI output differs from ${c.golden}: ${formatDiff(d)}`);
+}
+
+async function checkWebhook(c: ConformanceCase): Promise<void> {
+  if (!harness) fail(`webhook harness unavailable: ${String((harnessError as Error)?.stack ?? harnessError)}`);
+  const inputs = webhookPods(readTestdata(c.input), c.input);
+  if (inputs.length === 0) fail(`${c.input}: no injectable document`);
+  const server = await harness.serverFor(c);
+
+  if (c.expectError !== null) {
+    for (const [i, { pod, namespace }] of inputs.entries()) {
+      const res = await server.review(pod, namespace);
+      if (res.allowed !== false) fail(`pod ${i}: expected allowed: false, got ${JSON.stringify(res).slice(0, 500)}`);
+      const msg = String(res.status?.message ?? '');
+      if (!msg.toLowerCase().includes(c.expectError)) {
+        fail(`pod ${i}: status.message does not contain ${JSON.stringify(c.expectError)}: ${JSON.stringify(msg)}`);
+      }
+    }
+    return;
+  }
+
+  const wants = webhookPods(readTestdata(c.golden!), c.golden!);
+  if (wants.length !== inputs.length) fail(`input has ${inputs.length} injectable docs, golden ${wants.length}`);
+  for (const [i, { pod, namespace }] of inputs.entries()) {
+    const got = await server.admitAndPatch(pod, namespace);
+    const problems = checkMetaJsonEnv(got);
+    if (problems.length > 0) fail(`pod ${i}: ${problems.join('; ')}`);
+    const d = firstDiff(normalizeWebhookPod(got) as Json, normalizeWebhookPod(wants[i]!.pod as JsonObj) as Json, `pod[${i}]`);
+    if (d) fail(`patched pod differs from ${c.golden}: ${formatDiff(d)}`);
+  }
+}
+
+describe('istio conformance', () => {
+  it.each(cliCases.map((c) => [`${c.id} [cli]`, c] as const))('%s', async (name, c) => {
+    await recorded(name, () => checkCli(c));
+  });
+
+  it.each(webhookCases.map((c) => [`${c.id} [webhook]`, c] as const))('%s', async (name, c) => {
+    await recorded(name, () => checkWebhook(c));
+  });
+});
+
