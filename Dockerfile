@@ -1,0 +1,19 @@
+# mesh-webhook container image: built with the full Node 24 image, run on distroless Node 24 (no shell, non-root).
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+RUN ./node_modules/.bin/tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+ENV NODE_ENV=production
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+CMD ["serve", "--cert", "/etc/mesh-webhook/tls/tls.crt", "--key", "/etc/mesh-webhook/tls/tls.key"]
