@@ -1,0 +1,289 @@
+/**
+ * AdmissionReview parsing, validation and response building: pure functions, no I/O.
+ *
+ * The HTTP layer (src/server/app.ts) turns an {@link AdmissionReviewError} into HTTP 400 with `{ "error": message }`;
+ * everything that is a well-formed AdmissionReview gets an AdmissionReview back (HTTP 200), whatever the decision.
+ */
+import type { InjectionOutcome, Injector } from '../inject/api.js';
+import type { Pod } from '../k8s/types.js';
+
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+
+/** Audit annotation key carrying the decision and its reason (`injected: …`, `skipped: …`). */
+export const AUDIT_ANNOTATION = 'mesh-webhook/injection';
+
+export interface GroupVersionKind {
+  group?: string;
+  version?: string;
+  kind?: string;
+}
+
+export interface GroupVersionResource {
+  group?: string;
+  version?: string;
+  resource?: string;
+}
+
+/** `AdmissionReview.request`: only `uid` is guaranteed after {@link validateAdmissionReview}. */
+export interface AdmissionRequest {
+  uid: string;
+  kind?: GroupVersionKind;
+  resource?: GroupVersionResource;
+  subResource?: string;
+  requestKind?: GroupVersionKind;
+  requestResource?: GroupVersionResource;
+  requestSubResource?: string;
+  name?: string;
+  namespace?: string;
+  operation?: string;
+  userInfo?: unknown;
+  object?: unknown;
+  oldObject?: unknown;
+  dryRun?: boolean;
+  options?: unknown;
+  [key: string]: unknown;
+}
+
+export interface AdmissionReviewRequest {
+  apiVersion: AdmissionApiVersion;
+  kind: 'AdmissionReview';
+  request: AdmissionRequest;
+}
+
+export interface AdmissionResponseStatus {
+  message: string;
+  code?: number;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patchType?: 'JSONPatch';
+  /** base64 of the JSON text of an RFC 6902 patch. */
+  patch?: string;
+  status?: AdmissionResponseStatus;
+  auditAnnotations?: Record<string, string>;
+  warnings?: string[];
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: AdmissionApiVersion;
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+/** A request that is not an AdmissionReview we can answer: becomes HTTP 400 `{ "error": message }`. */
+export class AdmissionReviewError extends Error {
+  readonly statusCode = 400;
+  constructor(
+    /** The offending field (`apiVersion`, `request.uid`, …), or `body` for the body as a whole. */
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdmissionReviewError';
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+// JSON.parse turns `"__proto__"` keys into own properties, harmless by themselves but a prototype-pollution
+// vector for any later deep merge. Kubernetes objects never carry such keys, so a body with one is refused.
+// The scan only runs when the raw text could contain one (a cheap substring test first).
+const SUSPICIOUS = /__proto__|constructor|\\u/;
+
+function findPoisonedKey(value: unknown, path: string, depth: number): string | undefined {
+  if (depth > 512 || typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findPoisonedKey(value[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (Object.hasOwn(value, '__proto__')) return `${path}.__proto__`;
+  const ctor = (value as Record<string, unknown>)['constructor'];
+  if (Object.hasOwn(value, 'constructor') && isObject(ctor) && Object.hasOwn(ctor, 'prototype')) {
+    return `${path}.constructor.prototype`;
+  }
+  for (const key of Object.keys(value)) {
+    const found = findPoisonedKey((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Parse a request body as JSON. Empty bodies, bad JSON and prototype-poisoning keys are {@link AdmissionReviewError}s. */
+export function parseJsonBody(body: string | Uint8Array): unknown {
+  const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (text.trim().length === 0) {
+    throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new AdmissionReviewError('body', `request body is not valid JSON: ${detail}`);
+  }
+  if (SUSPICIOUS.test(text)) {
+    const poisoned = findPoisonedKey(value, '$', 0);
+    if (poisoned) throw new AdmissionReviewError('body', `request body contains a forbidden key at ${poisoned}`);
+  }
+  return value;
+}
+
+/** Check that a parsed body is an AdmissionReview request (v1 or v1beta1) with `request.uid`. */
+export function validateAdmissionReview(value: unknown): AdmissionReviewRequest {
+  if (!isObject(value)) {
+    throw new AdmissionReviewError('body', `request body must be an AdmissionReview JSON object, got ${describe(value)}`);
+  }
+  const { apiVersion, kind, request } = value;
+  if (apiVersion === undefined) {
+    throw new AdmissionReviewError(
+      'apiVersion',
+      `apiVersion is missing; expected one of ${ADMISSION_API_VERSIONS.join(', ')}`,
+    );
+  }
+  if (typeof apiVersion !== 'string' || !(ADMISSION_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    throw new AdmissionReviewError(
+      'apiVersion',
+      `apiVersion ${describe(apiVersion)} is not supported; expected one of ${ADMISSION_API_VERSIONS.join(', ')}`,
+    );
+  }
+  if (kind === undefined) throw new AdmissionReviewError('kind', 'kind is missing; expected "AdmissionReview"');
+  if (kind !== 'AdmissionReview') {
+    throw new AdmissionReviewError('kind', `kind ${describe(kind)} is not supported; expected "AdmissionReview"`);
+  }
+  if (request === undefined || request === null) {
+    throw new AdmissionReviewError('request', 'request is missing; an AdmissionReview sent to a webhook must carry request');
+  }
+  if (!isObject(request)) throw new AdmissionReviewError('request', `request must be an object, got ${describe(request)}`);
+  const uid = request['uid'];
+  if (uid === undefined || uid === null) throw new AdmissionReviewError('request.uid', 'request.uid is missing');
+  if (typeof uid !== 'string') {
+    throw new AdmissionReviewError('request.uid', `request.uid must be a string, got ${describe(uid)}`);
+  }
+  if (uid.length === 0) throw new AdmissionReviewError('request.uid', 'request.uid must not be empty');
+  return value as unknown as AdmissionReviewRequest;
+}
+
+/** {@link parseJsonBody} then {@link validateAdmissionReview}. */
+export function parseAdmissionReview(body: string | Uint8Array): AdmissionReviewRequest {
+  return validateAdmissionReview(parseJsonBody(body));
+}
+
+/** A response AdmissionReview with the request's apiVersion/kind and uid. */
+export function buildAdmissionResponse(
+  review: Pick<AdmissionReviewRequest, 'apiVersion' | 'request'>,
+  response: Omit<AdmissionResponse, 'uid'>,
+): AdmissionReviewResponse {
+  return { apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, ...response } };
+}
+
+/** The decision as logged: the outcome kinds, plus `error` when the injector threw. */
+export type AdmissionDecision = InjectionOutcome['kind'] | 'error';
+
+export interface AdmissionResult {
+  review: AdmissionReviewResponse;
+  decision: AdmissionDecision;
+  reason: string;
+  /** The injector's exception when `decision` is `error` (for the log; never sent to the client). */
+  error?: unknown;
+}
+
+function formatGvk(gvk: GroupVersionKind): string {
+  const apiVersion = gvk.group ? `${gvk.group}/${gvk.version ?? ''}` : (gvk.version ?? '');
+  return [apiVersion, gvk.kind ?? '<no kind>'].filter((s) => s.length > 0).join(' ');
+}
+
+/** Why the request's object is not a Pod we can inject, or undefined when it is one. */
+export function notAPodReason(request: AdmissionRequest): string | undefined {
+  const gvk = request.kind;
+  if (isObject(gvk)) {
+    const kind = gvk['kind'];
+    const group = gvk['group'] ?? '';
+    if (kind !== undefined && (kind !== 'Pod' || group !== '')) return formatGvk(gvk as GroupVersionKind);
+  }
+  const object = request.object;
+  if (object === undefined || object === null) return 'request.object is missing';
+  if (!isObject(object)) return `request.object is ${describe(object)}`;
+  const objectKind = object['kind'];
+  if (objectKind !== undefined && objectKind !== 'Pod') {
+    const apiVersion = typeof object['apiVersion'] === 'string' ? `${object['apiVersion']} ` : '';
+    return `${apiVersion}${String(objectKind)}`;
+  }
+  return undefined;
+}
+
+/** Map an injection outcome to the AdmissionReview answer (see the README's "Admission responses"). */
+export function outcomeToResponse(review: AdmissionReviewRequest, outcome: InjectionOutcome): AdmissionReviewResponse {
+  switch (outcome.kind) {
+    case 'injected':
+      return buildAdmissionResponse(review, {
+        allowed: true,
+        patchType: 'JSONPatch',
+        patch: Buffer.from(JSON.stringify(outcome.patch()), 'utf8').toString('base64'),
+        auditAnnotations: { [AUDIT_ANNOTATION]: `injected: ${outcome.reason}` },
+      });
+    case 'skipped':
+      return buildAdmissionResponse(review, {
+        allowed: true,
+        auditAnnotations: { [AUDIT_ANNOTATION]: `skipped: ${outcome.reason}` },
+      });
+    case 'rejected':
+      return buildAdmissionResponse(review, {
+        allowed: false,
+        status: { message: outcome.message, code: 400 },
+        auditAnnotations: { [AUDIT_ANNOTATION]: `rejected: ${outcome.reason}` },
+      });
+  }
+}
+
+/**
+ * Answer one validated AdmissionReview: objects that are not Pods are allowed untouched; Pods go through the injector.
+ * An exception from the injector is a bug, not the caller's fault: it is answered with `allowed: false`, code 500 and
+ * the error message (never a stack), so the pod is refused with a readable reason instead of an opaque HTTP 500.
+ */
+export function admit(injector: Injector, review: AdmissionReviewRequest, pathParams?: Record<string, string>): AdmissionResult {
+  const request = review.request;
+  const notPod = notAPodReason(request);
+  if (notPod !== undefined) {
+    const reason = `object is not a Pod (${notPod})`;
+    return {
+      decision: 'skipped',
+      reason,
+      review: buildAdmissionResponse(review, { allowed: true, auditAnnotations: { [AUDIT_ANNOTATION]: `skipped: ${reason}` } }),
+    };
+  }
+  try {
+    const outcome = injector.inject({
+      pod: request.object as Pod,
+      ...(typeof request.namespace === 'string' && request.namespace !== '' ? { namespace: request.namespace } : {}),
+      ...(pathParams && Object.keys(pathParams).length > 0 ? { pathParams } : {}),
+    });
+    return { decision: outcome.kind, reason: outcome.reason, review: outcomeToResponse(review, outcome) };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return {
+      decision: 'error',
+      reason: `internal error: ${detail}`,
+      error: err,
+      review: buildAdmissionResponse(review, {
+        allowed: false,
+        status: { message: `mesh-webhook: internal error while injecting the sidecar: ${detail}`, code: 500 },
+      }),
+    };
+  }
+}

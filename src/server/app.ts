@@ -1,0 +1,287 @@
+/**
+ * The HTTPS edge of the webhook: a thin Fastify 5 app that turns AdmissionReview requests into `Injector.inject()`
+ * calls and their outcomes into AdmissionReview responses (src/admission/review.ts does the mapping).
+ *
+ * Contract of the HTTP layer:
+ * - every well-formed AdmissionReview gets HTTP 200 with an AdmissionReview, whatever the decision;
+ * - anything else gets a 4xx with a JSON body `{ "error": "<message>" }`: 415 (not application/json), 400 (empty body,
+ *   bad JSON, not an AdmissionReview), 413 (body over 6 MiB), 404/405 (unknown route / method); never HTML,
+ *   never a stack trace, and no input yields a 500;
+ * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger, LoggerOptions } from 'pino';
+import {
+  AdmissionReviewError,
+  admit,
+  buildAdmissionResponse,
+  parseJsonBody,
+  validateAdmissionReview,
+  type AdmissionDecision,
+  type AdmissionReviewRequest,
+} from '../admission/review.js';
+import type { Injector } from '../inject/api.js';
+import type { TlsMaterial } from '../tls/load.js';
+import { admissionBudgetMs, parseGoDuration, parseInjectPath } from './params.js';
+
+/** Largest accepted request body: 6 MiB (the API server's own limit on a request is 3 MiB of object). */
+export const BODY_LIMIT_BYTES = 6 * 1024 * 1024;
+
+export type WebhookServer = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+
+export interface TlsOptions extends TlsMaterial {
+  /** Lowest TLS version accepted; default and floor TLSv1.2. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface BuildServerOptions {
+  /**
+   * The injector to use, as a getter read once per request so a reloaded configuration can be swapped in atomically
+   * (`let current = createInjector(cfg); injector: () => current`). A plain Injector is accepted too (fixed for the
+   * server's life). A getter returning undefined (or throwing) means "not loaded yet": /readyz answers 503 and
+   * admissions get HTTP 503.
+   */
+  injector: (() => Injector | undefined) | Injector;
+  /** Serving certificate and key (PEM). Swap them later with {@link updateCertificates}. */
+  tls: TlsOptions;
+  /** pino options, a pino logger, or false for no logging. Default: pino at level info on stdout. */
+  logger?: LoggerOptions | Logger | false;
+  /** Extra readiness condition for /readyz (for example: "certificates loaded", "not shutting down"). */
+  ready?: () => boolean;
+  /** Monotonic clock in ms used for request deadlines and durations (tests inject one). Default performance.now. */
+  clock?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Clock reading when the request headers arrived (see BuildServerOptions.clock). */
+    meshReceivedAt: number;
+  }
+}
+
+function isLoggerInstance(value: unknown): value is Logger {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Logger).child === 'function' &&
+    typeof (value as Logger).info === 'function'
+  );
+}
+
+function errorBody(message: string): { error: string } {
+  return { error: message };
+}
+
+/** The URL path without query string. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function mediaTypeOf(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  return value.split(';', 1)[0]?.trim().toLowerCase();
+}
+
+const ALLOWED_METHODS: { pattern: RegExp; allow: string }[] = [
+  { pattern: /^\/inject(?:\/.*)?$/, allow: 'POST' },
+  { pattern: /^\/(?:healthz|readyz)$/, allow: 'GET, HEAD' },
+];
+
+/** Map any error reaching Fastify's error handler to a status and a client-safe message. */
+function classifyError(err: unknown, request: FastifyRequest): { status: number; message: string } {
+  if (err instanceof AdmissionReviewError) return { status: 400, message: err.message };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; message?: unknown };
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const ct = request.headers['content-type'];
+      return {
+        status: 415,
+        message: `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`,
+      };
+    }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, message: `request body is larger than the limit of ${BODY_LIMIT_BYTES} bytes (6 MiB)` };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, message: 'request body length does not match the Content-Length header' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, message: 'request body is empty; expected an AdmissionReview JSON object' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, message: 'request body is not valid JSON' };
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return { status, message: typeof e.message === 'string' && e.message ? e.message : 'bad request' };
+  }
+  return { status: 500, message: 'internal server error' };
+}
+
+/**
+ * Build the webhook's HTTPS server (not listening yet: call `listen({ port, host })`).
+ * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `GET /healthz`, `GET /readyz`.
+ */
+export function buildServer(opts: BuildServerOptions): WebhookServer {
+  const clock = opts.clock ?? (() => performance.now());
+  const injectorOption = opts.injector;
+  const getInjector: () => Injector | undefined =
+    typeof injectorOption === 'function' ? injectorOption : () => injectorOption;
+  const currentInjector = (): Injector | undefined => {
+    try {
+      return getInjector() ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const loggerOpts = opts.logger === undefined ? { level: 'info' } : opts.logger;
+  const app = Fastify({
+    https: {
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
+    },
+    ...(isLoggerInstance(loggerOpts) ? { loggerInstance: loggerOpts as FastifyBaseLogger } : { logger: loggerOpts }),
+    // Fastify's own "incoming request" / "request completed" lines are off: the handler logs one line per
+    // admission instead. (The top-level `disableRequestLogging` option is deprecated since Fastify 5.12.)
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Slow or stalled clients cannot hold a request open longer than the API server's largest webhook timeout.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: (err, request, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      request.log.info({ statusCode: status, code: err.code }, 'request refused');
+      void (reply as unknown as FastifyReply).code(status).send(errorBody(err.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : err.message));
+    },
+  }) as unknown as WebhookServer;
+
+  app.decorateRequest('meshReceivedAt', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.meshReceivedAt = clock();
+    done();
+  });
+
+  // Only application/json bodies are parsed (media type compared exactly, parameters such as charset ignored);
+  // any other Content-Type fails with FST_ERR_CTP_INVALID_MEDIA_TYPE, mapped to 415 below.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  function refuse(request: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
+    request.log.info({ statusCode: status, method: request.method, path: pathOf(request.url), error: message }, 'request refused');
+    return reply.code(status).type('application/json; charset=utf-8').send(errorBody(message));
+  }
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, message } = classifyError(err, request);
+    if (status >= 500) {
+      request.log.error({ err, method: request.method, path: pathOf(request.url) }, 'unexpected error');
+      return reply.code(500).type('application/json; charset=utf-8').send(errorBody(message));
+    }
+    return refuse(request, reply, status, message);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url);
+    const known = ALLOWED_METHODS.find((r) => r.pattern.test(path));
+    if (known) {
+      void reply.header('allow', known.allow);
+      return refuse(request, reply, 405, `method ${request.method} is not allowed on ${path}; use ${known.allow}`);
+    }
+    return refuse(request, reply, 404, `no route for ${request.method} ${path}`);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    if (currentInjector() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
+    if (opts.ready && !opts.ready()) return reply.code(503).send({ status: 'not ready' });
+    return { status: 'ready' };
+  });
+
+  const injectHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const mediaType = mediaTypeOf(request.headers['content-type']);
+    if (mediaType !== 'application/json') {
+      const ct = request.headers['content-type'];
+      return refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`);
+    }
+    if (request.body === undefined) {
+      return refuse(request, reply, 400, 'request body is empty; expected an AdmissionReview JSON object');
+    }
+    let review: AdmissionReviewRequest;
+    try {
+      review = validateAdmissionReview(request.body);
+    } catch (err) {
+      if (err instanceof AdmissionReviewError) return refuse(request, reply, 400, err.message);
+      throw err;
+    }
+
+    const query = request.query as Record<string, unknown> | undefined;
+    const timeoutText = typeof query?.['timeout'] === 'string' ? (query['timeout'] as string) : undefined;
+    const budgetMs = admissionBudgetMs(timeoutText);
+    const startedAt = clock();
+    const pod = review.request.object as { metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } } | undefined;
+    const meta = typeof pod === 'object' && pod !== null ? pod.metadata : undefined;
+    // The one log line of this admission (level error when the injector threw, with the error and its stack).
+    const logAdmission = (decision: AdmissionDecision, reason: string, err?: unknown) => {
+      const name = typeof meta?.name === 'string' && meta.name ? meta.name : undefined;
+      const generateName = typeof meta?.generateName === 'string' ? meta.generateName : undefined;
+      const requestNamespace = typeof review.request.namespace === 'string' ? review.request.namespace : undefined;
+      const namespace = requestNamespace || (typeof meta?.namespace === 'string' ? meta.namespace : undefined);
+      const fields = {
+        uid: review.request.uid,
+        namespace,
+        pod: name ?? generateName,
+        decision,
+        reason,
+        durationMs: Math.round((clock() - request.meshReceivedAt) * 100) / 100,
+      };
+      if (err === undefined) request.log.info(fields, 'admission');
+      else request.log.error({ ...fields, err }, 'admission');
+    };
+
+    // Deadline: the API server stops waiting after `?timeout=` (default 10s) from when it sent the request. The core
+    // is synchronous and fast, so the only way to overrun is time spent before the handler runs (queueing, slow
+    // body). If the budget is already spent, answering now is still better than computing a patch nobody will
+    // apply: we answer HTTP 200 `allowed: false` with status code 504 and a message asking to retry. With
+    // failurePolicy Fail a late answer rejects the pod anyway, so this only makes the reason explicit (and, with
+    // failurePolicy Ignore, a deliberate denial is the safe side: the pod is not created without its sidecar).
+    if (startedAt - request.meshReceivedAt >= budgetMs) {
+      const timeout = timeoutText !== undefined && (parseGoDuration(timeoutText.trim()) ?? 0) > 0 ? timeoutText.trim() : `${budgetMs / 1000}s`;
+      const message = `mesh-webhook: request deadline (${timeout}) passed before processing; retry`;
+      logAdmission('rejected', `request deadline (${timeout}) passed before processing`);
+      return buildAdmissionResponse(review, { allowed: false, status: { message, code: 504 } });
+    }
+
+    const injector = currentInjector();
+    if (injector === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
+
+    const result = admit(injector, review, parseInjectPath(pathOf(request.url)));
+    logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined);
+    return result.review;
+  };
+
+  app.post('/inject', injectHandler);
+  app.post('/inject/*', injectHandler);
+
+  return app;
+}
+
+/**
+ * Replace the serving certificate of a (listening or not yet listening) server; new TLS handshakes use it,
+ * established connections keep the old one. For certificate rotation (cert-manager, file watch).
+ */
+export function updateCertificates(app: WebhookServer, tls: TlsOptions): void {
+  app.server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: tls.minVersion ?? 'TLSv1.2' });
+}
