@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseSet } from '../../src/config/load.js';
 import { profileConfig } from '../../src/config/profiles.js';
@@ -195,12 +196,6 @@ describe('loadConfig: files', () => {
     expect(configError(() => loadConfig({ configFile: dir })).message).toContain('is a directory');
   });
 
-  it.skipIf(process.getuid?.() === 0)('names an unreadable file', () => {
-    const f = file('policy: enabled\n');
-    chmodSync(f, 0o000);
-    expect(configError(() => loadConfig({ configFile: f })).message).toContain('not readable');
-  });
-
   it('names the file and line of a YAML syntax error', () => {
     const f = file('policy: enabled\nvalues:\n  global: [\n');
     const err = configError(() => loadConfig({ configFile: f }));
@@ -238,8 +233,8 @@ describe('loadConfig: files', () => {
     expect(err.message).toContain('70000');
   });
 
-  const conformanceDefaults = '/work/shared/conformance/istio/defaults';
-  it.skipIf(!existsSync(conformanceDefaults))('works with the conformance defaults files', () => {
+  const conformanceDefaults = fileURLToPath(new URL('../fixtures/istio/defaults', import.meta.url));
+  it('works with the conformance defaults files', () => {
     const base = conformanceDefaults;
     const cfg = loadConfig({ profile: 'istio', valuesFiles: [`${base}/values.yaml`], meshFiles: [`${base}/mesh.yaml`] });
     expect(at(cfg.values, 'global.hub')).toBe('registry.istio.io/testing');
