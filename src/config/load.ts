@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import type { JsonObject, JsonValue } from '../k8s/types.js';
 import { cloneJson, deepMerge, FORBIDDEN_KEYS, isPlainObject } from './merge.js';
 import { PROFILE_NAMES, profileConfig } from './profiles.js';
+import { fileReadProblem } from '../util/fileError.js';
 import { ConfigError, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
@@ -94,16 +95,7 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'is not readable (permission denied)'
-          : code === 'EISDIR'
-            ? 'is a directory, not a file'
-            : `cannot be read (${(err as Error).message})`;
-    throw new ConfigError('', `${what} file ${file} ${reason}`);
+    throw new ConfigError('', `${what} file ${file} ${fileReadProblem(err)}`);
   }
 }
 

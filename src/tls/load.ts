@@ -1,6 +1,7 @@
 /**
  * Loading PEM serving certificates from disk, with errors that name the file and say what is wrong.
  */
+import { fileReadProblem } from '../util/fileError.js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
@@ -25,16 +26,7 @@ async function readPem(file: string, what: string): Promise<string> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'is not readable (permission denied)'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : `cannot be read (${(err as Error).message})`;
-    throw new CertificateError(file, `${what} file ${file} ${why}`);
+    throw new CertificateError(file, `${what} file ${file} ${fileReadProblem(err)}`);
   }
   return text;
 }
