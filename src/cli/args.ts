@@ -55,7 +55,7 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --mesh FILE               MeshConfig merged into meshConfig (repeatable)
       --set PATH=VALUE          override one setting, VALUE is JSON or a plain string (repeatable),
                                 e.g. --set values.global.proxy.image=proxyv2 --set policy=disabled
-      --native-sidecars true|false
+      --native-sidecars true|false|auto
                                 inject istio-proxy as a native sidecar (init container) or a classic container`;
 
 export const USAGE: Record<'main' | CommandName, string> = {
@@ -212,10 +212,10 @@ function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfi
   if (flags.set?.length) opts.sets = flags.set;
   const native = flags['native-sidecars'];
   if (native !== undefined) {
-    if (native !== 'true' && native !== 'false') {
-      throw new UsageError(`--native-sidecars must be true or false; got "${native}"`, command);
+    if (native !== 'true' && native !== 'false' && native !== 'auto') {
+      throw new UsageError(`--native-sidecars must be true, false or auto; got "${native}"`, command);
     }
-    opts.nativeSidecars = native === 'true';
+    opts.nativeSidecars = native === 'auto' ? 'auto' : native === 'true';
   }
   return opts;
 }

@@ -19,7 +19,7 @@ export interface LoadConfigOptions {
   /** `path=value` overrides applied last, in order (`values.global.tag="1.30"`, `policy=disabled`). */
   sets?: string[];
   /** Overrides everything else. */
-  nativeSidecars?: boolean;
+  nativeSidecars?: boolean | 'auto';
 }
 
 type Draft = Record<string, unknown>;

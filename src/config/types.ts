@@ -19,8 +19,11 @@ export interface InjectorConfig {
   injectedAnnotations: Record<string, string>;
   /** Namespaces never injected, in addition to Istio's ignored namespaces. */
   excludedNamespaces: string[];
-  /** Inject istio-proxy as a Kubernetes native sidecar (init container with restartPolicy Always). */
-  nativeSidecars: boolean;
+  /**
+   * Inject istio-proxy as a Kubernetes native sidecar (init container with restartPolicy Always). `auto`: when the
+   * pod's node, or else every node, runs Kubernetes 1.33 or newer (needs cluster access; classic when unknown).
+   */
+  nativeSidecars: boolean | 'auto';
   /** Namespace labels known without a cluster (namespace name → labels). */
   namespaceLabels: Record<string, Record<string, string>>;
   /** Helm values the Istio sidecar template reads (`.Values`). */

@@ -51,7 +51,7 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   selectorList(cfg.alwaysInjectSelector, 'alwaysInjectSelector');
   stringMap(cfg.injectedAnnotations, 'injectedAnnotations');
   stringList(cfg.excludedNamespaces, 'excludedNamespaces');
-  boolean(cfg.nativeSidecars, 'nativeSidecars');
+  if (typeof cfg.nativeSidecars !== 'boolean' && cfg.nativeSidecars !== 'auto') fail('nativeSidecars', cfg.nativeSidecars, 'true, false or "auto"');
   const namespaceLabels = map(cfg.namespaceLabels, 'namespaceLabels', 'a map of namespace name to a map of labels');
   for (const [ns, labels] of Object.entries(namespaceLabels)) stringMap(labels, `namespaceLabels.${ns}`);
   validateValues(map(cfg.values, 'values', 'a map of Helm values'));

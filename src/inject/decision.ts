@@ -16,6 +16,7 @@ export type DecisionRule =
   | 'excludedNamespace'
   | 'namespaceInjectionDisabled'
   | 'gardenerKubeSystem'
+  | 'namespaceRevision'
   | 'podLabel'
   | 'podAnnotation'
   | 'neverInjectSelector'
@@ -32,8 +33,10 @@ export interface DecisionInput {
   pod: Pod;
   /** The pod's effective namespace (metadata.namespace, else request.namespace). */
   namespace: string;
-  /** Labels of the pod's namespace when known (config or cluster cache). */
-  namespaceLabels?: Record<string, string>;
+  /** Labels of the pod's namespace when known (cluster cache); else the config's `namespaceLabels` are used. */
+  namespaceLabels?: Readonly<Record<string, string>>;
+  /** The Istio revision this injector serves (`default` when values.revision is empty). */
+  revision?: string;
 }
 
 const decided = (inject: boolean, rule: DecisionRule, reason: string): InjectionDecision => ({ inject, rule, reason });
@@ -53,6 +56,13 @@ export function decideInjection(input: DecisionInput, config: InjectorConfig): I
   }
   if (nsLabels?.['gardener.cloud/purpose'] === 'kube-system') {
     return decided(false, 'gardenerKubeSystem', `namespace ${namespace} has label gardener.cloud/purpose=kube-system`);
+  }
+  // A namespace bound to another Istio revision belongs to that revision's injector (istio-injection wins, as in
+  // Istio's webhook selectors).
+  const nsRevision = nsLabels?.['istio.io/rev'];
+  const revision = input.revision ?? 'default';
+  if (nsRevision !== undefined && nsLabels?.['istio-injection'] === undefined && nsRevision !== revision) {
+    return decided(false, 'namespaceRevision', `namespace ${namespace} has label istio.io/rev=${nsRevision}, this injector serves revision ${revision}`);
   }
 
   const labels = pod.metadata?.labels ?? {};

@@ -2,6 +2,7 @@
  * The injector: decision, then Istio's sidecar template, merge, user overrides and post-processing, as a pure function
  * of (pod, compiled config). The webhook, the CLI and the tests all call `createInjector(config).inject(request)`.
  */
+import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
 import { isPlainObject } from '../config/merge.js';
@@ -57,13 +58,14 @@ export function imageUrl(s: Settings, name: string, imageType: string | undefine
 
 interface Compiled {
   config: InjectorConfig;
+  cluster: ClusterView | undefined;
   settings: Settings;
   /** meshConfig.defaultConfig over Istio's DefaultProxyConfig. */
   proxyConfig: JsonObject;
   proxyConfigJson: string;
 }
 
-function compile(config: InjectorConfig): Compiled {
+function compile(config: InjectorConfig, cluster: ClusterView | undefined): Compiled {
   const settings = compileSettings(config);
   const defaultConfig = settings.mesh.defaultConfig;
   const checked = parseProxyConfigAnnotation(JSON.stringify(defaultConfig));
@@ -72,11 +74,15 @@ function compile(config: InjectorConfig): Compiled {
   if (config.policy !== 'enabled' && config.policy !== 'disabled') {
     throw new ConfigError('policy', `must be "enabled" or "disabled", got ${JSON.stringify(config.policy)}`);
   }
-  return { config, settings, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
+  return { config, cluster, settings, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
 }
 
-export function createInjector(config: InjectorConfig): Injector {
-  const compiled = compile(config);
+/**
+ * Compiles `config` once (errors are ConfigErrors naming the key) into an injector. `cluster`, when given, supplies
+ * namespace labels and node versions from informer caches.
+ */
+export function createInjector(config: InjectorConfig, cluster?: ClusterView): Injector {
+  const compiled = compile(config, cluster);
   return { config, inject: (request) => injectPod(request, compiled) };
 }
 
@@ -196,7 +202,10 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const original = request.pod;
   const namespace = original.metadata?.namespace || request.namespace || '';
 
-  const decision = decideInjection({ pod: original, namespace }, config);
+  const decision = decideInjection(
+    { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: s.revision || 'default' },
+    config,
+  );
   if (!decision.inject) return { kind: 'skipped', reason: decision.reason };
 
   const annotations = original.metadata?.annotations ?? {};
@@ -230,7 +239,14 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     pcJson = proxyConfigJson(proxyConfig);
   }
   const nativeAnnotation = annotations[A.nativeSidecar];
-  const native = nativeAnnotation === 'true' ? true : nativeAnnotation === 'false' ? false : config.nativeSidecars;
+  const native =
+    nativeAnnotation === 'true'
+      ? true
+      : nativeAnnotation === 'false'
+        ? false
+        : config.nativeSidecars === 'auto'
+          ? (c.cluster?.nativeSidecarsSupported(original.spec?.nodeName) ?? false)
+          : config.nativeSidecars;
   const hold = proxyConfig.holdApplicationUntilProxyStarts === true || s.holdApplicationUntilProxyStarts;
   const imageType = annotations[A.proxyImageType] ?? (proxyConfig.image as { imageType?: string } | undefined)?.imageType;
   const annotatedImage = annotations[A.proxyImage];

@@ -85,7 +85,7 @@ describe('validateConfig', () => {
     ['namespaceLabels map', { namespaceLabels: { prod: 'x' } }, 'namespaceLabels.prod', 'a map'],
     ['excludedNamespaces', { excludedNamespaces: 'kube-system' }, 'excludedNamespaces', 'a list of strings'],
     ['excludedNamespaces entry', { excludedNamespaces: ['a', 2] }, 'excludedNamespaces[1]', 'a string'],
-    ['nativeSidecars', { nativeSidecars: 'true' }, 'nativeSidecars', 'true or false; got "true"'],
+    ['nativeSidecars', { nativeSidecars: 'true' }, 'nativeSidecars', 'true, false or "auto"; got "true"'],
     ['values', { values: [] }, 'values', 'a map of Helm values'],
     ['meshConfig', { meshConfig: 'x' }, 'meshConfig', 'a map of MeshConfig fields'],
     ['hub', { values: { global: { hub: ['x'] } } }, 'values.global.hub', 'a string'],

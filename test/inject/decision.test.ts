@@ -128,3 +128,51 @@ describe('injection decision over HTTPS', () => {
     }
   });
 });
+
+describe('cluster-aware decisions (informer caches)', () => {
+  const labels: Record<string, Record<string, string>> = {
+        legacy: { 'istio-injection': 'disabled' },
+        canary: { 'istio.io/rev': '1-31' },
+        both: { 'istio.io/rev': '1-31', 'istio-injection': 'enabled' },
+        mine: { 'istio.io/rev': 'default' },
+        hibernating: { 'gardener.cloud/purpose': 'kube-system' },
+  };
+  const cluster = {
+    namespaceLabels: (ns: string) => labels[ns],
+    nativeSidecarsSupported: (node?: string) => (node === undefined ? true : node !== 'old-node'),
+  };
+  let clustered: TestServer;
+  beforeAll(async () => {
+    clustered = await startTestServer(() => createInjector({ ...profileConfig('kyma'), nativeSidecars: 'auto' }, cluster));
+  });
+  afterAll(async () => {
+    await clustered.close();
+  });
+
+  it.each([
+    ['legacy', false, 'istio-injection=disabled'],
+    ['canary', false, 'istio.io/rev=1-31, this injector serves revision default'],
+    ['both', true, 'policy enabled'],
+    ['mine', true, 'policy enabled'],
+    ['hibernating', false, 'gardener.cloud/purpose=kube-system'],
+    ['unknown', true, 'policy enabled'],
+  ])('namespace %s → injected %s (%s)', async (namespace, injected, reason) => {
+    const answer = await admitPod(clustered, appPod(), namespace);
+    expect(answer.audit).toContain(reason);
+    expect(answer.audit!.startsWith(injected ? 'injected' : 'skipped')).toBe(true);
+  });
+
+  it('nativeSidecars auto follows the node versions', async () => {
+    const unscheduled = await admitPod(clustered, appPod());
+    expect(unscheduled.pod.spec!.initContainers!.map((c) => c.name)).toContain('istio-proxy');
+    const onOldNode = await admitPod(clustered, appPod({ spec: { nodeName: 'old-node' } }));
+    expect(onOldNode.pod.spec!.containers!.map((c) => c.name)).toContain('istio-proxy');
+    const noCluster = await startTestServer(() => createInjector({ ...profileConfig('kyma'), nativeSidecars: 'auto' }));
+    try {
+      const unknown = await admitPod(noCluster, appPod());
+      expect(unknown.pod.spec!.containers!.map((c) => c.name)).toContain('istio-proxy');
+    } finally {
+      await noCluster.close();
+    }
+  });
+});
