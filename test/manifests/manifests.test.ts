@@ -1,0 +1,589 @@
+/**
+ * The deployment manifests (manifests/, kustomize): every overlay renders with `kubectl kustomize`, every object is
+ * valid against the Kubernetes (and cert-manager) OpenAPI schemas, and the settings that matter for a webhook that
+ * can block pod creation cluster-wide are exactly as documented in README "Deploying".
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import type { IMutatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhook';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import type { IRuleWithOperations } from 'kubernetes-models/admissionregistration.k8s.io/v1/RuleWithOperations';
+import type { IValidatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhook';
+import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
+import { Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
+import { parseCommandLine } from '../../src/cli/args.js';
+import { loadConfig } from '../../src/config/load.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OVERLAYS_DIR = join(ROOT, 'manifests', 'overlays');
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+
+const NS = 'mesh-webhook';
+const NAME = 'mesh-webhook';
+const APP_LABEL = { 'app.kubernetes.io/name': 'mesh-webhook' };
+const SERVICE_SANS = ['mesh-webhook.mesh-webhook.svc', 'mesh-webhook.mesh-webhook.svc.cluster.local'];
+const EXCLUDED_NAMESPACES = ['istio-system', 'kube-system', 'kube-public', 'kube-node-lease', 'mesh-webhook'];
+/** The namespaceSelector both webhooks share. */
+const NAMESPACE_SELECTOR = {
+  matchExpressions: [
+    { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: EXCLUDED_NAMESPACES },
+    { key: 'istio-injection', operator: 'NotIn', values: ['disabled'] },
+    { key: 'gardener.cloud/purpose', operator: 'NotIn', values: ['kube-system'] },
+  ],
+};
+
+/** Schema validator per apiVersion/kind: every kind an overlay renders must be listed (and so validated). */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'cert-manager.io/v1/Certificate': Certificate,
+  'cert-manager.io/v1/Issuer': Issuer,
+};
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+// ---- rendering ----------------------------------------------------------------------------------------------------
+
+function render(overlay: string): Obj[] {
+  const result = spawnSync(KUBECTL, ['kustomize', join(OVERLAYS_DIR, overlay)], { encoding: 'utf8', timeout: 30_000 });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(
+      `"${KUBECTL}" was not found: these tests render the manifests with \`kubectl kustomize\` (kubectl >= 1.27 ` +
+        `with kustomize v5). Install kubectl or point the KUBECTL environment variable at it.`,
+    );
+  }
+  if (result.error || result.status !== 0) {
+    throw new Error(`kubectl kustomize manifests/overlays/${overlay} failed:\n${result.stderr || result.error?.message}`);
+  }
+  // kustomize warns on stderr about deprecated fields; the manifests use none.
+  if (result.stderr.trim() !== '') throw new Error(`kubectl kustomize manifests/overlays/${overlay} warned:\n${result.stderr}`);
+  const out = result.stdout;
+  const docs = parseAllDocuments(out);
+  const objs: Obj[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) throw new Error(`overlay ${overlay}: YAML error: ${doc.errors[0]?.message}`);
+    const value: unknown = doc.toJS();
+    if (value !== null) objs.push(value as Obj);
+  }
+  return objs;
+}
+
+const overlayNames = readdirSync(OVERLAYS_DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+const rendered = new Map<string, Obj[]>();
+function objects(overlay: string): Obj[] {
+  let objs = rendered.get(overlay);
+  if (!objs) {
+    objs = render(overlay);
+    rendered.set(overlay, objs);
+  }
+  return objs;
+}
+
+function all<T = Obj>(overlay: string, kind: string): T[] {
+  return objects(overlay).filter((o) => o.kind === kind) as T[];
+}
+
+/** The one object of `kind` named `name` (fails naming what is missing or duplicated). */
+function one<T = Obj>(overlay: string, kind: string, name = NAME): T {
+  const found = objects(overlay).filter((o) => o.kind === kind && o.metadata.name === name);
+  expect(found, `${overlay}: exactly one ${kind} ${name}`).toHaveLength(1);
+  return found[0] as T;
+}
+
+function single<T>(list: T[] | undefined, what: string): T {
+  expect(list, what).toHaveLength(1);
+  return (list as T[])[0] as T;
+}
+
+// ---- typed views of the objects the assertions read ---------------------------------------------------------------
+
+interface WebhookConfig<W> extends Obj {
+  webhooks: W[];
+}
+interface PodSpecView {
+  serviceAccountName?: string;
+  terminationGracePeriodSeconds?: number;
+  securityContext?: Record<string, unknown>;
+  affinity?: { podAntiAffinity?: Record<string, unknown>; podAffinity?: unknown; nodeAffinity?: unknown };
+  topologySpreadConstraints?: Record<string, unknown>[];
+  priorityClassName?: string;
+  containers: IContainer[];
+  initContainers?: IContainer[];
+  volumes?: { name: string; configMap?: { name?: string }; secret?: { secretName?: string; optional?: boolean }; emptyDir?: unknown }[];
+}
+interface DeploymentView extends Obj {
+  spec: {
+    replicas: number;
+    selector: { matchLabels?: Record<string, string> };
+    strategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string } };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpecView };
+  };
+}
+interface RbacRole extends Obj {
+  rules: IPolicyRule[];
+}
+interface Binding extends Obj {
+  roleRef: { apiGroup: string; kind: string; name: string };
+  subjects: { kind: string; name: string; namespace?: string }[];
+}
+interface ServiceView extends Obj {
+  spec: { type?: string; selector: Record<string, string>; ports: { name?: string; port: number; targetPort: number | string; protocol?: string }[] };
+}
+interface CertificateView extends Obj {
+  spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; usages?: string[]; issuerRef: { name: string; kind?: string; group?: string } };
+}
+interface IssuerView extends Obj {
+  spec: { selfSigned?: Record<string, unknown>; ca?: { secretName: string } };
+}
+
+function deployment(overlay: string): DeploymentView {
+  return one<DeploymentView>(overlay, 'Deployment');
+}
+function container(overlay: string): IContainer {
+  return single(deployment(overlay).spec.template.spec.containers, 'the Deployment has one container');
+}
+function mutatingWebhook(overlay: string): IMutatingWebhook {
+  return single(one<WebhookConfig<IMutatingWebhook>>(overlay, 'MutatingWebhookConfiguration').webhooks, 'one mutating webhook');
+}
+function validatingWebhook(overlay: string): IValidatingWebhook {
+  return single(one<WebhookConfig<IValidatingWebhook>>(overlay, 'ValidatingWebhookConfiguration').webhooks, 'one validating webhook');
+}
+function configMapData(overlay: string): Record<string, string> {
+  const cm = one<Obj & { data?: Record<string, string> }>(overlay, 'ConfigMap', 'mesh-webhook-config');
+  return cm.data ?? {};
+}
+
+/** `rule` as comparable strings, one per (operation, group, version, resource). */
+function expandRules(rules: IRuleWithOperations[] | undefined): string[] {
+  const out: string[] = [];
+  for (const r of rules ?? []) {
+    for (const op of r.operations ?? [])
+      for (const g of r.apiGroups ?? [])
+        for (const v of r.apiVersions ?? [])
+          for (const res of r.resources ?? []) out.push(`${op} ${g || 'core'}/${v}/${res} ${r.scope ?? '*'}`);
+  }
+  return out.sort();
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'mesh-webhook-manifests-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// ---- every overlay ------------------------------------------------------------------------------------------------
+
+it('has the overlays kyma, staging and cert-manager', () => {
+  expect(overlayNames).toEqual(['cert-manager', 'kyma', 'staging']);
+});
+
+describe.each(overlayNames)('overlay %s', (overlay) => {
+  beforeAll(() => {
+    objects(overlay);
+  });
+
+  it('renders only kinds with a schema, each valid against it', () => {
+    const objs = objects(overlay);
+    expect(objs.length).toBeGreaterThan(10);
+    for (const obj of objs) {
+      const id = `${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`;
+      const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
+      expect(Model, `${id}: no schema registered for ${obj.apiVersion}/${obj.kind}`).toBeDefined();
+      try {
+        new Model!(obj as never).validate();
+      } catch (err) {
+        throw new Error(`${overlay}: ${id} is not valid: ${(err as Error).message}`);
+      }
+    }
+  });
+
+  it('labels every object app.kubernetes.io/name: mesh-webhook and puts namespaced objects in mesh-webhook', () => {
+    for (const obj of objects(overlay)) {
+      const id = `${obj.kind} ${obj.metadata.name}`;
+      expect(obj.metadata.labels, id).toMatchObject(APP_LABEL);
+      if (CLUSTER_SCOPED.has(obj.kind)) expect(obj.metadata.namespace, id).toBeUndefined();
+      else expect(obj.metadata.namespace, id).toBe(NS);
+    }
+  });
+
+  it('ships an injector config.yaml that loads (profile kyma)', () => {
+    const text = configMapData(overlay)['config.yaml'];
+    expect(text, 'ConfigMap mesh-webhook-config has a config.yaml key').toBeTypeOf('string');
+    const configFile = join(tmp, `${overlay}-config.yaml`);
+    writeFileSync(configFile, text!);
+    const config = loadConfig({ configFile });
+    expect(config.profile).toBe('kyma');
+    expect(config.policy).toBe('enabled');
+    expect(config.excludedNamespaces).toEqual(expect.arrayContaining(['istio-system', 'kube-system', 'mesh-webhook']));
+    expect(config.nativeSidecars).toBe(true);
+    expect(config.values).toMatchObject({
+      global: { hub: 'europe-docker.pkg.dev/kyma-project/prod/external/istio', tag: '1.30.2-distroless' },
+    });
+  });
+
+  it('mutating webhook: inject.mesh-webhook.kyma-project.io with the documented settings', () => {
+    const config = one<WebhookConfig<IMutatingWebhook>>(overlay, 'MutatingWebhookConfiguration');
+    expect(config.apiVersion).toBe('admissionregistration.k8s.io/v1');
+    const w = mutatingWebhook(overlay);
+    expect(w.name).toBe('inject.mesh-webhook.kyma-project.io');
+    expect(w.clientConfig).toEqual({ service: { name: NAME, namespace: NS, path: '/inject', port: 443 } });
+    expect(w.clientConfig.caBundle, 'caBundle is left to the runtime (self-managed mode or cainjector)').toBeUndefined();
+    expect(w.timeoutSeconds).toBe(10);
+    expect(w.failurePolicy).toBe('Fail');
+    expect(w.sideEffects).toBe('None');
+    expect(w.admissionReviewVersions).toEqual(['v1']);
+    expect(w.reinvocationPolicy).toBe('IfNeeded');
+    expect(w.matchPolicy).toBe('Equivalent');
+    expect(w.rules).toEqual([{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
+    expect(w.namespaceSelector?.matchLabels).toBeUndefined();
+    const exprs = w.namespaceSelector?.matchExpressions ?? [];
+    expect(exprs).toHaveLength(3);
+    expect(exprs[0]).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: EXCLUDED_NAMESPACES });
+    expect(exprs[1]).toEqual({ key: 'istio-injection', operator: 'NotIn', values: ['disabled'] });
+    expect(exprs[2]).toEqual({ key: 'gardener.cloud/purpose', operator: 'NotIn', values: ['kube-system'] });
+    expect(w.objectSelector).toEqual({ matchExpressions: [{ key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] }] });
+    // Nothing else (a misspelt field would otherwise pass the schema, which allows unknown fields).
+    expect(Object.keys(w).sort()).toEqual(
+      ['admissionReviewVersions', 'clientConfig', 'failurePolicy', 'matchPolicy', 'name', 'namespaceSelector', 'objectSelector',
+        'reinvocationPolicy', 'rules', 'sideEffects', 'timeoutSeconds'].sort(),
+    );
+  });
+
+  it('validating webhook: validate.mesh-webhook.kyma-project.io on CREATE/UPDATE of workloads, services, namespaces, PeerAuthentications', () => {
+    const w = validatingWebhook(overlay);
+    expect(w.name).toBe('validate.mesh-webhook.kyma-project.io');
+    expect(w.clientConfig).toEqual({ service: { name: NAME, namespace: NS, path: '/validate', port: 443 } });
+    expect(w.timeoutSeconds).toBe(10);
+    expect(w.sideEffects).toBe('None');
+    expect(w.admissionReviewVersions).toEqual(['v1']);
+    expect(w.matchPolicy).toBe('Equivalent');
+    expect(w.namespaceSelector).toEqual(NAMESPACE_SELECTOR);
+    const expected: string[] = [];
+    const add = (group: string, versions: string[], resources: string[], scope: string) => {
+      for (const op of ['CREATE', 'UPDATE'])
+        for (const v of versions) for (const r of resources) expected.push(`${op} ${group}/${v}/${r} ${scope}`);
+    };
+    add('core', ['v1'], ['pods', 'replicationcontrollers', 'services'], 'Namespaced');
+    add('core', ['v1'], ['namespaces'], 'Cluster');
+    add('apps', ['v1'], ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], 'Namespaced');
+    add('batch', ['v1'], ['jobs', 'cronjobs'], 'Namespaced');
+    add('security.istio.io', ['v1', 'v1beta1'], ['peerauthentications'], 'Namespaced');
+    expect(expandRules(w.rules)).toEqual(expected.sort());
+    expect(Object.keys(w).sort()).toEqual(
+      ['admissionReviewVersions', 'clientConfig', 'failurePolicy', 'matchPolicy', 'name', 'namespaceSelector', 'rules', 'sideEffects',
+        'timeoutSeconds'].sort(),
+    );
+  });
+
+  it('Deployment: 2 replicas spread over nodes and zones, never injected itself', () => {
+    const d = deployment(overlay);
+    expect(d.spec.replicas).toBe(2);
+    expect(d.spec.selector).toEqual({ matchLabels: APP_LABEL });
+    expect(d.spec.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    const tpl = d.spec.template;
+    expect(tpl.metadata.labels).toEqual({ ...APP_LABEL, 'sidecar.istio.io/inject': 'false' });
+    const pod = tpl.spec;
+    expect(pod.serviceAccountName).toBe(NAME);
+    expect(pod.terminationGracePeriodSeconds).toBe(30);
+    expect(pod.priorityClassName).toBeUndefined();
+    expect(pod.initContainers).toBeUndefined();
+    expect(pod.affinity).toEqual({
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: APP_LABEL } } },
+        ],
+      },
+    });
+    expect(pod.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: APP_LABEL } },
+    ]);
+  });
+
+  it('Deployment: non-root, read-only, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp', () => {
+    const pod = deployment(overlay).spec.template.spec;
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container(overlay).securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('Deployment: serve over HTTPS on 8443 with probes, resources, config and certificate from the ConfigMap and Secret', () => {
+    const c = container(overlay);
+    expect(c.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(c.lifecycle, 'no preStop: the server drains on SIGTERM').toBeUndefined();
+    expect(c.image).toMatch(/(^|\/)mesh-webhook:0\.1\.0$/);
+    expect(c.command, 'the image entry point runs the CLI').toBeUndefined();
+    expect(c.args).toEqual([
+      'serve',
+      '--config', '/etc/mesh-webhook/config/config.yaml',
+      '--cert', '/etc/mesh-webhook/tls/tls.crt',
+      '--key', '/etc/mesh-webhook/tls/tls.key',
+    ]);
+    // The CLI accepts exactly these arguments.
+    const invocation = parseCommandLine(c.args ?? []);
+    expect(invocation).toMatchObject({
+      command: 'serve',
+      args: {
+        certFile: '/etc/mesh-webhook/tls/tls.crt',
+        keyFile: '/etc/mesh-webhook/tls/tls.key',
+        config: { configFile: '/etc/mesh-webhook/config/config.yaml' },
+      },
+    });
+
+    const pod = deployment(overlay).spec.template.spec;
+    const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+    const mounts = new Map((c.volumeMounts ?? []).map((m) => [m.name, m]));
+    expect(volumes.get('config')?.configMap?.name).toBe('mesh-webhook-config');
+    expect(volumes.get('tls')?.secret).toMatchObject({ secretName: 'mesh-webhook-tls', optional: true });
+    expect(mounts.get('config')).toEqual({ name: 'config', mountPath: '/etc/mesh-webhook/config', readOnly: true });
+    expect(mounts.get('tls')).toEqual({ name: 'tls', mountPath: '/etc/mesh-webhook/tls', readOnly: true });
+    for (const m of mounts.values()) {
+      expect(volumes.has(m.name), `volume of mount ${m.name}`).toBe(true);
+      expect(m.subPath, `${m.name} is mounted as a directory so updates reach the pod`).toBeUndefined();
+    }
+  });
+
+  it('Service 443 → 8443 selects the webhook pods; PodDisruptionBudget keeps one', () => {
+    const svc = one<ServiceView>(overlay, 'Service');
+    expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }]);
+    expect(svc.spec.selector).toEqual(APP_LABEL);
+    const labels = deployment(overlay).spec.template.metadata.labels;
+    expect(labels).toMatchObject(svc.spec.selector);
+    const webhookPort = mutatingWebhook(overlay).clientConfig.service?.port;
+    expect(svc.spec.ports.map((p) => p.port)).toContain(webhookPort);
+
+    const pdb = one<Obj & { spec: Record<string, unknown> }>(overlay, 'PodDisruptionBudget');
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.maxUnavailable).toBeUndefined();
+    expect(pdb.spec.selector).toEqual({ matchLabels: APP_LABEL });
+  });
+
+  it('RBAC: least privilege, bound to the mesh-webhook ServiceAccount', () => {
+    one(overlay, 'ServiceAccount');
+    const clusterRoles = all<RbacRole>(overlay, 'ClusterRole');
+    const roles = all<RbacRole>(overlay, 'Role');
+    expect(clusterRoles.map((r) => r.metadata.name)).toEqual([NAME]);
+    expect(roles.map((r) => r.metadata.name)).toEqual([NAME]);
+    const clusterRole = clusterRoles[0]!;
+    const role = roles[0]!;
+
+    for (const rule of [...clusterRole.rules, ...role.rules]) {
+      const text = JSON.stringify(rule);
+      for (const field of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? [], rule.resourceNames ?? []]) {
+        expect(field, `no wildcard in ${text}`).not.toContain('*');
+      }
+      expect(rule.nonResourceURLs, text).toBeUndefined();
+      for (const verb of ['escalate', 'bind', 'impersonate', 'delete', 'deletecollection']) expect(rule.verbs, text).not.toContain(verb);
+    }
+
+    expect(clusterRole.rules).toEqual([
+      { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+        resourceNames: ['mesh-webhook'],
+        verbs: ['get', 'update', 'patch'],
+      },
+    ]);
+    // The webhook configurations the ClusterRole names are the ones rendered.
+    expect(one(overlay, 'MutatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
+    expect(one(overlay, 'ValidatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
+
+    expect(role.metadata.namespace).toBe(NS);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['mesh-webhook-config'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-webhook-tls'], verbs: ['get', 'update'] },
+      // create cannot be restricted by resourceNames (the name is not known when it is authorised).
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    // Every secret rule except the bare create is scoped by name.
+    for (const rule of role.rules.filter((r) => r.resources?.includes('secrets'))) {
+      if (rule.resourceNames === undefined) expect(rule.verbs).toEqual(['create']);
+      else expect(rule.resourceNames).toEqual(['mesh-webhook-tls']);
+    }
+    // The names match what the Deployment mounts.
+    const volumes = deployment(overlay).spec.template.spec.volumes ?? [];
+    expect(volumes.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(['mesh-webhook-tls']);
+    expect(volumes.map((v) => v.configMap?.name).filter(Boolean)).toEqual(['mesh-webhook-config']);
+
+    const subject = { kind: 'ServiceAccount', name: NAME, namespace: NS };
+    const crb = one<Binding>(overlay, 'ClusterRoleBinding');
+    expect(crb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME });
+    expect(crb.subjects).toEqual([subject]);
+    const rb = one<Binding>(overlay, 'RoleBinding');
+    expect(rb.metadata.namespace).toBe(NS);
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME });
+    expect(rb.subjects).toEqual([subject]);
+  });
+
+  it('HorizontalPodAutoscaler: CPU 70 %, 2..6 replicas of the Deployment', () => {
+    const hpa = one<Obj & { spec: Record<string, unknown> }>(overlay, 'HorizontalPodAutoscaler');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAME },
+      minReplicas: 2,
+      maxReplicas: 6,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    });
+    expect(deployment(overlay).spec.replicas, 'Deployment replicas = HPA minimum').toBe(hpa.spec.minReplicas);
+  });
+
+  it('namespace mesh-webhook is labelled istio-injection: disabled', () => {
+    expect(one(overlay, 'Namespace').metadata.labels).toMatchObject({ 'istio-injection': 'disabled' });
+  });
+});
+
+// ---- what differs per overlay -------------------------------------------------------------------------------------
+
+describe('kyma overlay (default)', () => {
+  it('validates warn-only: failurePolicy Ignore, no validation.yaml', () => {
+    expect(validatingWebhook('kyma').failurePolicy).toBe('Ignore');
+    expect(Object.keys(configMapData('kyma'))).toEqual(['config.yaml']);
+  });
+
+  it('uses self-managed certificates: no cert-manager objects or annotations', () => {
+    expect(objects('kyma').filter((o) => o.apiVersion.startsWith('cert-manager.io/'))).toEqual([]);
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      expect(one('kyma', kind).metadata.annotations?.['cert-manager.io/inject-ca-from']).toBeUndefined();
+    }
+  });
+
+  it('renders exactly the expected objects', () => {
+    expect(objects('kyma').map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'ClusterRole/mesh-webhook', 'ClusterRoleBinding/mesh-webhook', 'ConfigMap/mesh-webhook-config', 'Deployment/mesh-webhook',
+        'HorizontalPodAutoscaler/mesh-webhook', 'MutatingWebhookConfiguration/mesh-webhook', 'Namespace/mesh-webhook',
+        'PodDisruptionBudget/mesh-webhook', 'Role/mesh-webhook', 'RoleBinding/mesh-webhook', 'Service/mesh-webhook',
+        'ServiceAccount/mesh-webhook', 'ValidatingWebhookConfiguration/mesh-webhook',
+      ].sort(),
+    );
+  });
+});
+
+describe('staging overlay', () => {
+  it('enforces validation: the validating webhook fails closed', () => {
+    expect(validatingWebhook('staging').failurePolicy).toBe('Fail');
+    expect(mutatingWebhook('staging').failurePolicy).toBe('Fail');
+  });
+
+  it('adds validation.yaml (mode: enforce) to the ConfigMap beside config.yaml', () => {
+    const data = configMapData('staging');
+    expect(Object.keys(data).sort()).toEqual(['config.yaml', 'validation.yaml']);
+    expect(parse(data['validation.yaml']!)).toEqual({ mode: 'enforce' });
+    expect(data['config.yaml']).toBe(configMapData('kyma')['config.yaml']);
+  });
+
+  it('changes nothing else than the kyma overlay', () => {
+    const strip = (objs: Obj[]) =>
+      objs
+        .filter((o) => o.kind !== 'ValidatingWebhookConfiguration' && o.kind !== 'ConfigMap')
+        .map((o) => JSON.stringify(o))
+        .sort();
+    expect(strip(objects('staging'))).toEqual(strip(objects('kyma')));
+  });
+});
+
+describe('cert-manager overlay', () => {
+  const ANNOTATION = 'cert-manager.io/inject-ca-from';
+
+  it('annotates both webhook configurations for the cainjector with the serving Certificate', () => {
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      expect(one('cert-manager', kind).metadata.annotations?.[ANNOTATION], kind).toBe('mesh-webhook/mesh-webhook-serving');
+    }
+    const [ns, name] = 'mesh-webhook/mesh-webhook-serving'.split('/');
+    const serving = one<CertificateView>('cert-manager', 'Certificate', name);
+    expect(serving.metadata.namespace).toBe(ns);
+  });
+
+  it('issues the serving certificate into Secret mesh-webhook-tls with the Service DNS names', () => {
+    const serving = one<CertificateView>('cert-manager', 'Certificate', 'mesh-webhook-serving');
+    expect(serving.spec.secretName).toBe('mesh-webhook-tls');
+    expect(serving.spec.dnsNames).toEqual(SERVICE_SANS);
+    expect(serving.spec.isCA).toBeFalsy();
+    expect(serving.spec.usages).toContain('server auth');
+    // The Secret is the one the Deployment mounts.
+    const tls = (deployment('cert-manager').spec.template.spec.volumes ?? []).find((v) => v.name === 'tls');
+    expect(tls?.secret?.secretName).toBe(serving.spec.secretName);
+  });
+
+  it('chains self-signed Issuer → CA Certificate → CA Issuer → serving Certificate', () => {
+    const serving = one<CertificateView>('cert-manager', 'Certificate', 'mesh-webhook-serving');
+    expect(serving.spec.issuerRef).toMatchObject({ kind: 'Issuer', name: 'mesh-webhook-ca' });
+    const caIssuer = one<IssuerView>('cert-manager', 'Issuer', 'mesh-webhook-ca');
+    const caCert = one<CertificateView>('cert-manager', 'Certificate', 'mesh-webhook-ca');
+    expect(caCert.spec.isCA).toBe(true);
+    expect(caIssuer.spec.ca?.secretName).toBe(caCert.spec.secretName);
+    expect(caCert.spec.secretName).not.toBe('mesh-webhook-tls');
+    expect(caCert.spec.issuerRef).toMatchObject({ kind: 'Issuer', name: 'mesh-webhook-selfsigned' });
+    expect(one<IssuerView>('cert-manager', 'Issuer', 'mesh-webhook-selfsigned').spec).toEqual({ selfSigned: {} });
+    expect(all('cert-manager', 'Certificate')).toHaveLength(2);
+    expect(all('cert-manager', 'Issuer')).toHaveLength(2);
+  });
+
+  it('keeps the Deployment arguments of the base (the certificate files come from the Secret)', () => {
+    expect(container('cert-manager').args).toEqual(container('kyma').args);
+  });
+});
+
+describe('the config check', () => {
+  it('fails on a typo in the injector config', () => {
+    const text = configMapData('kyma')['config.yaml']!.replace('policy: enabled', 'polcy: enabled');
+    expect(text).toContain('polcy');
+    const configFile = join(tmp, 'typo.yaml');
+    writeFileSync(configFile, text);
+    expect(() => loadConfig({ configFile })).toThrow(/polcy/);
+  });
+});
