@@ -2,6 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
 import type { ProfileName } from '../config/types.js';
+import { CERTIFICATE_MODES, type CertificateMode } from '../certs/mode.js';
+import { parseGoDuration } from '../server/params.js';
 
 /** A command line that cannot be understood: print the message and the usage, exit 2. */
 export class UsageError extends Error {
@@ -32,7 +34,26 @@ export interface ServeArgs {
   certFile?: string;
   keyFile?: string;
   logLevel?: LogLevel;
+  /** Drain delay after SIGTERM in ms; absent: serve()'s default (5 s). */
+  shutdownDelayMs?: number;
   config: LoadConfigOptions;
+  /** Cluster access and certificate management (absent: defaults resolved at start, see src/cluster/integration.ts). */
+  cluster?: ServeClusterArgs;
+}
+
+export interface ServeClusterArgs {
+  /** --kubeconfig FILE; absent: in-cluster when in a pod, else no cluster. */
+  kubeconfig?: string;
+  /** --certificates; absent: files with --cert/--key, self-managed with a cluster, dev otherwise. */
+  certificates?: CertificateMode;
+  /** --namespace; absent: the service account's namespace, else mesh-webhook. */
+  namespace?: string;
+  /** --service (default mesh-webhook). */
+  service?: string;
+  /** --secret (default mesh-webhook-tls). */
+  secretName?: string;
+  /** --webhook-config: name of both webhook configurations (default mesh-webhook). */
+  webhookConfig?: string;
 }
 
 export type Invocation =
@@ -47,6 +68,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** serve()'s defaults, repeated for the help text (importing src/server here would load the server stack). */
 export const HELP_DEFAULT_PORT = 8443;
 export const HELP_DEFAULT_HOST = '0.0.0.0';
+export const HELP_DEFAULT_SHUTDOWN_DELAY = '5s';
 
 const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)
@@ -93,8 +115,22 @@ Flags:
       --cert FILE               serving certificate (PEM), together with --key; without both,
                                 development certificates are created in .dev-certs
       --key FILE                private key (PEM) of --cert
+      --certificates MODE       self-managed (CA and certificate in a Secret, caBundle patched), files
+                                (--cert/--key) or dev (default: files with --cert/--key, else
+                                self-managed with a cluster, else dev)
+      --kubeconfig FILE         cluster to use (default: the service account when in a pod, else none;
+                                $KUBECONFIG is not read)
+      --namespace NS            namespace of the Secret and Service (default: the pod's, else mesh-webhook)
+      --service NAME            Service name, for the certificate's DNS names (default mesh-webhook)
+      --secret NAME             Secret of the self-managed certificate (default mesh-webhook-tls)
+      --webhook-config NAME     Mutating/ValidatingWebhookConfiguration whose caBundle is managed
+                                (default mesh-webhook)
       --log-level LEVEL         ${LOG_LEVELS.join('|')}
+      --shutdown-delay DURATION after SIGTERM, keep serving (not ready) this long before closing the listener,
+                                e.g. 5s, 500ms, 0 (default ${HELP_DEFAULT_SHUTDOWN_DELAY})
   -h, --help                    show this help
+
+The --config, --values and --mesh files and the --cert/--key files are watched and reloaded when they change.
 
 ${CONFIG_FLAGS}`,
 };
@@ -122,6 +158,13 @@ const SERVE_OPTIONS = {
   cert: { type: 'string' },
   key: { type: 'string' },
   'log-level': { type: 'string' },
+  'shutdown-delay': { type: 'string' },
+  certificates: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  service: { type: 'string' },
+  secret: { type: 'string' },
+  'webhook-config': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Turns `process.argv.slice(2)` into what to run. Throws {@link UsageError}. */
@@ -168,17 +211,62 @@ function parseServe(argv: string[]): Invocation {
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, 'serve');
   }
+  const cluster = clusterOptions(values);
   return {
     command: 'serve',
     args: {
+      ...(cluster ? { cluster } : {}),
       ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(values.cert !== undefined ? { certFile: values.cert } : {}),
       ...(values.key !== undefined ? { keyFile: values.key } : {}),
       ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
+      ...(values['shutdown-delay'] !== undefined ? { shutdownDelayMs: parseShutdownDelay(values['shutdown-delay']) } : {}),
       config: configOptions(values, 'serve'),
     },
   };
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function clusterOptions(values: {
+  cert?: string;
+  certificates?: string;
+  kubeconfig?: string;
+  namespace?: string;
+  service?: string;
+  secret?: string;
+  'webhook-config'?: string;
+}): ServeClusterArgs | undefined {
+  const out: ServeClusterArgs = {};
+  const mode = values.certificates;
+  if (mode !== undefined) {
+    if (!(CERTIFICATE_MODES as readonly string[]).includes(mode)) {
+      throw new UsageError(`--certificates must be one of ${CERTIFICATE_MODES.join(', ')}; got "${mode}"`, 'serve');
+    }
+    if (mode === 'files' && values.cert === undefined) throw new UsageError('--certificates files needs --cert FILE and --key FILE', 'serve');
+    if (mode !== 'files' && values.cert !== undefined) {
+      throw new UsageError(`--cert/--key serve certificate files: use them with --certificates files, not ${mode}`, 'serve');
+    }
+    out.certificates = mode as CertificateMode;
+  }
+  if (values.kubeconfig !== undefined) {
+    if (values.kubeconfig === '') throw new UsageError('--kubeconfig needs a file name', 'serve');
+    out.kubeconfig = values.kubeconfig;
+  }
+  const names = [
+    ['namespace', 'namespace'],
+    ['service', 'service'],
+    ['secret', 'secretName'],
+    ['webhook-config', 'webhookConfig'],
+  ] as const;
+  for (const [flag, key] of names) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (!NAME.test(v)) throw new UsageError(`--${flag} must be a Kubernetes object name (lower-case letters, digits, '-', '.'); got "${v}"`, 'serve');
+    out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, command: CommandName) {
@@ -218,6 +306,15 @@ function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfi
     opts.nativeSidecars = native === 'auto' ? 'auto' : native === 'true';
   }
   return opts;
+}
+
+/** A Go duration (`5s`, `1500ms`, `0`) or a plain number of seconds, not negative, at most 10 minutes. */
+function parseShutdownDelay(text: string): number {
+  const ms = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) * 1000 : parseGoDuration(text);
+  if (ms === undefined || ms < 0 || ms > 600_000) {
+    throw new UsageError(`--shutdown-delay must be a duration such as 5s, 500ms or 0 (at most 10m); got "${text}"`, 'serve');
+  }
+  return Math.round(ms);
 }
 
 function parsePort(text: string): number {

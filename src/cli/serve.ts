@@ -1,24 +1,63 @@
 import { loadConfig } from '../config/load.js';
 import { createInjector } from '../inject/index.js';
-import { serve } from '../server/serve.js';
+import { configBaseline } from '../reload/config.js';
+import { pino } from 'pino';
+import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
+import type { InjectorConfig } from '../config/types.js';
+import { serve, type RunningServer } from '../server/serve.js';
 import { CertificateError } from '../tls/load.js';
 import type { ServeArgs } from './args.js';
 import { InputError } from './errors.js';
 
-/** `mesh-webhook serve`: load and validate the configuration, then run the admission webhook until a signal stops it. */
+/**
+ * After a graceful shutdown the event loop should empty by itself; if a forgotten handle keeps it alive, exit anyway
+ * after this long (the exit code set by then is kept).
+ */
+const EXIT_GRACE_MS = 2_000;
+
+/**
+ * `mesh-webhook serve`: load and validate the configuration, then run the admission webhook until a signal stops it
+ * (resolves once the server has shut down gracefully). The configuration and certificate files are watched and
+ * reloaded on change; an invalid configuration at start is an error, an invalid change later keeps the last good one.
+ */
 export async function runServe(args: ServeArgs): Promise<void> {
-  const injector = createInjector(loadConfig(args.config));
+  // Hashed before loading, so a change between this load and the start of the watch is not missed.
+  const baseline = await configBaseline(args.config);
+  const config = loadConfig(args.config); // invalid configuration: fail before connecting anywhere
+  const logger = pino({ level: args.logLevel ?? 'info' });
+  // Declared before the integration starts: its onCertificate may fire while it starts (the first certificate).
+  let running: RunningServer | undefined;
+  let cluster;
+  let serviceNames: string[];
   try {
-    await serve({
+    const plan = serveClusterOptions(args.cluster, { hasCertFiles: args.certFile !== undefined });
+    serviceNames = plan.serviceNames;
+    cluster = await startClusterIntegration({ ...plan.options, logger, onCertificate: (tls) => running?.setCertificates(tls) });
+  } catch (err) {
+    if (err instanceof ClusterConfigError) throw new InputError(err.message);
+    throw err;
+  }
+  const view = cluster.view;
+  const compile = (c: InjectorConfig) => createInjector(c, view);
+  const injector = compile(config);
+  try {
+    running = await serve({
       injector,
+      logger,
+      reloadConfig: { load: args.config, baseline, compile },
+      ...(cluster.certificates ? { selfManaged: { current: () => cluster.certificates?.current(), interimNames: serviceNames } } : {}),
       ...(args.port !== undefined ? { port: args.port } : {}),
       ...(args.host !== undefined ? { host: args.host } : {}),
       ...(args.certFile !== undefined ? { certFile: args.certFile } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
       ...(args.logLevel !== undefined ? { logLevel: args.logLevel } : {}),
+      ...(args.shutdownDelayMs !== undefined ? { shutdownDelayMs: args.shutdownDelayMs } : {}),
     });
   } catch (err) {
+    await cluster.stop();
     if (err instanceof CertificateError) throw new InputError(err.message);
     throw err;
   }
+  await running.closed.finally(() => cluster.stop());
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

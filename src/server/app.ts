@@ -7,13 +7,16 @@
  * - anything else gets a 4xx with a JSON body `{ "error": "<message>" }`: 415 (not application/json), 400 (empty body,
  *   bad JSON, not an AdmissionReview), 413 (body over 6 MiB), 404/405 (unknown route / method); never HTML,
  *   never a stack trace, and no input yields a 500;
- * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself.
+ * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself;
+ * - while shutting down, /readyz answers 503 and every answer carries `Connection: close`, so clients move their
+ *   keep-alive connections elsewhere while the listener still serves.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
+import type { Registry } from 'prom-client';
 import {
   AdmissionReviewError,
   admit,
@@ -49,8 +52,15 @@ export interface BuildServerOptions {
   tls: TlsOptions;
   /** pino options, a pino logger, or false for no logging. Default: pino at level info on stdout. */
   logger?: LoggerOptions | Logger | false;
-  /** Extra readiness condition for /readyz (for example: "certificates loaded", "not shutting down"). */
+  /** Extra readiness condition for /readyz (for example: "certificates loaded"). */
   ready?: () => boolean;
+  /**
+   * True once the server is shutting down (SIGTERM): /readyz answers 503 so the endpoint leaves the Service, and
+   * answers carry `Connection: close` so keep-alive clients reconnect (to other replicas) after their request.
+   */
+  shuttingDown?: () => boolean;
+  /** Serve this registry's metrics on `GET /metrics` (Prometheus text format). */
+  metrics?: Registry;
   /** Monotonic clock in ms used for request deadlines and durations (tests inject one). Default performance.now. */
   clock?: () => number;
 }
@@ -89,7 +99,7 @@ function mediaTypeOf(header: string | string[] | undefined): string | undefined 
 
 const ALLOWED_METHODS: { pattern: RegExp; allow: string }[] = [
   { pattern: /^\/inject(?:\/.*)?$/, allow: 'POST' },
-  { pattern: /^\/(?:healthz|readyz)$/, allow: 'GET, HEAD' },
+  { pattern: /^\/(?:healthz|readyz|metrics)$/, allow: 'GET, HEAD' },
 ];
 
 /** Map any error reaching Fastify's error handler to a status and a client-safe message. */
@@ -122,7 +132,8 @@ function classifyError(err: unknown, request: FastifyRequest): { status: number;
 
 /**
  * Build the webhook's HTTPS server (not listening yet: call `listen({ port, host })`).
- * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `GET /healthz`, `GET /readyz`.
+ * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `GET /healthz`, `GET /readyz`, and `GET /metrics`
+ * when `metrics` is given.
  */
 export function buildServer(opts: BuildServerOptions): WebhookServer {
   const clock = opts.clock ?? (() => performance.now());
@@ -202,13 +213,28 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return refuse(request, reply, 404, `no route for ${request.method} ${path}`);
   });
 
+  const shuttingDown = opts.shuttingDown ?? (() => false);
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (shuttingDown()) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
+    if (shuttingDown()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
     if (currentInjector() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
     if (opts.ready && !opts.ready()) return reply.code(503).send({ status: 'not ready' });
     return { status: 'ready' };
   });
+
+  const registry = opts.metrics;
+  if (registry) {
+    app.get('/metrics', async (_request, reply) => {
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    });
+  }
 
   const injectHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const mediaType = mediaTypeOf(request.headers['content-type']);

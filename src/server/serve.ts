@@ -1,14 +1,26 @@
 /**
  * `serve()`: run the webhook server the way `mesh-webhook serve` does. Loads the configured serving certificate, or
  * makes development certificates (and a sample AdmissionReview plus a ready-to-paste curl command) when none is
- * configured; closes gracefully on SIGTERM/SIGINT.
+ * configured; reloads the certificate and configuration files when they change (src/reload/); shuts down gracefully
+ * on SIGTERM/SIGINT.
+ *
+ * Shutdown (SIGTERM, or `shutdown()`): /readyz answers 503 at once and answers carry `Connection: close`; the server
+ * keeps serving for the drain delay (default 5 s) so the endpoint is removed from the Service (and kube-proxy rules)
+ * before the listener closes; then it stops accepting, lets requests in flight finish, closes idle keep-alive
+ * connections and resolves `closed`. On a signal, if closing takes longer than 15 s the process exits with 1. SIGINT
+ * (an interactive Ctrl-C) and a second signal skip the rest of the drain delay.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { sampleAdmissionReview } from '../admission/sample.js';
+import type { LoadConfigOptions } from '../config/load.js';
+import type { InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
-import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates } from '../tls/devcert.js';
+import { createMetrics, type WebhookMetrics } from '../metrics.js';
+import { certificateBaseline, recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
+import { watchConfig, type ConfigReloader } from '../reload/config.js';
+import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
 import { buildServer, updateCertificates, type WebhookServer } from './app.js';
 
@@ -20,8 +32,13 @@ export const DEFAULT_DEV_DNS_NAMES: readonly string[] = [
   'mesh-webhook.mesh-webhook.svc.cluster.local',
 ];
 export const SAMPLE_REVIEW_FILE = 'sample-review.json';
-/** After SIGTERM/SIGINT, in-flight requests get this long before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** After SIGTERM/SIGINT and the drain delay, in-flight requests get this long before the process exits anyway. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000;
+/**
+ * After SIGTERM, how long the server keeps serving (not ready) before it closes the listener: the time the endpoint
+ * controller and kube-proxy need to stop sending new connections here.
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
 
 export interface ServeOptions {
   /** The injector, or a getter read per request (see BuildServerOptions.injector). */
@@ -42,8 +59,28 @@ export interface ServeOptions {
   devDnsNames?: readonly string[];
   /** Close on SIGTERM/SIGINT; default true. */
   handleSignals?: boolean;
+  /** Drain delay after SIGTERM (or `shutdown()`) before the listener closes; default {@link DEFAULT_SHUTDOWN_DELAY_MS}. */
+  shutdownDelayMs?: number;
+  /** Metrics to record into and serve on GET /metrics; default a fresh registry (see RunningServer.metrics). */
+  metrics?: WebhookMetrics;
+  /**
+   * Reload the injector when the configuration files of `load` (`--config`, `--values`, `--mesh`) change; `load`
+   * must be the options the given injector was built from. `baseline`: configBaseline(load) taken before that
+   * build, so a change in between is not missed. `compile`: default createInjector.
+   */
+  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => Injector };
+  /** Reload `certFile`/`keyFile` when they change; default true (ignored with development certificates). */
+  watchCertificates?: boolean;
+  /** Quiet time after a file event before reloading (config and certificates); default 100 ms. */
+  reloadDebounceMs?: number;
   /** Where the startup banner goes; default process.stdout. */
   out?: NodeJS.WritableStream;
+  /**
+   * Self-managed certificates (startClusterIntegration().certificates): serve `current()`; until there is one, an
+   * in-memory development certificate for `interimNames` (nothing is written: the root filesystem is read-only in
+   * a pod) and /readyz answers 503. Their later changes arrive through setCertificates (wire onCertificate to it).
+   */
+  selfManaged?: { current(): TlsMaterial | undefined; interimNames: readonly string[] };
 }
 
 export interface RunningServer {
@@ -58,12 +95,26 @@ export interface RunningServer {
   /** Sample AdmissionReview file, when development certificates are used. */
   samplePath?: string;
   app: WebhookServer;
+  metrics: WebhookMetrics;
   /** Swap the injector (configuration reload); requests already running keep the one they started with. */
   setInjector(injector: Injector): void;
-  /** Swap the serving certificate for new connections. */
+  /**
+   * Swap the serving certificate for new connections (throws, keeping the current one, when Node rejects the pair)
+   * and record its expiry in the metrics.
+   */
   setCertificates(tls: TlsMaterial): void;
-  /** Stop accepting connections, finish in-flight requests, release signal handlers. Idempotent. */
+  /**
+   * What SIGTERM does: not ready at once, keep serving for the drain delay (`delayMs`, default the server's), then
+   * close(). Idempotent; resolves when closed.
+   */
+  shutdown(delayMs?: number): Promise<void>;
+  /**
+   * Stop watching files, stop accepting connections, finish in-flight requests, release signal handlers. Cuts a
+   * running drain delay short. Idempotent.
+   */
   close(): Promise<void>;
+  /** Settles when the server has closed (after close(), shutdown() or a signal); rejects when closing failed. */
+  closed: Promise<void>;
 }
 
 function shellQuote(s: string): string {
@@ -88,13 +139,20 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const out = opts.out ?? process.stdout;
   const logger = opts.logger ?? pino({ level: opts.logLevel ?? 'info' });
 
+  const metrics = opts.metrics ?? createMetrics();
+  const shutdownDelayMs = opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS;
   let tls: TlsMaterial;
+  let certBaseline: string | undefined;
   let dev: { caPath: string; samplePath: string; generated: boolean } | undefined;
-  if (opts.certFile !== undefined || opts.keyFile !== undefined) {
+  if (opts.selfManaged) {
+    tls = opts.selfManaged.current() ?? (await generateDevCertificates(opts.selfManaged.interimNames));
+  } else if (opts.certFile !== undefined || opts.keyFile !== undefined) {
     if (opts.certFile === undefined || opts.keyFile === undefined) {
       const missing = opts.certFile === undefined ? 'certificate file' : 'key file';
       throw new CertificateError('', `a serving certificate needs both a certificate file and a key file; the ${missing} is missing`);
     }
+    // Hashed before loading, so a rotation between the load and the start of the watch is not missed.
+    certBaseline = await certificateBaseline(opts.certFile, opts.keyFile);
     tls = await loadCertificates(opts.certFile, opts.keyFile);
   } else {
     const certs = await ensureDevCertificates(opts.devCertDir ?? DEFAULT_DEV_CERT_DIR, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
@@ -104,6 +162,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
   }
 
+  recordCertificateExpiry(metrics, tls.cert);
+
   const initial = opts.injector;
   let getInjector: () => Injector | undefined = typeof initial === 'function' ? initial : () => initial;
   let shuttingDown = false;
@@ -112,7 +172,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     injector: () => getInjector(),
     tls,
     logger,
-    ready: () => !shuttingDown,
+    shuttingDown: () => shuttingDown,
+    metrics: metrics.registry,
+    ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
   });
   await app.listen({ port, host });
 
@@ -121,38 +183,137 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const boundAddress = bound !== null && typeof bound === 'object' ? bound.address : host;
   const url = `https://${urlHost(boundAddress)}:${boundPort}`;
 
+  const setInjector = (injector: Injector) => {
+    getInjector = () => injector;
+  };
+  const setCertificates = (material: TlsMaterial) => {
+    updateCertificates(app, material);
+    recordCertificateExpiry(metrics, material.cert);
+  };
+  // A certificate that arrived while the server was starting (before the caller could wire setCertificates).
+  const arrived = opts.selfManaged?.current();
+  if (arrived && arrived.cert !== tls.cert) setCertificates(arrived);
+
+  const reloadLogger = logger.child({ component: 'reload' });
+  const debounce = opts.reloadDebounceMs !== undefined ? { debounceMs: opts.reloadDebounceMs } : {};
+  let configReloader: ConfigReloader | undefined;
+  let certReloader: CertificateReloader | undefined;
+  try {
+    if (opts.reloadConfig) {
+      const { load, baseline, compile } = opts.reloadConfig;
+      configReloader = watchConfig({
+        load,
+        apply: setInjector,
+        logger: reloadLogger,
+        metrics,
+        ...(baseline !== undefined ? { baseline } : {}),
+        ...(compile ? { compile } : {}),
+        ...debounce,
+      });
+    }
+    if (opts.certFile !== undefined && opts.keyFile !== undefined && (opts.watchCertificates ?? true)) {
+      certReloader = watchCertificates({
+        certFile: opts.certFile,
+        keyFile: opts.keyFile,
+        apply: setCertificates,
+        logger: reloadLogger,
+        metrics,
+        ...(certBaseline !== undefined ? { baseline: certBaseline } : {}),
+        ...debounce,
+      });
+    }
+    await Promise.all([configReloader?.ready, certReloader?.ready]);
+  } catch (err) {
+    configReloader?.close();
+    certReloader?.close();
+    await app.close();
+    throw err;
+  }
+
+  let resolveClosed: () => void = () => {};
+  let rejectClosed: (err: unknown) => void = () => {};
+  const closed = new Promise<void>((resolve, reject) => {
+    resolveClosed = resolve;
+    rejectClosed = reject;
+  });
+  closed.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+
+  // The drain: a timer and a way to end it early (close(), a second signal).
+  let endDrain: (() => void) | undefined;
+  let shutdownStarted: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
+
+  function close(): Promise<void> {
+    if (closing) return closing;
+    closing = (async () => {
+      shuttingDown = true;
+      endDrain?.();
+      configReloader?.close();
+      certReloader?.close();
+      try {
+        await app.close();
+      } finally {
+        // Only now: a second SIGTERM while requests finish must not kill the process (the default action).
+        if (handleSignals) {
+          process.removeListener('SIGTERM', onSignal);
+          process.removeListener('SIGINT', onSignal);
+        }
+      }
+    })();
+    closing.then(resolveClosed, rejectClosed);
+    return closing;
+  }
+
+  function shutdown(delayMs = shutdownDelayMs, onListenerClosing?: () => void): Promise<void> {
+    shuttingDown = true;
+    shutdownStarted ??= (async () => {
+      if (delayMs > 0 && closing === undefined) {
+        logger.info({ drainMs: delayMs }, 'not ready; serving on until the drain delay has passed');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          endDrain = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      logger.info('closing the listener; waiting for requests in flight');
+      onListenerClosing?.();
+      await close();
+      logger.info('shut down');
+    })();
+    return shutdownStarted;
+  }
+
   const onSignal = (signal: NodeJS.Signals) => {
+    if (shutdownStarted) {
+      logger.info({ signal }, 'signal received again; closing now');
+      endDrain?.();
+      return;
+    }
     logger.info({ signal }, 'shutting down');
-    // If in-flight requests do not finish in time, do not hang the pod's termination.
-    const timer = setTimeout(() => {
-      logger.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    close()
+    let exitTimer: NodeJS.Timeout | undefined;
+    // SIGINT is an interactive Ctrl-C: no point waiting for endpoints to be removed.
+    shutdown(signal === 'SIGTERM' ? shutdownDelayMs : 0, () => {
+      // If in-flight requests do not finish in time, do not hang the pod's termination.
+      exitTimer = setTimeout(() => {
+        logger.error('graceful shutdown timed out; exiting');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
+    })
       .catch((err: unknown) => {
         logger.error({ err }, 'error while shutting down');
         process.exitCode = 1;
       })
-      .finally(() => clearTimeout(timer));
+      .finally(() => clearTimeout(exitTimer));
   };
   const handleSignals = opts.handleSignals ?? true;
   if (handleSignals) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   }
 
-  function close(): Promise<void> {
-    closing ??= (async () => {
-      shuttingDown = true;
-      if (handleSignals) {
-        process.removeListener('SIGTERM', onSignal);
-        process.removeListener('SIGINT', onSignal);
-      }
-      await app.close();
-    })();
-    return closing;
-  }
+  logger.info({ address: boundAddress, port: boundPort, url }, 'mesh-webhook listening');
 
   if (dev) {
     const ca = shellQuote(displayPath(dev.caPath));
@@ -174,12 +335,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     url,
     ...(dev ? { caPath: dev.caPath, samplePath: dev.samplePath } : {}),
     app,
-    setInjector(injector: Injector) {
-      getInjector = () => injector;
-    },
-    setCertificates(material: TlsMaterial) {
-      updateCertificates(app, material);
-    },
+    metrics,
+    setInjector,
+    setCertificates,
+    shutdown: (delayMs?: number) => shutdown(delayMs),
     close,
+    closed,
   };
 }

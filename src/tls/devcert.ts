@@ -5,11 +5,10 @@
  * Keys are ECDSA P-256 made with Node's WebCrypto; certificates are built with @peculiar/x509. The CA key is
  * never written: when the serving certificate must be renewed, a new CA is made too.
  */
-import type { X509Certificate as NodeX509Certificate, webcrypto as wc } from 'node:crypto';
-import { isIP } from 'node:net';
+import type { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
+import { DAY_MS, coversNames, createCertificateAuthority, issueServingCertificate } from '../certs/x509.js';
 import { parseCertificatePem, parsePrivateKeyPem } from './load.js';
 
 export { loadCertificates, CertificateError, type TlsMaterial } from './load.js';
@@ -18,7 +17,6 @@ export const DEFAULT_DEV_CERT_DIR = '.dev-certs';
 /** Names every dev serving certificate is valid for. */
 export const DEFAULT_DEV_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Existing files are reused only while they stay valid for longer than this. */
 const MIN_REMAINING_MS = DAY_MS;
 const VALIDITY_DAYS = 365;
@@ -37,93 +35,17 @@ export interface DevCertificates {
   generated: boolean;
 }
 
-const ALGORITHM: wc.EcKeyGenParams & wc.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-
-function webcrypto(): wc.Crypto {
-  const c = globalThis.crypto as wc.Crypto | undefined;
-  if (!c?.subtle) throw new Error('WebCrypto (globalThis.crypto.subtle) is not available');
-  return c;
-}
-
-let providerSet = false;
-function ensureProvider(): wc.Crypto {
-  const c = webcrypto();
-  if (!providerSet) {
-    x509.cryptoProvider.set(c);
-    providerSet = true;
-  }
-  return c;
-}
-
-/** The SAN entries for `names`: IP literals as IP SANs, everything else as DNS names (deduplicated, in order). */
-function subjectAltNames(names: readonly string[]): x509.JsonGeneralName[] {
-  const seen = new Set<string>();
-  const out: x509.JsonGeneralName[] = [];
-  for (const raw of names) {
-    const name = raw.trim();
-    if (name.length === 0 || seen.has(name.toLowerCase())) continue;
-    seen.add(name.toLowerCase());
-    out.push({ type: isIP(name) ? 'ip' : 'dns', value: name });
-  }
-  return out;
-}
-
-function randomSerial(c: wc.Crypto): string {
-  const bytes = c.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0] as number) & 0x7f; // positive INTEGER
-  return Buffer.from(bytes).toString('hex');
-}
-
 /** Make a CA and a serving certificate for `names` (PEM). */
 export async function generateDevCertificates(names: readonly string[]): Promise<{ ca: string; cert: string; key: string }> {
-  const c = ensureProvider();
   const now = Date.now();
-  const notBefore = new Date(now - 5 * 60 * 1000); // tolerate small clock skew
   const notAfter = new Date(now + VALIDITY_DAYS * DAY_MS);
-
-  const caKeys = (await c.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as wc.CryptoKeyPair;
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(c),
-    name: `CN=mesh-webhook development CA ${new Date(now).toISOString().slice(0, 10)}, O=mesh-webhook`,
-    notBefore,
+  const ca = await createCertificateAuthority({
+    commonName: `mesh-webhook development CA ${new Date(now).toISOString().slice(0, 10)}`,
+    notBefore: new Date(now),
     notAfter: new Date(notAfter.getTime() + DAY_MS),
-    keys: caKeys,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
   });
-
-  const leafKeys = (await c.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as wc.CryptoKeyPair;
-  const sans = subjectAltNames([...DEFAULT_DEV_NAMES, ...names]);
-  const firstDns = sans.find((s) => s.type === 'dns')?.value ?? 'localhost';
-  const leafCert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(c),
-    subject: `CN=${firstDns}`,
-    issuer: caCert.subject,
-    notBefore,
-    notAfter,
-    publicKey: leafKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(sans),
-      await x509.SubjectKeyIdentifierExtension.create(leafKeys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-
-  const pkcs8 = await c.subtle.exportKey('pkcs8', leafKeys.privateKey);
-  return {
-    ca: caCert.toString('pem') + '\n',
-    cert: leafCert.toString('pem') + '\n',
-    key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
-  };
+  const leaf = await issueServingCertificate({ ca, names: [...DEFAULT_DEV_NAMES, ...names], notBefore: new Date(now), notAfter });
+  return { ca: ca.cert, cert: leaf.cert, key: leaf.key };
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
@@ -161,10 +83,8 @@ export function devCertificatesProblem(
     if (Date.parse(c.validFrom) > now) return `${what} is not valid yet`;
     if (Date.parse(c.validTo) - now <= MIN_REMAINING_MS) return `${what} expires within 24h`;
   }
-  for (const { type, value } of subjectAltNames([...DEFAULT_DEV_NAMES, ...names])) {
-    const ok = type === 'ip' ? cert.checkIP(value) !== undefined : cert.checkHost(value, { subject: 'never' }) !== undefined;
-    if (!ok) return `certificate does not cover ${value}`;
-  }
+  const missing = [...DEFAULT_DEV_NAMES, ...names].find((name) => !coversNames(cert, [name]));
+  if (missing !== undefined) return `certificate does not cover ${missing.trim()}`;
   return undefined;
 }
 

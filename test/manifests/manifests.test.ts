@@ -252,7 +252,7 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(config.profile).toBe('kyma');
     expect(config.policy).toBe('enabled');
     expect(config.excludedNamespaces).toEqual(expect.arrayContaining(['istio-system', 'kube-system', 'mesh-webhook']));
-    expect(config.nativeSidecars).toBe(true);
+    expect(config.nativeSidecars).toBe('auto');
     expect(config.values).toMatchObject({
       global: { hub: 'europe-docker.pkg.dev/kyma-project/prod/external/istio', tag: '1.30.2-distroless' },
     });
@@ -366,30 +366,46 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(c.lifecycle, 'no preStop: the server drains on SIGTERM').toBeUndefined();
     expect(c.image).toMatch(/(^|\/)mesh-webhook:0\.1\.0$/);
     expect(c.command, 'the image entry point runs the CLI').toBeUndefined();
-    expect(c.args).toEqual([
-      'serve',
-      '--config', '/etc/mesh-webhook/config/config.yaml',
-      '--cert', '/etc/mesh-webhook/tls/tls.crt',
-      '--key', '/etc/mesh-webhook/tls/tls.key',
-    ]);
+    const certManager = overlay === 'cert-manager';
+    expect(c.args).toEqual(
+      certManager
+        ? [
+            'serve',
+            '--config', '/etc/mesh-webhook/config/config.yaml',
+            '--certificates', 'files',
+            '--cert', '/etc/mesh-webhook/tls/tls.crt',
+            '--key', '/etc/mesh-webhook/tls/tls.key',
+          ]
+        : ['serve', '--config', '/etc/mesh-webhook/config/config.yaml', '--certificates', 'self-managed'],
+    );
     // The CLI accepts exactly these arguments.
     const invocation = parseCommandLine(c.args ?? []);
     expect(invocation).toMatchObject({
       command: 'serve',
-      args: {
-        certFile: '/etc/mesh-webhook/tls/tls.crt',
-        keyFile: '/etc/mesh-webhook/tls/tls.key',
-        config: { configFile: '/etc/mesh-webhook/config/config.yaml' },
-      },
+      args: certManager
+        ? {
+            certFile: '/etc/mesh-webhook/tls/tls.crt',
+            keyFile: '/etc/mesh-webhook/tls/tls.key',
+            config: { configFile: '/etc/mesh-webhook/config/config.yaml' },
+            cluster: { certificates: 'files' },
+          }
+        : { config: { configFile: '/etc/mesh-webhook/config/config.yaml' }, cluster: { certificates: 'self-managed' } },
     });
 
     const pod = deployment(overlay).spec.template.spec;
     const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
     const mounts = new Map((c.volumeMounts ?? []).map((m) => [m.name, m]));
     expect(volumes.get('config')?.configMap?.name).toBe('mesh-webhook-config');
-    expect(volumes.get('tls')?.secret).toMatchObject({ secretName: 'mesh-webhook-tls', optional: true });
+    if (certManager) {
+      // Not optional: the pod waits for cert-manager's Secret.
+      expect(volumes.get('tls')?.secret).toEqual({ secretName: 'mesh-webhook-tls', defaultMode: 0o440 });
+      expect(mounts.get('tls')).toEqual({ name: 'tls', mountPath: '/etc/mesh-webhook/tls', readOnly: true });
+    } else {
+      // Self-managed: the service reads and writes the Secret through the API, nothing is mounted.
+      expect(volumes.has('tls')).toBe(false);
+      expect(mounts.has('tls')).toBe(false);
+    }
     expect(mounts.get('config')).toEqual({ name: 'config', mountPath: '/etc/mesh-webhook/config', readOnly: true });
-    expect(mounts.get('tls')).toEqual({ name: 'tls', mountPath: '/etc/mesh-webhook/tls', readOnly: true });
     for (const m of mounts.values()) {
       expect(volumes.has(m.name), `volume of mount ${m.name}`).toBe(true);
       expect(m.subPath, `${m.name} is mounted as a directory so updates reach the pod`).toBeUndefined();
@@ -454,9 +470,9 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
       if (rule.resourceNames === undefined) expect(rule.verbs).toEqual(['create']);
       else expect(rule.resourceNames).toEqual(['mesh-webhook-tls']);
     }
-    // The names match what the Deployment mounts.
+    // The names match what the Deployment mounts (cert-manager) or manages through the API (self-managed).
     const volumes = deployment(overlay).spec.template.spec.volumes ?? [];
-    expect(volumes.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(['mesh-webhook-tls']);
+    expect(volumes.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(overlay === 'cert-manager' ? ['mesh-webhook-tls'] : []);
     expect(volumes.map((v) => v.configMap?.name).filter(Boolean)).toEqual(['mesh-webhook-config']);
 
     const subject = { kind: 'ServiceAccount', name: NAME, namespace: NS };
@@ -573,8 +589,9 @@ describe('cert-manager overlay', () => {
     expect(all('cert-manager', 'Issuer')).toHaveLength(2);
   });
 
-  it('keeps the Deployment arguments of the base (the certificate files come from the Secret)', () => {
-    expect(container('cert-manager').args).toEqual(container('kyma').args);
+  it('serves the certificate files from the Secret instead of self-managed certificates', () => {
+    expect(container('cert-manager').args).toContain('files');
+    expect(container('kyma').args).toContain('self-managed');
   });
 });
 

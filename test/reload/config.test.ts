@@ -1,0 +1,99 @@
+/**
+ * The configuration reloader on its own: every configuration file is watched, the CLI options are applied again,
+ * failures (load or compile) keep the current injector, and a change before the watch started is not missed.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
+import type { InjectorConfig } from '../../src/config/types.js';
+import type { Injector } from '../../src/inject/api.js';
+import { createInjector } from '../../src/inject/index.js';
+import { counterValue, createMetrics } from '../../src/metrics.js';
+import { configBaseline, configFiles, reloadConfig, watchConfig, type ReloadLogger } from '../../src/reload/config.js';
+import { waitFor } from './fsutil.js';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-config-reload-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function recordingLogger(): ReloadLogger & { errors: string[]; infos: string[] } {
+  const errors: string[] = [];
+  const infos: string[] = [];
+  return {
+    errors,
+    infos,
+    info: (_o, msg) => infos.push(msg),
+    error: (o, msg) => errors.push(`${msg}: ${(o as { reason?: string }).reason}`),
+    warn: () => {},
+    debug: () => {},
+  };
+}
+
+test('configFiles: --config, --values and --mesh files, deduplicated; none for profile and --set only', () => {
+  expect(configFiles({ configFile: 'c.yaml', valuesFiles: ['v.yaml', 'c.yaml'], meshFiles: ['m.yaml'], sets: ['policy=disabled'] })).toEqual([
+    'c.yaml',
+    'v.yaml',
+    'm.yaml',
+  ]);
+  expect(
+    watchConfig({ load: { sets: ['policy=disabled'] }, apply: () => {}, logger: recordingLogger(), metrics: createMetrics() }),
+  ).toBeUndefined();
+});
+
+test('a --values file change reloads with all the start options; a change before the watch is not missed', async () => {
+  const valuesFile = path.join(tmp, 'values.yaml');
+  const meshFile = path.join(tmp, 'mesh.yaml');
+  await writeFile(valuesFile, 'global:\n  tag: v1\n');
+  await writeFile(meshFile, 'enablePrometheusMerge: true\n');
+  const load: LoadConfigOptions = { valuesFiles: [valuesFile], meshFiles: [meshFile], sets: ['policy=disabled'] };
+  const baseline = await configBaseline(load);
+  let current: Injector = createInjector(loadConfig(load));
+  await writeFile(valuesFile, 'global:\n  tag: v2\n'); // after the load, before the watch
+  const metrics = createMetrics();
+  const reloader = watchConfig({ load, baseline, apply: (i) => (current = i), logger: recordingLogger(), metrics, debounceMs: 20 });
+  try {
+    await reloader?.ready;
+    const values = () => current.config.values as { global: { tag: string } };
+    expect(values().global.tag).toBe('v2');
+    expect(current.config.policy).toBe('disabled');
+
+    await writeFile(meshFile, 'enablePrometheusMerge: false\n');
+    await waitFor('the mesh file reload', () => current.config.meshConfig['enablePrometheusMerge'] === false);
+    expect(values().global.tag).toBe('v2');
+    expect(current.config.policy).toBe('disabled');
+    expect(await counterValue(metrics.configReloads, 'success')).toBe(2);
+  } finally {
+    reloader?.close();
+  }
+});
+
+test('reloadConfig: a load error and a compile error both keep the current injector and are counted', async () => {
+  const configFile = path.join(tmp, 'bad.yaml');
+  await writeFile(configFile, 'nativeSidecars: perhaps\n');
+  const metrics = createMetrics();
+  const logger = recordingLogger();
+  const applied: Injector[] = [];
+  expect(reloadConfig({ load: { configFile }, apply: (i) => applied.push(i), logger, metrics })).toBe(false);
+
+  await writeFile(configFile, 'policy: enabled\n');
+  const compile = (_c: InjectorConfig): Injector => {
+    throw new Error('compile failed');
+  };
+  expect(reloadConfig({ load: { configFile }, apply: (i) => applied.push(i), compile, logger, metrics })).toBe(false);
+  expect(reloadConfig({ load: { configFile }, apply: (i) => applied.push(i), logger, metrics })).toBe(true);
+
+  expect(applied).toHaveLength(1);
+  expect(await counterValue(metrics.configReloads, 'failure')).toBe(2);
+  expect(await counterValue(metrics.configReloads, 'success')).toBe(1);
+  expect(logger.errors).toEqual([
+    expect.stringMatching(/^configuration reload failed; keeping the last good configuration: config nativeSidecars: .*perhaps/),
+    'configuration reload failed; keeping the last good configuration: compile failed',
+  ]);
+  expect(logger.infos).toEqual(['configuration reloaded']);
+});
