@@ -2,7 +2,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+RUN npm ci --ignore-scripts --omit=optional
 COPY tsconfig.json ./
 COPY src ./src
 RUN ./node_modules/.bin/tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
@@ -16,4 +16,4 @@ ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8443
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
-CMD ["serve", "--cert", "/etc/mesh-webhook/tls/tls.crt", "--key", "/etc/mesh-webhook/tls/tls.key"]
+CMD ["serve"]
