@@ -45,6 +45,7 @@ function base(profile: ProfileName): InjectorConfig {
     namespaceLabels: {},
     values: ISTIO_VALUES,
     meshConfig: ISTIO_MESH_CONFIG,
+    validation: { mode: 'warn' },
   };
 }
 

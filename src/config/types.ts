@@ -30,6 +30,17 @@ export interface InjectorConfig {
   values: JsonObject;
   /** Effective MeshConfig (proto-JSON field names). */
   meshConfig: JsonObject;
+  /** The validating webhook (`/validate`) and `mesh-webhook validate`. */
+  validation: ValidationSettings;
+}
+
+/** What the validating webhook does with findings: deny errors, only warn, or only record. */
+export type ValidationMode = 'enforce' | 'warn' | 'audit';
+export const VALIDATION_MODES: readonly ValidationMode[] = ['enforce', 'warn', 'audit'];
+
+export interface ValidationSettings {
+  /** Global mode; a namespace label `mesh-webhook.kyma-project.io/validation-mode` overrides it. */
+  mode: ValidationMode;
 }
 
 /** A configuration problem, with the path of the offending key and what to do. */

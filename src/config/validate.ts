@@ -1,7 +1,7 @@
 import type { JsonObject } from '../k8s/types.js';
 import { isPlainObject } from './merge.js';
 import { PROFILE_NAMES } from './profiles.js';
-import { ConfigError, type InjectorConfig } from './types.js';
+import { ConfigError, VALIDATION_MODES, type InjectorConfig } from './types.js';
 
 /** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
 const KEY_SET: Record<keyof InjectorConfig, true> = {
@@ -15,6 +15,7 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   namespaceLabels: true,
   values: true,
   meshConfig: true,
+  validation: true,
 };
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
@@ -56,6 +57,9 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   for (const [ns, labels] of Object.entries(namespaceLabels)) stringMap(labels, `namespaceLabels.${ns}`);
   validateValues(map(cfg.values, 'values', 'a map of Helm values'));
   validateMeshConfig(map(cfg.meshConfig, 'meshConfig', 'a map of MeshConfig fields'));
+  const validation = map(cfg.validation, 'validation', 'a map with the key mode');
+  for (const key of Object.keys(validation)) if (key !== 'mode') fail(`validation.${key}`, key, 'absent: the only key is mode');
+  oneOf(validation.mode, 'validation.mode', VALIDATION_MODES);
   return cfg as unknown as InjectorConfig;
 }
 

@@ -1,0 +1,57 @@
+/**
+ * Findings of the validating webhook and `mesh-webhook validate`: a stable code (istioctl's IST code where one
+ * exists, MW for mesh-webhook's own), a severity, the object and field, and a short message saying what to do.
+ */
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  /** `Kind namespace/name` (or `Kind name` for cluster-scoped objects). */
+  object: string;
+  /** JSON path of the field, e.g. `spec.template.spec.containers[0].ports[1]`. */
+  path: string;
+  message: string;
+}
+
+export interface RuleInfo {
+  code: string;
+  severity: Severity;
+  title: string;
+  fix: string;
+}
+
+/** Every rule, for documentation and `--list`; the severity here is the one findings carry. */
+export const RULES: readonly RuleInfo[] = [
+  { code: 'IST0107', severity: 'warning', title: 'Misplaced annotation: a pod annotation on the workload instead of its pod template', fix: 'move it to spec.template.metadata.annotations' },
+  { code: 'IST0108', severity: 'warning', title: 'Unknown annotation in an Istio domain', fix: 'fix the spelling or remove it; Istio ignores unknown annotations' },
+  { code: 'IST0125', severity: 'error', title: 'Invalid annotation value: the injector rejects the pod', fix: 'correct the value as the message says' },
+  { code: 'IST0135', severity: 'info', title: 'Deprecated annotation (e.g. the sidecar.istio.io/inject annotation)', fix: 'use the replacement (the sidecar.istio.io/inject label)' },
+  { code: 'IST0144', severity: 'error', title: 'Application runs as UID 1337, the proxy UID: its traffic bypasses the proxy', fix: 'run the application as another UID' },
+  { code: 'IST0123', severity: 'warning', title: 'Namespace has both istio-injection and istio.io/rev labels', fix: 'keep one of the two labels' },
+  { code: 'IST0118', severity: 'info', title: 'Service port name does not declare a protocol', fix: 'name the port <protocol>[-suffix] (http-web, grpc, tcp-db) or set appProtocol' },
+  { code: 'MW0101', severity: 'error', title: 'Container port collides with a port the proxy reserves', fix: 'move the application to another port' },
+  { code: 'MW0102', severity: 'warning', title: 'UDP port: the proxy carries TCP only', fix: 'expect UDP to bypass the mesh (no mTLS, no telemetry), or use TCP' },
+  { code: 'MW0103', severity: 'warning', title: 'Probe the rewrite cannot carry', fix: 'see the message: declare the named port, drop httpGet.host, or enable the probe rewrite' },
+  { code: 'MW0104', severity: 'info', title: 'Exec probe is not rewritten', fix: 'make it check localhost inside the container, not the pod or Service address' },
+  { code: 'MW0201', severity: 'warning', title: 'Job with a classic sidecar will not complete', fix: 'use native sidecars (sidecar.istio.io/nativeSidecar: "true", Kubernetes >= 1.33) or call the proxy quit endpoint at the end' },
+  { code: 'MW0301', severity: 'error', title: 'Pod Security baseline/restricted rejects istio-init (NET_ADMIN, NET_RAW)', fix: 'enable Istio CNI (values.pilot.cni.enabled) or relax the namespace Pod Security level' },
+  { code: 'MW0401', severity: 'error', title: 'Injection would fail: the injector rejects the pod', fix: 'see the message' },
+  { code: 'MW0501', severity: 'error', title: 'PeerAuthentication mTLS mode is not UNSET, DISABLE, PERMISSIVE or STRICT', fix: 'use one of the four modes' },
+  { code: 'MW0502', severity: 'error', title: 'Mesh-wide PeerAuthentication is not STRICT (Kyma runs STRICT mTLS)', fix: 'set spec.mtls.mode: STRICT on the mesh-wide policy; relax per namespace or workload instead' },
+];
+
+export const RULE_BY_CODE: ReadonlyMap<string, RuleInfo> = new Map(RULES.map((r) => [r.code, r]));
+
+/** Builds findings for one object, with the rule's severity. */
+export function findingsFor(object: string) {
+  const out: Finding[] = [];
+  return {
+    out,
+    add(code: string, path: string, message: string): void {
+      const rule = RULE_BY_CODE.get(code);
+      if (!rule) throw new Error(`unknown rule ${code}`);
+      out.push({ code, severity: rule.severity, object, path, message });
+    },
+  };
+}

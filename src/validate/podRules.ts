@@ -1,0 +1,124 @@
+/**
+ * Rules for anything that runs pods (Pods and workloads with a pod template): what will break once the sidecar is
+ * there. The injector itself is run as a dry run, so these rules see exactly the pod the webhook would produce.
+ */
+import type { InjectionOutcome } from '../inject/api.js';
+import { A, parseGoBool, validateInjectionAnnotations } from '../inject/annotations.js';
+import type { Container, Pod, Probe } from '../k8s/types.js';
+import type { Finding } from './findings.js';
+import { findingsFor } from './findings.js';
+import { annotationFindings } from './annotationRules.js';
+
+/** Ports the proxy listens on inside the pod's network namespace. */
+export const PROXY_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
+  [15000, 'Envoy admin'],
+  [15001, 'outbound capture'],
+  [15004, 'debug'],
+  [15006, 'inbound capture'],
+  [15008, 'HBONE tunnel'],
+  [15009, 'HBONE tunnel (plaintext)'],
+  [15020, 'merged metrics and app probes'],
+  [15021, 'health'],
+  [15053, 'DNS proxy'],
+  [15090, 'Envoy Prometheus'],
+]);
+
+const PROXY_UID = 1337;
+const PSS_REJECTING_ISTIO_INIT = ['baseline', 'restricted'];
+
+export interface PodSubject {
+  /** `Kind ns/name`. */
+  object: string;
+  kind: string;
+  /** Path of the pod template from the object root (`''` for a Pod, `spec.template` for workloads). */
+  templatePath: string;
+  /** The workload's own metadata (for misplaced annotations); undefined for a Pod. */
+  workloadAnnotations?: Record<string, string>;
+  pod: Pod;
+  /** The injector's answer for this pod (dry run). */
+  outcome: InjectionOutcome;
+  /** `sidecarInjectorWebhook.rewriteAppHTTPProbe` of the configuration. */
+  rewriteByDefault: boolean;
+  namespaceLabels?: Readonly<Record<string, string>>;
+}
+
+const join = (base: string, rest: string) => (base ? `${base}.${rest}` : rest);
+
+function injectedProxyIsNative(pod: Pod): boolean {
+  return pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') ?? false;
+}
+
+function probeFindings(c: Container, at: string, rewrite: boolean, add: (code: string, path: string, msg: string) => void): void {
+  const declared = new Set((c.ports ?? []).map((p) => p.name).filter(Boolean));
+  for (const field of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
+    const probe = c[field] as Probe | undefined;
+    if (!probe) continue;
+    const path = `${at}.${field}`;
+    const action = probe.httpGet ?? probe.tcpSocket;
+    if (probe.exec) {
+      const cmd = (probe.exec.command ?? []).join(' ');
+      if (/https?:\/\/(?!localhost|127\.0\.0\.1|\[::1\])/.test(cmd)) {
+        add('MW0104', path, `exec probe calls ${cmd.match(/https?:\/\/[^\s/]+/)?.[0]}: with STRICT mTLS that goes through the mesh; probe localhost instead`);
+      }
+      continue;
+    }
+    if (!rewrite && (probe.httpGet || probe.tcpSocket || probe.grpc)) {
+      add('MW0103', path, `probe is not rewritten (rewriteAppHTTPProbers off): the kubelet cannot pass STRICT mTLS; enable the rewrite or exclude the port from interception`);
+      continue;
+    }
+    if (action && typeof action.port === 'string' && !declared.has(action.port)) {
+      add('MW0103', `${path}.${probe.httpGet ? 'httpGet' : 'tcpSocket'}.port`, `named port '${action.port}' is not declared in this container's ports: the proxy cannot resolve it and the probe fails; declare the port or use its number`);
+    }
+    if (probe.httpGet?.host) {
+      add('MW0103', `${path}.httpGet.host`, `httpGet.host '${probe.httpGet.host}' sends the rewritten probe elsewhere than the proxy; remove host`);
+    }
+  }
+}
+
+export function podFindings(s: PodSubject): Finding[] {
+  const { out, add } = findingsFor(s.object);
+  const metaPath = join(s.templatePath, 'metadata.annotations');
+  const annotations = s.pod.metadata?.annotations ?? {};
+  out.push(...annotationFindings(s.object, s.kind, s.templatePath, annotations, s.workloadAnnotations, s.pod.metadata?.labels ?? {}));
+
+  if (s.outcome.kind === 'rejected') {
+    // Annotation values are reported as IST0125 above; anything else the injector refuses is MW0401.
+    if (validateInjectionAnnotations(annotations).length === 0) add('MW0401', metaPath, s.outcome.message);
+    return out;
+  }
+  if (s.outcome.kind !== 'injected') return out;
+
+  const injected = s.outcome.pod;
+  const specPath = join(s.templatePath, 'spec');
+  const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteByDefault;
+  if ((s.pod.spec?.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID) {
+    add('IST0144', `${specPath}.securityContext.runAsUser`, 'pod runs as UID 1337, the proxy UID: its traffic bypasses the proxy (no mTLS); use another UID');
+  }
+  for (const field of ['containers', 'initContainers'] as const) {
+    (s.pod.spec?.[field] ?? []).forEach((c, i) => {
+      if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
+      const at = `${specPath}.${field}[${i}]`;
+      if ((c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID) {
+        add('IST0144', `${at}.securityContext.runAsUser`, `container ${c.name} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
+      }
+      (c.ports ?? []).forEach((p, j) => {
+        const reserved = typeof p.containerPort === 'number' ? PROXY_RESERVED_PORTS.get(p.containerPort) : undefined;
+        if (reserved) add('MW0101', `${at}.ports[${j}]`, `port ${p.containerPort} is reserved by the proxy (${reserved}); move the application to another port`);
+        if (p.protocol === 'UDP') add('MW0102', `${at}.ports[${j}]`, `UDP port ${p.containerPort}: the proxy carries TCP only, so this traffic bypasses the mesh (no mTLS)`);
+      });
+      probeFindings(c, at, rewrite, add);
+    });
+  }
+  if ((s.kind === 'Job' || s.kind === 'CronJob') && !injectedProxyIsNative(injected)) {
+    add(
+      'MW0201',
+      specPath,
+      `${s.kind} gets a classic istio-proxy container that keeps running, so the Job never completes; set annotation sidecar.istio.io/nativeSidecar: "true" (Kubernetes >= 1.33) or POST to the proxy's /quitquitquit when done`,
+    );
+  }
+  const enforce = s.namespaceLabels?.['pod-security.kubernetes.io/enforce'];
+  if (enforce && PSS_REJECTING_ISTIO_INIT.includes(enforce) && injected.spec?.initContainers?.some((c) => c.name === 'istio-init')) {
+    add('MW0301', specPath, `namespace enforces Pod Security "${enforce}", which rejects istio-init (NET_ADMIN, NET_RAW); enable Istio CNI or relax the level`);
+  }
+  return out;
+}
