@@ -16,7 +16,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'inject' | 'serve';
+export type CommandName = 'inject' | 'serve' | 'validate';
 
 export interface InjectArgs {
   /** Manifest file, or `-` for stdin. */
@@ -25,6 +25,15 @@ export interface InjectArgs {
   output?: string;
   config: LoadConfigOptions;
 }
+
+export const VALIDATE_OUTPUTS = ['text', 'json'] as const;
+export type ValidateOutput = (typeof VALIDATE_OUTPUTS)[number];
+
+export type ValidateArgs =
+  /** Validate the manifests of `filename` (`-` for stdin). */
+  | { list: false; filename: string; output: ValidateOutput; config: LoadConfigOptions }
+  /** Print the rules. */
+  | { list: true; output: ValidateOutput };
 
 export interface ServeArgs {
   /** Absent: serve()'s default (8443). */
@@ -59,6 +68,7 @@ export interface ServeClusterArgs {
 export type Invocation =
   | { command: 'inject'; args: InjectArgs }
   | { command: 'serve'; args: ServeArgs }
+  | { command: 'validate'; args: ValidateArgs }
   | { command: 'help'; topic?: CommandName }
   | { command: 'version' };
 
@@ -83,10 +93,11 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
 export const USAGE: Record<'main' | CommandName, string> = {
   main: `Usage: mesh-webhook <command> [flags]
 
-Kubernetes mutating admission webhook that injects Istio sidecars.
+Kubernetes admission webhook that injects Istio sidecars and validates workloads for the mesh.
 
 Commands:
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
+  validate  check manifests for mesh mistakes offline (the rules of the /validate endpoint)
   serve     run the admission webhook server
 
 Flags:
@@ -107,7 +118,7 @@ Flags:
 ${CONFIG_FLAGS}`,
   serve: `Usage: mesh-webhook serve [flags]
 
-Runs the admission webhook over HTTPS (POST /inject, GET /healthz, GET /readyz).
+Runs the admission webhook over HTTPS (POST /inject, POST /validate, GET /healthz, GET /readyz, GET /metrics).
 
 Flags:
       --port N                  listen port, 0 for any free port (default ${HELP_DEFAULT_PORT})
@@ -133,6 +144,26 @@ Flags:
 The --config, --values and --mesh files and the --cert/--key files are watched and reloaded when they change.
 
 ${CONFIG_FLAGS}`,
+  validate: `Usage: mesh-webhook validate -f FILE|- [flags]
+       mesh-webhook validate --list [-o text|json]
+
+Checks Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs, CronJobs, Services,
+Namespaces, PeerAuthentications and the items of v1 Lists with the rules of the validating webhook (/validate).
+Each object is checked in its own metadata.namespace; no cluster is contacted (labels of Namespace objects in the
+input are used for the objects in those namespaces). Exit code 1 when any error is found, 0 otherwise (warnings
+and info do not fail); 2 for a bad command line.
+
+Flags:
+  -f, --filename FILE           manifest file to check, '-' for stdin (required unless --list)
+  -o, --output text|json        text: one line per finding and a summary (default); json: an array of
+                                {code, severity, object, path, message}
+      --list                    print the rules (code, severity, title, fix) and exit
+  -h, --help                    show this help
+
+Findings can be suppressed per object with the annotation mesh-webhook.kyma-project.io/suppress (or
+galley.istio.io/analyze-suppress): a comma-separated list of codes, or '*'.
+
+${CONFIG_FLAGS}`,
 };
 
 const CONFIG_OPTIONS = {
@@ -149,6 +180,13 @@ const INJECT_OPTIONS = {
   ...CONFIG_OPTIONS,
   filename: { type: 'string', short: 'f' },
   output: { type: 'string', short: 'o' },
+} as const satisfies ParseArgsConfig['options'];
+
+const VALIDATE_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  filename: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+  list: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SERVE_OPTIONS = {
@@ -178,11 +216,32 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (first === '--version' || first === 'version') return { command: 'version' };
   if (first.startsWith('-')) throw new UsageError(`expected a command before ${first}`);
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`);
+  if (first === 'validate') return parseValidate(rest);
   return first === 'inject' ? parseInject(rest) : parseServe(rest);
 }
 
 function isCommand(s: string): s is CommandName {
-  return s === 'inject' || s === 'serve';
+  return s === 'inject' || s === 'serve' || s === 'validate';
+}
+
+function parseValidate(argv: string[]): Invocation {
+  const { values } = parse(argv, VALIDATE_OPTIONS, 'validate');
+  if (values.help) return { command: 'help', topic: 'validate' };
+  const output = values.output ?? 'text';
+  if (!(VALIDATE_OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(`-o/--output must be one of ${VALIDATE_OUTPUTS.join(', ')}; got "${output}"`, 'validate');
+  }
+  if (values.list) {
+    if (values.filename !== undefined) throw new UsageError('--list prints the rules; it takes no -f', 'validate');
+    return { command: 'validate', args: { list: true, output: output as ValidateOutput } };
+  }
+  if (values.filename === undefined || values.filename === '') {
+    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'validate');
+  }
+  return {
+    command: 'validate',
+    args: { list: false, filename: values.filename, output: output as ValidateOutput, config: configOptions(values, 'validate') },
+  };
 }
 
 function parseInject(argv: string[]): Invocation {

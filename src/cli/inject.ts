@@ -22,7 +22,8 @@ export async function runInject(args: InjectArgs): Promise<void> {
   }
 }
 
-async function readManifests(filename: string): Promise<string> {
+/** The manifest text of `-f FILE` (`-` for stdin); a missing or unreadable file is an {@link InputError}. */
+export async function readManifests(filename: string): Promise<string> {
   if (filename === '-') {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

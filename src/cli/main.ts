@@ -5,7 +5,7 @@ import { ManifestError } from '../workloads/kubeInject.js';
 import { parseCommandLine, USAGE, UsageError, type Invocation } from './args.js';
 import { InputError } from './errors.js';
 
-/** Exit codes: 0 ok, 1 bad input (config, manifests, files), 2 bad command line. */
+/** Exit codes: 0 ok, 1 bad input (config, manifests, files) or `validate` found errors, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
   let invocation: Invocation;
   try {
@@ -26,6 +26,9 @@ async function main(argv: readonly string[]): Promise<number> {
       case 'inject':
         await (await import('./inject.js')).runInject(invocation.args);
         return 0;
+      case 'validate':
+        // 1 when the manifests have errors (the pipeline fails), 0 otherwise.
+        return await (await import('./validate.js')).runValidate(invocation.args);
       case 'serve':
         // Loaded only here: the server stack (fastify, TLS) is not needed for offline injection.
         await (await import('./serve.js')).runServe(invocation.args);

@@ -1,9 +1,9 @@
 import { loadConfig } from '../config/load.js';
-import { createInjector } from '../inject/index.js';
 import { configBaseline } from '../reload/config.js';
 import { pino } from 'pino';
 import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
 import type { InjectorConfig } from '../config/types.js';
+import { createRuntime } from '../server/app.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { CertificateError } from '../tls/load.js';
 import type { ServeArgs } from './args.js';
@@ -38,11 +38,12 @@ export async function runServe(args: ServeArgs): Promise<void> {
     throw err;
   }
   const view = cluster.view;
-  const compile = (c: InjectorConfig) => createInjector(c, view);
-  const injector = compile(config);
+  // The injector and the validator, from the same configuration and cluster view; reloaded and swapped together.
+  const compile = (c: InjectorConfig) => createRuntime(c, view);
+  const runtime = compile(config);
   try {
     running = await serve({
-      injector,
+      injector: runtime,
       logger,
       reloadConfig: { load: args.config, baseline, compile },
       ...(cluster.certificates ? { selfManaged: { current: () => cluster.certificates?.current(), interimNames: serviceNames } } : {}),

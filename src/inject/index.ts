@@ -109,6 +109,13 @@ function podShapeProblem(pod: unknown): string | undefined {
     for (const [i, c] of list.entries()) {
       if (!isPlainObject(c)) return `spec.${field}[${i}] must be an object`;
       if (typeof c.name !== 'string') return `spec.${field}[${i}].name must be a string`;
+      for (const list of ['ports', 'env', 'volumeMounts'] as const) {
+        const items = c[list];
+        if (items === undefined || items === null) continue;
+        if (!Array.isArray(items)) return `spec.${field}[${i}].${list} must be a list`;
+        const bad = items.findIndex((item) => !isPlainObject(item));
+        if (bad >= 0) return `spec.${field}[${i}].${list}[${bad}] must be an object`;
+      }
     }
   }
   return undefined;

@@ -20,13 +20,20 @@ export interface ReloadLogger extends WatchLogger {
   error(obj: object, msg: string): void;
 }
 
-export interface ConfigReloaderOptions {
+/**
+ * `T` is what a configuration compiles to: an Injector by default, or what the server runs with (the injector and
+ * the validator, compiled together and applied with one call so they always come from the same configuration).
+ */
+export interface ConfigReloaderOptions<T = Injector> {
   /** The options the running configuration was loaded with (the CLI's config flags); every reload uses them. */
   load: LoadConfigOptions;
-  /** Install a new injector (RunningServer.setInjector). */
-  apply: (injector: Injector) => void;
-  /** Compile a loaded configuration; default `createInjector` (pass one that adds the cluster view). */
-  compile?: (config: InjectorConfig) => Injector;
+  /** Install what the new configuration compiled to (RunningServer.setInjector). */
+  apply: (compiled: T) => void;
+  /**
+   * Compile a loaded configuration; default `createInjector` (pass one that adds the cluster view). Required when
+   * `T` is not Injector.
+   */
+  compile?: (config: InjectorConfig) => T;
   logger: ReloadLogger;
   metrics: WebhookMetrics;
   /**
@@ -64,12 +71,15 @@ export async function configBaseline(load: LoadConfigOptions): Promise<string> {
  * Load, validate and compile the configuration again and apply it; on any error keep the current one. Returns
  * whether the new configuration was applied. Logs one line and counts the result either way.
  */
-export function reloadConfig(opts: Pick<ConfigReloaderOptions, 'load' | 'apply' | 'compile' | 'logger' | 'metrics'>, hash?: string): boolean {
-  const compile = opts.compile ?? ((config: InjectorConfig) => createInjector(config));
+export function reloadConfig<T = Injector>(
+  opts: Pick<ConfigReloaderOptions<T>, 'load' | 'apply' | 'compile' | 'logger' | 'metrics'>,
+  hash?: string,
+): boolean {
+  const compile = opts.compile ?? ((config: InjectorConfig) => createInjector(config) as T);
   const files = configFiles(opts.load);
-  let injector: Injector;
+  let compiled: T;
   try {
-    injector = compile(loadConfig(opts.load));
+    compiled = compile(loadConfig(opts.load));
   } catch (err) {
     opts.metrics.configReloads.inc({ result: 'failure' });
     opts.logger.error(
@@ -78,7 +88,7 @@ export function reloadConfig(opts: Pick<ConfigReloaderOptions, 'load' | 'apply' 
     );
     return false;
   }
-  opts.apply(injector);
+  opts.apply(compiled);
   opts.metrics.configReloads.inc({ result: 'success' });
   opts.logger.info({ files, ...(hash ? { hash: hash.slice(0, 12) } : {}) }, 'configuration reloaded');
   return true;
@@ -88,7 +98,7 @@ export function reloadConfig(opts: Pick<ConfigReloaderOptions, 'load' | 'apply' 
  * Watch the configuration files of `load` and reload on change. Returns undefined when the configuration comes from
  * no file (profile and `--set` only): nothing can change.
  */
-export function watchConfig(opts: ConfigReloaderOptions): ConfigReloader | undefined {
+export function watchConfig<T = Injector>(opts: ConfigReloaderOptions<T>): ConfigReloader | undefined {
   const files = configFiles(opts.load);
   if (files.length === 0) return undefined;
   const watcher: FileWatcher = watchFiles({

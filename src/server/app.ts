@@ -1,13 +1,15 @@
 /**
  * The HTTPS edge of the webhook: a thin Fastify 5 app that turns AdmissionReview requests into `Injector.inject()`
- * calls and their outcomes into AdmissionReview responses (src/admission/review.ts does the mapping).
+ * calls (`/inject`) and `Validator.validate()` calls (`/validate`) and their outcomes into AdmissionReview responses
+ * (src/admission/review.ts and src/admission/validation.ts do the mapping).
  *
  * Contract of the HTTP layer:
  * - every well-formed AdmissionReview gets HTTP 200 with an AdmissionReview, whatever the decision;
  * - anything else gets a 4xx with a JSON body `{ "error": "<message>" }`: 415 (not application/json), 400 (empty body,
  *   bad JSON, not an AdmissionReview), 413 (body over 6 MiB), 404/405 (unknown route / method); never HTML,
  *   never a stack trace, and no input yields a 500;
- * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself;
+ * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself; one
+ *   per validation (uid, operation, kind, namespace/name, mode, finding codes, allowed, durationMs);
  * - while shutting down, /readyz answers 503 and every answer carries `Connection: close`, so clients move their
  *   keep-alive connections elsewhere while the listener still serves.
  */
@@ -26,8 +28,14 @@ import {
   type AdmissionDecision,
   type AdmissionReviewRequest,
 } from '../admission/review.js';
+import { validateAdmission, validationDeadlineAnswer, type ValidationResult } from '../admission/validation.js';
+import type { ClusterView } from '../cluster/view.js';
+import type { InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
+import { createInjector } from '../inject/index.js';
+import { recordValidation, type WebhookMetrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls/load.js';
+import { createValidator, type Validator } from '../validate/index.js';
 import { admissionBudgetMs, parseGoDuration, parseInjectPath } from './params.js';
 
 /** Largest accepted request body: 6 MiB (the API server's own limit on a request is 3 MiB of object). */
@@ -40,14 +48,53 @@ export interface TlsOptions extends TlsMaterial {
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
+/**
+ * What a request runs with: the injector (`/inject`) and the validator (`/validate`), compiled from one configuration
+ * and swapped together on reload, so a request never sees one configuration's injector with another's validator.
+ */
+export interface WebhookRuntime {
+  readonly injector: Injector;
+  readonly validator: Validator;
+}
+
+/** Compile a configuration into the injector and the validator (same config, same cluster view). */
+export function createRuntime(config: InjectorConfig, cluster?: ClusterView): WebhookRuntime {
+  return { injector: createInjector(config, cluster), validator: createValidator(config, cluster) };
+}
+
+function isRuntime(value: Injector | WebhookRuntime): value is WebhookRuntime {
+  return 'validator' in value && 'injector' in value;
+}
+
+/** Validators derived for plain injectors (compiled once per injector, not per request). */
+const derived = new WeakMap<Injector, WebhookRuntime>();
+
+/**
+ * A runtime for what callers hand in: a runtime as it is, a plain Injector with a validator compiled from the
+ * injector's own configuration (no cluster view: namespace labels come from config `namespaceLabels`), cached.
+ */
+export function asRuntime(value: Injector | WebhookRuntime): WebhookRuntime {
+  if (isRuntime(value)) return value;
+  let runtime = derived.get(value);
+  if (!runtime) {
+    runtime = { injector: value, validator: createValidator(value.config) };
+    derived.set(value, runtime);
+  }
+  return runtime;
+}
+
+/** An Injector or a {@link WebhookRuntime}. */
+export type RuntimeValue = Injector | WebhookRuntime;
+
 export interface BuildServerOptions {
   /**
-   * The injector to use, as a getter read once per request so a reloaded configuration can be swapped in atomically
-   * (`let current = createInjector(cfg); injector: () => current`). A plain Injector is accepted too (fixed for the
-   * server's life). A getter returning undefined (or throwing) means "not loaded yet": /readyz answers 503 and
-   * admissions get HTTP 503.
+   * What requests run with: a {@link WebhookRuntime} (injector and validator) or a plain Injector (its validator is
+   * compiled from the injector's configuration), as a getter read once per request so a reloaded configuration can be
+   * swapped in atomically (`let current = createRuntime(cfg); injector: () => current`). A plain value is accepted
+   * too (fixed for the server's life). A getter returning undefined (or throwing) means "not loaded yet": /readyz
+   * answers 503 and admissions get HTTP 503.
    */
-  injector: (() => Injector | undefined) | Injector;
+  injector: (() => RuntimeValue | undefined) | RuntimeValue;
   /** Serving certificate and key (PEM). Swap them later with {@link updateCertificates}. */
   tls: TlsOptions;
   /** pino options, a pino logger, or false for no logging. Default: pino at level info on stdout. */
@@ -59,8 +106,11 @@ export interface BuildServerOptions {
    * answers carry `Connection: close` so keep-alive clients reconnect (to other replicas) after their request.
    */
   shuttingDown?: () => boolean;
-  /** Serve this registry's metrics on `GET /metrics` (Prometheus text format). */
-  metrics?: Registry;
+  /**
+   * Serve this registry's metrics on `GET /metrics` (Prometheus text format). With the WebhookMetrics (createMetrics)
+   * the validating endpoint also counts its requests and findings in them.
+   */
+  metrics?: Registry | WebhookMetrics;
   /** Monotonic clock in ms used for request deadlines and durations (tests inject one). Default performance.now. */
   clock?: () => number;
 }
@@ -99,6 +149,7 @@ function mediaTypeOf(header: string | string[] | undefined): string | undefined 
 
 const ALLOWED_METHODS: { pattern: RegExp; allow: string }[] = [
   { pattern: /^\/inject(?:\/.*)?$/, allow: 'POST' },
+  { pattern: /^\/validate\/?$/, allow: 'POST' },
   { pattern: /^\/(?:healthz|readyz|metrics)$/, allow: 'GET, HEAD' },
 ];
 
@@ -132,17 +183,18 @@ function classifyError(err: unknown, request: FastifyRequest): { status: number;
 
 /**
  * Build the webhook's HTTPS server (not listening yet: call `listen({ port, host })`).
- * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `GET /healthz`, `GET /readyz`, and `GET /metrics`
- * when `metrics` is given.
+ * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `POST /validate` (and `/validate/`),
+ * `GET /healthz`, `GET /readyz`, and `GET /metrics` when `metrics` is given.
  */
 export function buildServer(opts: BuildServerOptions): WebhookServer {
   const clock = opts.clock ?? (() => performance.now());
-  const injectorOption = opts.injector;
-  const getInjector: () => Injector | undefined =
-    typeof injectorOption === 'function' ? injectorOption : () => injectorOption;
-  const currentInjector = (): Injector | undefined => {
+  const runtimeOption = opts.injector;
+  const getRuntime: () => RuntimeValue | undefined = typeof runtimeOption === 'function' ? runtimeOption : () => runtimeOption;
+  /** The runtime for one request: read once, so the request uses one consistent injector/validator pair. */
+  const currentRuntime = (): WebhookRuntime | undefined => {
     try {
-      return getInjector() ?? undefined;
+      const value = getRuntime() ?? undefined;
+      return value === undefined ? undefined : asRuntime(value);
     } catch {
       return undefined;
     }
@@ -223,12 +275,14 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
 
   app.get('/readyz', async (_request, reply) => {
     if (shuttingDown()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
-    if (currentInjector() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
+    if (currentRuntime() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
     if (opts.ready && !opts.ready()) return reply.code(503).send({ status: 'not ready' });
     return { status: 'ready' };
   });
 
-  const registry = opts.metrics;
+  const metricsOption = opts.metrics;
+  const webhookMetrics = metricsOption && 'validationRequests' in metricsOption ? metricsOption : undefined;
+  const registry = webhookMetrics ? webhookMetrics.registry : (metricsOption as Registry | undefined);
   if (registry) {
     app.get('/metrics', async (_request, reply) => {
       const text = await registry.metrics();
@@ -236,27 +290,38 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     });
   }
 
-  const injectHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** The AdmissionReview of a request, or the 4xx answer already sent (same checks for /inject and /validate). */
+  const readReview = (request: FastifyRequest, reply: FastifyReply): { review: AdmissionReviewRequest } | { refused: FastifyReply } => {
     const mediaType = mediaTypeOf(request.headers['content-type']);
     if (mediaType !== 'application/json') {
       const ct = request.headers['content-type'];
-      return refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`);
+      return { refused: refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`) };
     }
     if (request.body === undefined) {
-      return refuse(request, reply, 400, 'request body is empty; expected an AdmissionReview JSON object');
+      return { refused: refuse(request, reply, 400, 'request body is empty; expected an AdmissionReview JSON object') };
     }
-    let review: AdmissionReviewRequest;
     try {
-      review = validateAdmissionReview(request.body);
+      return { review: validateAdmissionReview(request.body) };
     } catch (err) {
-      if (err instanceof AdmissionReviewError) return refuse(request, reply, 400, err.message);
+      if (err instanceof AdmissionReviewError) return { refused: refuse(request, reply, 400, err.message) };
       throw err;
     }
+  };
 
+  /** The `?timeout=` of a request: its budget, and whether it was spent before the handler ran. */
+  const deadlineOf = (request: FastifyRequest): { expired: boolean; timeout: string } => {
     const query = request.query as Record<string, unknown> | undefined;
     const timeoutText = typeof query?.['timeout'] === 'string' ? (query['timeout'] as string) : undefined;
     const budgetMs = admissionBudgetMs(timeoutText);
-    const startedAt = clock();
+    const expired = clock() - request.meshReceivedAt >= budgetMs;
+    const timeout = timeoutText !== undefined && (parseGoDuration(timeoutText.trim()) ?? 0) > 0 ? timeoutText.trim() : `${budgetMs / 1000}s`;
+    return { expired, timeout };
+  };
+
+  const injectHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const parsed = readReview(request, reply);
+    if ('refused' in parsed) return parsed.refused;
+    const { review } = parsed;
     const pod = review.request.object as { metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } } | undefined;
     const meta = typeof pod === 'object' && pod !== null ? pod.metadata : undefined;
     // The one log line of this admission (level error when the injector threw, with the error and its stack).
@@ -283,23 +348,60 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     // apply: we answer HTTP 200 `allowed: false` with status code 504 and a message asking to retry. With
     // failurePolicy Fail a late answer rejects the pod anyway, so this only makes the reason explicit (and, with
     // failurePolicy Ignore, a deliberate denial is the safe side: the pod is not created without its sidecar).
-    if (startedAt - request.meshReceivedAt >= budgetMs) {
-      const timeout = timeoutText !== undefined && (parseGoDuration(timeoutText.trim()) ?? 0) > 0 ? timeoutText.trim() : `${budgetMs / 1000}s`;
+    const deadline = deadlineOf(request);
+    if (deadline.expired) {
+      const timeout = deadline.timeout;
       const message = `mesh-webhook: request deadline (${timeout}) passed before processing; retry`;
       logAdmission('rejected', `request deadline (${timeout}) passed before processing`);
       return buildAdmissionResponse(review, { allowed: false, status: { message, code: 504 } });
     }
 
-    const injector = currentInjector();
-    if (injector === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
+    const runtime = currentRuntime();
+    if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
 
-    const result = admit(injector, review, parseInjectPath(pathOf(request.url)));
+    const result = admit(runtime.injector, review, parseInjectPath(pathOf(request.url)));
     logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined);
     return result.review;
   };
 
   app.post('/inject', injectHandler);
   app.post('/inject/*', injectHandler);
+
+  const validateHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const parsed = readReview(request, reply);
+    if ('refused' in parsed) return parsed.refused;
+    const { review } = parsed;
+    const runtime = currentRuntime();
+    if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no configuration loaded');
+
+    // Same deadline rule as /inject; the validator is synchronous and fast, so only queueing can overrun it.
+    const deadline = deadlineOf(request);
+    const result: ValidationResult = deadline.expired
+      ? validationDeadlineAnswer(runtime.validator, review, deadline.timeout)
+      : validateAdmission(runtime.validator, review);
+
+    if (result.checked && result.mode !== undefined && webhookMetrics) recordValidation(webhookMetrics, result.mode, result.allowed, result.findings);
+    // The one log line of this review (level error when the validator threw).
+    const fields = {
+      uid: review.request.uid,
+      operation: result.operation || undefined,
+      kind: result.subject.kind,
+      namespace: result.subject.namespace,
+      name: result.subject.name,
+      ...(review.request.dryRun === true ? { dryRun: true } : {}),
+      mode: result.mode,
+      findings: result.findings.map((f) => f.code),
+      allowed: result.allowed,
+      ...(result.reason !== undefined ? { reason: result.reason } : {}),
+      durationMs: Math.round((clock() - request.meshReceivedAt) * 100) / 100,
+    };
+    if (result.error === undefined) request.log.info(fields, 'validation');
+    else request.log.error({ ...fields, err: result.error }, 'validation');
+    return result.review;
+  };
+
+  app.post('/validate', validateHandler);
+  app.post('/validate/', validateHandler);
 
   return app;
 }

@@ -16,13 +16,12 @@ import { pino, type Logger } from 'pino';
 import { sampleAdmissionReview } from '../admission/sample.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
-import type { Injector } from '../inject/api.js';
 import { createMetrics, type WebhookMetrics } from '../metrics.js';
 import { certificateBaseline, recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
 import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
-import { buildServer, updateCertificates, type WebhookServer } from './app.js';
+import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
 
 export const DEFAULT_PORT = 8443;
 export const DEFAULT_HOST = '0.0.0.0';
@@ -41,8 +40,11 @@ export const SHUTDOWN_TIMEOUT_MS = 15_000;
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
 
 export interface ServeOptions {
-  /** The injector, or a getter read per request (see BuildServerOptions.injector). */
-  injector: Injector | (() => Injector | undefined);
+  /**
+   * The runtime (injector and validator, see createRuntime) or a plain Injector (its validator is compiled from the
+   * injector's configuration), or a getter read per request (see BuildServerOptions.injector).
+   */
+  injector: RuntimeValue | (() => RuntimeValue | undefined);
   /** TCP port; default 8443; 0 picks a free one (see the returned `port`). */
   port?: number;
   /** Listen address; default 0.0.0.0. */
@@ -64,11 +66,12 @@ export interface ServeOptions {
   /** Metrics to record into and serve on GET /metrics; default a fresh registry (see RunningServer.metrics). */
   metrics?: WebhookMetrics;
   /**
-   * Reload the injector when the configuration files of `load` (`--config`, `--values`, `--mesh`) change; `load`
-   * must be the options the given injector was built from. `baseline`: configBaseline(load) taken before that
-   * build, so a change in between is not missed. `compile`: default createInjector.
+   * Reload the injector and validator when the configuration files of `load` (`--config`, `--values`, `--mesh`)
+   * change; `load` must be the options the given injector was built from. `baseline`: configBaseline(load) taken
+   * before that build, so a change in between is not missed. `compile`: default createRuntime (no cluster view); one
+   * returning a plain Injector gets a validator compiled from the same configuration. Both are swapped together.
    */
-  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => Injector };
+  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => RuntimeValue };
   /** Reload `certFile`/`keyFile` when they change; default true (ignored with development certificates). */
   watchCertificates?: boolean;
   /** Quiet time after a file event before reloading (config and certificates); default 100 ms. */
@@ -96,8 +99,13 @@ export interface RunningServer {
   samplePath?: string;
   app: WebhookServer;
   metrics: WebhookMetrics;
-  /** Swap the injector (configuration reload); requests already running keep the one they started with. */
-  setInjector(injector: Injector): void;
+  /**
+   * Swap the injector and validator (configuration reload): a runtime as it is, a plain Injector with a validator
+   * compiled from its configuration. Requests already running keep the pair they started with.
+   */
+  setInjector(injector: RuntimeValue): void;
+  /** The runtime requests start with now (undefined while a getter given as `injector` has none). */
+  runtime(): WebhookRuntime | undefined;
   /**
    * Swap the serving certificate for new connections (throws, keeping the current one, when Node rejects the pair)
    * and record its expiry in the metrics.
@@ -165,15 +173,19 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   recordCertificateExpiry(metrics, tls.cert);
 
   const initial = opts.injector;
-  let getInjector: () => Injector | undefined = typeof initial === 'function' ? initial : () => initial;
+  let getRuntime: () => RuntimeValue | undefined = typeof initial === 'function' ? initial : () => initial;
+  const currentRuntime = (): WebhookRuntime | undefined => {
+    const value = getRuntime();
+    return value === undefined ? undefined : asRuntime(value);
+  };
   let shuttingDown = false;
 
   const app = buildServer({
-    injector: () => getInjector(),
+    injector: () => getRuntime(),
     tls,
     logger,
     shuttingDown: () => shuttingDown,
-    metrics: metrics.registry,
+    metrics,
     ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
   });
   await app.listen({ port, host });
@@ -183,8 +195,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const boundAddress = bound !== null && typeof bound === 'object' ? bound.address : host;
   const url = `https://${urlHost(boundAddress)}:${boundPort}`;
 
-  const setInjector = (injector: Injector) => {
-    getInjector = () => injector;
+  // One assignment swaps the pair: a request reads the getter once and keeps what it got.
+  const setInjector = (value: RuntimeValue) => {
+    const runtime = asRuntime(value);
+    getRuntime = () => runtime;
   };
   const setCertificates = (material: TlsMaterial) => {
     updateCertificates(app, material);
@@ -201,13 +215,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   try {
     if (opts.reloadConfig) {
       const { load, baseline, compile } = opts.reloadConfig;
-      configReloader = watchConfig({
+      configReloader = watchConfig<WebhookRuntime>({
         load,
         apply: setInjector,
+        // The injector and the validator are compiled in the same step and installed with one assignment.
+        compile: (config: InjectorConfig) => asRuntime(compile ? compile(config) : createRuntime(config)),
         logger: reloadLogger,
         metrics,
         ...(baseline !== undefined ? { baseline } : {}),
-        ...(compile ? { compile } : {}),
         ...debounce,
       });
     }
@@ -320,7 +335,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const sample = shellQuote(displayPath(dev.samplePath));
     out.write(
       [
-        `mesh-webhook is serving https on ${boundAddress}:${boundPort} (POST /inject, GET /healthz, GET /readyz)`,
+        `mesh-webhook is serving https on ${boundAddress}:${boundPort} (POST /inject, POST /validate, GET /healthz, GET /readyz)`,
         `Development certificates ${dev.generated ? 'created' : 'reused'}; clients trust the CA in ${displayPath(dev.caPath)}`,
         `Try it with a sample AdmissionReview (a Deployment's pod in namespace default):`,
         `  curl --cacert ${ca} -H 'Content-Type: application/json' --data @${sample} ${url}/inject`,
@@ -337,6 +352,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     app,
     metrics,
     setInjector,
+    runtime: currentRuntime,
     setCertificates,
     shutdown: (delayMs?: number) => shutdown(delayMs),
     close,

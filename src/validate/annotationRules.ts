@@ -11,6 +11,11 @@ import { ALWAYS_IGNORED_ANNOTATIONS, DEPRECATION_EXTRA_MESSAGES, ISTIO_ANNOTATIO
 
 const INJECT = 'sidecar.istio.io/inject';
 
+/** IST0107/0108/0135 for the annotations of a Service or Namespace (istioctl checks those kinds too). */
+export function objectAnnotationFindings(object: string, kind: string, annotations: Record<string, string>): Finding[] {
+  return annotationFindings(object, kind, '', {}, annotations, {}, false);
+}
+
 export function annotationFindings(
   object: string,
   kind: string,
@@ -18,6 +23,8 @@ export function annotationFindings(
   podAnnotations: Record<string, string>,
   workloadAnnotations: Record<string, string> | undefined,
   podLabels: Record<string, string>,
+  /** false for Services and Namespaces: their own metadata is the right place. */
+  workload = true,
 ): Finding[] {
   const { out, add } = findingsFor(object);
   const podPath = templatePath ? `${templatePath}.metadata.annotations` : 'metadata.annotations';
@@ -37,7 +44,7 @@ export function annotationFindings(
       add(
         'IST0107',
         path,
-        onWorkload && known.resources.includes('Pod')
+        onWorkload && workload && known.resources.includes('Pod')
           ? `${key} applies to pods: on the ${onKind}'s metadata it has no effect; put it on spec.template.metadata.annotations`
           : `${key} applies to ${known.resources.join(', ')}, not to ${onKind}`,
       );

@@ -12,6 +12,7 @@ import type { Pod } from '../k8s/types.js';
 import { apiGroup, podTemplateShape } from '../workloads/kinds.js';
 import type { Finding } from './findings.js';
 import { namespaceFindings, peerAuthenticationFindings, serviceFindings } from './objectRules.js';
+import { objectAnnotationFindings } from './annotationRules.js';
 import { podFindings } from './podRules.js';
 
 export type { Finding, Severity } from './findings.js';
@@ -97,9 +98,12 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView): 
     } else if (kind === 'Namespace' && apiGroup(apiVersion) === '') {
       const labels = stringMap(meta.labels);
       const decision = decideInjection({ pod: { metadata: {}, spec: {} }, namespace: name, namespaceLabels: labels, revision: settings.revision || 'default' }, config);
-      findings = namespaceFindings(id, labels, { istioInit: !settings.cniEnabled, injected: decision.inject });
+      findings = [
+        ...objectAnnotationFindings(id, kind, objectAnnotations),
+        ...namespaceFindings(id, labels, { istioInit: !settings.cniEnabled, injected: decision.inject }),
+      ];
     } else if (kind === 'Service' && apiGroup(apiVersion) === '') {
-      findings = serviceFindings(id, object.spec);
+      findings = [...objectAnnotationFindings(id, kind, objectAnnotations), ...serviceFindings(id, object.spec)];
     } else if (kind === 'PeerAuthentication' && apiGroup(apiVersion) === 'security.istio.io') {
       findings = peerAuthenticationFindings(id, namespace, object.spec, { rootNamespace, requireStrictMeshWide: config.profile === 'kyma' });
     }

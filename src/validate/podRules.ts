@@ -57,7 +57,7 @@ function probeFindings(c: Container, at: string, rewrite: boolean, add: (code: s
     const action = probe.httpGet ?? probe.tcpSocket;
     if (probe.exec) {
       const cmd = (probe.exec.command ?? []).join(' ');
-      if (/https?:\/\/(?!localhost|127\.0\.0\.1|\[::1\])/.test(cmd)) {
+      if (/https?:\/\/(?!(?:localhost|127\.0\.0\.1|\[::1\])(?:[:/]|\s|$))/.test(cmd)) {
         add('MW0104', path, `exec probe calls ${cmd.match(/https?:\/\/[^\s/]+/)?.[0]}: with STRICT mTLS that goes through the mesh; probe localhost instead`);
       }
       continue;
@@ -91,7 +91,9 @@ export function podFindings(s: PodSubject): Finding[] {
   const injected = s.outcome.pod;
   const specPath = join(s.templatePath, 'spec');
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteByDefault;
-  if ((s.pod.spec?.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID) {
+  const appContainers = (s.pod.spec?.containers ?? []).filter((c) => c.name !== 'istio-proxy');
+  const inheritsPodUser = appContainers.some((c) => (c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === undefined);
+  if ((s.pod.spec?.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID && inheritsPodUser) {
     add('IST0144', `${specPath}.securityContext.runAsUser`, 'pod runs as UID 1337, the proxy UID: its traffic bypasses the proxy (no mTLS); use another UID');
   }
   for (const field of ['containers', 'initContainers'] as const) {

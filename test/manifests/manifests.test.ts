@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { IMutatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhook';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import type { IRuleWithOperations } from 'kubernetes-models/admissionregistration.k8s.io/v1/RuleWithOperations';
@@ -367,6 +367,8 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(c.image).toMatch(/(^|\/)mesh-webhook:0\.1\.0$/);
     expect(c.command, 'the image entry point runs the CLI').toBeUndefined();
     const certManager = overlay === 'cert-manager';
+    // staging appends `--set validation.mode=enforce` to the kyma arguments.
+    const staging = overlay === 'staging';
     expect(c.args).toEqual(
       certManager
         ? [
@@ -376,7 +378,10 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
             '--cert', '/etc/mesh-webhook/tls/tls.crt',
             '--key', '/etc/mesh-webhook/tls/tls.key',
           ]
-        : ['serve', '--config', '/etc/mesh-webhook/config/config.yaml', '--certificates', 'self-managed'],
+        : [
+            'serve', '--config', '/etc/mesh-webhook/config/config.yaml', '--certificates', 'self-managed',
+            ...(staging ? ['--set', 'validation.mode=enforce'] : []),
+          ],
     );
     // The CLI accepts exactly these arguments.
     const invocation = parseCommandLine(c.args ?? []);
@@ -389,7 +394,10 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
             config: { configFile: '/etc/mesh-webhook/config/config.yaml' },
             cluster: { certificates: 'files' },
           }
-        : { config: { configFile: '/etc/mesh-webhook/config/config.yaml' }, cluster: { certificates: 'self-managed' } },
+        : {
+            config: { configFile: '/etc/mesh-webhook/config/config.yaml', ...(staging ? { sets: ['validation.mode=enforce'] } : {}) },
+            cluster: { certificates: 'self-managed' },
+          },
     });
 
     const pod = deployment(overlay).spec.template.spec;
@@ -505,9 +513,13 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
 // ---- what differs per overlay -------------------------------------------------------------------------------------
 
 describe('kyma overlay (default)', () => {
-  it('validates warn-only: failurePolicy Ignore, no validation.yaml', () => {
+  it('validates warn-only: failurePolicy Ignore, the config\'s validation mode (warn), no --set', () => {
     expect(validatingWebhook('kyma').failurePolicy).toBe('Ignore');
     expect(Object.keys(configMapData('kyma'))).toEqual(['config.yaml']);
+    expect(container('kyma').args).not.toContain('--set');
+    const configFile = join(tmp, 'kyma-validation-config.yaml');
+    writeFileSync(configFile, configMapData('kyma')['config.yaml']!);
+    expect(loadConfig({ configFile }).validation).toEqual({ mode: 'warn' });
   });
 
   it('uses self-managed certificates: no cert-manager objects or annotations', () => {
@@ -535,18 +547,29 @@ describe('staging overlay', () => {
     expect(mutatingWebhook('staging').failurePolicy).toBe('Fail');
   });
 
-  it('adds validation.yaml (mode: enforce) to the ConfigMap beside config.yaml', () => {
-    const data = configMapData('staging');
-    expect(Object.keys(data).sort()).toEqual(['config.yaml', 'validation.yaml']);
-    expect(parse(data['validation.yaml']!)).toEqual({ mode: 'enforce' });
-    expect(data['config.yaml']).toBe(configMapData('kyma')['config.yaml']);
+  it('sets validation.mode=enforce on the command line; the ConfigMap is the kyma one', () => {
+    expect(container('staging').args?.slice(-2)).toEqual(['--set', 'validation.mode=enforce']);
+    expect(configMapData('staging')).toEqual(configMapData('kyma'));
+    // The configuration the staging pods run: the shipped config.yaml with the staging arguments, as the service loads it.
+    const configFile = join(tmp, 'staging-validation-config.yaml');
+    writeFileSync(configFile, configMapData('staging')['config.yaml']!);
+    const invocation = parseCommandLine(container('staging').args ?? []);
+    if (invocation.command !== 'serve') throw new Error(`expected serve, got ${invocation.command}`);
+    expect(loadConfig({ ...invocation.args.config, configFile }).validation).toEqual({ mode: 'enforce' });
   });
 
   it('changes nothing else than the kyma overlay', () => {
+    const withoutArgs = (o: Obj): Obj => {
+      if (o.kind !== 'Deployment') return o;
+      const copy = structuredClone(o) as Obj & { spec: { template: { spec: { containers: IContainer[] } } } };
+      const c = copy.spec.template.spec.containers[0]!;
+      c.args = (c.args ?? []).filter((a) => a !== '--set' && a !== 'validation.mode=enforce');
+      return copy;
+    };
     const strip = (objs: Obj[]) =>
       objs
-        .filter((o) => o.kind !== 'ValidatingWebhookConfiguration' && o.kind !== 'ConfigMap')
-        .map((o) => JSON.stringify(o))
+        .filter((o) => o.kind !== 'ValidatingWebhookConfiguration')
+        .map((o) => JSON.stringify(withoutArgs(o)))
         .sort();
     expect(strip(objects('staging'))).toEqual(strip(objects('kyma')));
   });

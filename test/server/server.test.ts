@@ -274,7 +274,7 @@ describe('refused requests are 4xx JSON, never HTML or a stack', () => {
 
   test('404 for unknown routes, 405 for wrong methods, 400 for malformed URLs', async () => {
     expectError(await server.request('/nope'), 404, /no route for GET \/nope/);
-    expectError(await server.request('/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, /no route/);
+    expectError(await server.request('/mutate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, /no route/);
     const get = await server.request('/inject');
     expectError(get, 405, /method GET is not allowed on \/inject/);
     expect(get.headers['allow']).toBe('POST');
