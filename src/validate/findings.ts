@@ -23,7 +23,7 @@ export interface RuleInfo {
 
 /** Every rule, for documentation and `--list`; the severity here is the one findings carry. */
 export const RULES: readonly RuleInfo[] = [
-  { code: 'IST0107', severity: 'warning', title: 'Misplaced annotation: a pod annotation on the workload instead of its pod template', fix: 'move it to spec.template.metadata.annotations' },
+  { code: 'IST0107', severity: 'warning', title: 'Misplaced annotation: no effect on this kind (e.g. a pod annotation on the workload, not its template)', fix: 'move it to the kind it applies to (spec.template.metadata.annotations for pod annotations)' },
   { code: 'IST0108', severity: 'warning', title: 'Unknown annotation in an Istio domain', fix: 'fix the spelling or remove it; Istio ignores unknown annotations' },
   { code: 'IST0125', severity: 'error', title: 'Invalid annotation value: the injector rejects the pod', fix: 'correct the value as the message says' },
   { code: 'IST0135', severity: 'info', title: 'Deprecated annotation (e.g. the sidecar.istio.io/inject annotation)', fix: 'use the replacement (the sidecar.istio.io/inject label)' },
