@@ -46,6 +46,7 @@ function base(profile: ProfileName): InjectorConfig {
     values: ISTIO_VALUES,
     meshConfig: ISTIO_MESH_CONFIG,
     validation: { mode: 'warn' },
+    safety: { allowedProxyImagePrefixes: [], forbiddenUserVolumeTypes: ['hostPath'] },
   };
 }
 
@@ -53,7 +54,14 @@ function base(profile: ProfileName): InjectorConfig {
 export function profileConfig(profile: ProfileName): InjectorConfig {
   const cfg = base(profile);
   if (profile === 'istio') {
-    return { ...cfg, excludedNamespaces: [], values: deepMerge({}, cfg.values), meshConfig: deepMerge({}, cfg.meshConfig) };
+    return {
+      ...cfg,
+      excludedNamespaces: [],
+      // Istio itself puts no limits on these annotations.
+      safety: { allowedProxyImagePrefixes: ['*'], forbiddenUserVolumeTypes: [] },
+      values: deepMerge({}, cfg.values),
+      meshConfig: deepMerge({}, cfg.meshConfig),
+    };
   }
   return { ...cfg, values: deepMerge(cfg.values, KYMA_VALUES), meshConfig: deepMerge(cfg.meshConfig, KYMA_MESH_CONFIG) };
 }

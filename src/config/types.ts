@@ -32,6 +32,22 @@ export interface InjectorConfig {
   meshConfig: JsonObject;
   /** The validating webhook (`/validate`) and `mesh-webhook validate`. */
   validation: ValidationSettings;
+  /** What pod annotations may ask of the injector. */
+  safety: SafetySettings;
+}
+
+/**
+ * Limits on what a pod's annotations can make the injector do: annotations are data written by workload owners, the
+ * operator decides which images and volumes they may bring in.
+ */
+export interface SafetySettings {
+  /**
+   * Image prefixes `sidecar.istio.io/proxyImage` may use (`registry/path`, matched on a `/` boundary). Empty: only
+   * the configured hub (`values.global.hub`); `*`: any image (the istio profile, as Istio).
+   */
+  allowedProxyImagePrefixes: string[];
+  /** Volume sources `sidecar.istio.io/userVolume` may not use (default: hostPath). */
+  forbiddenUserVolumeTypes: string[];
 }
 
 /** What the validating webhook does with findings: deny errors, only warn, or only record. */

@@ -16,6 +16,7 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   values: true,
   meshConfig: true,
   validation: true,
+  safety: true,
 };
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
@@ -60,6 +61,14 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   const validation = map(cfg.validation, 'validation', 'a map with the key mode');
   for (const key of Object.keys(validation)) if (key !== 'mode') fail(`validation.${key}`, key, 'absent: the only key is mode');
   oneOf(validation.mode, 'validation.mode', VALIDATION_MODES);
+  const safety = map(cfg.safety, 'safety', 'a map with allowedProxyImagePrefixes and forbiddenUserVolumeTypes');
+  for (const key of Object.keys(safety)) {
+    if (key !== 'allowedProxyImagePrefixes' && key !== 'forbiddenUserVolumeTypes') {
+      fail(`safety.${key}`, key, 'absent: the keys are allowedProxyImagePrefixes and forbiddenUserVolumeTypes');
+    }
+  }
+  stringList(safety.allowedProxyImagePrefixes, 'safety.allowedProxyImagePrefixes');
+  stringList(safety.forbiddenUserVolumeTypes, 'safety.forbiddenUserVolumeTypes');
   return cfg as unknown as InjectorConfig;
 }
 

@@ -24,6 +24,7 @@ import { buildPatch } from './patch.js';
 import { APP_PROBERS_ENV, appProbers, rewriteContainerProbes } from './probes.js';
 import { mergePrometheus, prometheusPort, withoutPrometheusAnnotations } from './prometheus.js';
 import { DEFAULT_PROXY_CONFIG, mergeProxyConfig, parseProxyConfigAnnotation, proxyConfigJson } from './proxyConfig.js';
+import { compileSafety, safetyProblems, type SafetyRules } from './safety.js';
 import { compileSettings, type Settings } from './settings.js';
 import { strategicMerge } from './smp.js';
 import {
@@ -60,6 +61,7 @@ interface Compiled {
   config: InjectorConfig;
   cluster: ClusterView | undefined;
   settings: Settings;
+  safety: SafetyRules;
   /** meshConfig.defaultConfig over Istio's DefaultProxyConfig. */
   proxyConfig: JsonObject;
   proxyConfigJson: string;
@@ -74,7 +76,8 @@ function compile(config: InjectorConfig, cluster: ClusterView | undefined): Comp
   if (config.policy !== 'enabled' && config.policy !== 'disabled') {
     throw new ConfigError('policy', `must be "enabled" or "disabled", got ${JSON.stringify(config.policy)}`);
   }
-  return { config, cluster, settings, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
+  const safety = compileSafety(config.safety, settings.hub);
+  return { config, cluster, settings, safety, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
 }
 
 /**
@@ -216,7 +219,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   if (!decision.inject) return { kind: 'skipped', reason: decision.reason };
 
   const annotations = original.metadata?.annotations ?? {};
-  const problems = validateInjectionAnnotations(annotations);
+  const problems = [...validateInjectionAnnotations(annotations), ...safetyProblems(annotations, c.safety)];
   if (problems.length > 0) {
     return rejected(problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
   }

@@ -37,6 +37,8 @@ export const RULES: readonly RuleInfo[] = [
   { code: 'MW0201', severity: 'warning', title: 'Job with a classic sidecar will not complete', fix: 'use native sidecars (sidecar.istio.io/nativeSidecar: "true", Kubernetes >= 1.33) or call the proxy quit endpoint at the end' },
   { code: 'MW0301', severity: 'error', title: 'Pod Security baseline/restricted rejects istio-init (NET_ADMIN, NET_RAW)', fix: 'enable Istio CNI (values.pilot.cni.enabled) or relax the namespace Pod Security level' },
   { code: 'MW0401', severity: 'error', title: 'Injection would fail: the injector rejects the pod', fix: 'see the message' },
+  { code: 'MW0601', severity: 'error', title: 'sidecar.istio.io/proxyImage from a registry the operator does not allow', fix: 'use the configured proxy image, or ask the operator to allow the registry (safety.allowedProxyImagePrefixes)' },
+  { code: 'MW0602', severity: 'error', title: 'sidecar.istio.io/userVolume of a forbidden type (default: hostPath)', fix: 'use another volume type, e.g. a Secret, ConfigMap or emptyDir' },
   { code: 'MW0501', severity: 'error', title: 'PeerAuthentication mTLS mode is not UNSET, DISABLE, PERMISSIVE or STRICT', fix: 'use one of the four modes' },
   { code: 'MW0502', severity: 'error', title: 'Mesh-wide PeerAuthentication is not STRICT (Kyma runs STRICT mTLS)', fix: 'set spec.mtls.mode: STRICT on the mesh-wide policy; relax per namespace or workload instead' },
 ];

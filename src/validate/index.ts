@@ -7,6 +7,7 @@ import type { InjectorConfig, ValidationMode } from '../config/types.js';
 import { VALIDATION_MODES } from '../config/types.js';
 import { decideInjection } from '../inject/decision.js';
 import { createInjector } from '../inject/index.js';
+import { compileSafety } from '../inject/safety.js';
 import { compileSettings } from '../inject/settings.js';
 import type { Pod } from '../k8s/types.js';
 import { apiGroup, podTemplateShape } from '../workloads/kinds.js';
@@ -58,6 +59,7 @@ export interface Validator {
 export function createValidator(config: InjectorConfig, cluster?: ClusterView): Validator {
   const injector = createInjector(config, cluster);
   const settings = compileSettings(config);
+  const safety = compileSafety(config.safety, settings.hub);
   const rootNamespace = str(config.meshConfig.rootNamespace) || 'istio-system';
   const labelsOf = (ns: string) => cluster?.namespaceLabels(ns) ?? config.namespaceLabels[ns];
 
@@ -92,6 +94,7 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView): 
         ...(isPod ? {} : { workloadAnnotations: objectAnnotations }),
         pod,
         outcome,
+        safety,
         rewriteByDefault: settings.rewriteAppHTTPProbe,
         namespaceLabels: labelsOf(namespace),
       });

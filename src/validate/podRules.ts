@@ -8,6 +8,7 @@ import type { Container, Pod, Probe } from '../k8s/types.js';
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
 import { annotationFindings } from './annotationRules.js';
+import { safetyProblems, type SafetyRules } from '../inject/safety.js';
 
 /** Ports the proxy listens on inside the pod's network namespace. */
 export const PROXY_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
@@ -37,6 +38,8 @@ export interface PodSubject {
   pod: Pod;
   /** The injector's answer for this pod (dry run). */
   outcome: InjectionOutcome;
+  /** The operator's limits on annotations (proxy image registries, user volume types). */
+  safety: SafetyRules;
   /** `sidecarInjectorWebhook.rewriteAppHTTPProbe` of the configuration. */
   rewriteByDefault: boolean;
   namespaceLabels?: Readonly<Record<string, string>>;
@@ -81,9 +84,11 @@ export function podFindings(s: PodSubject): Finding[] {
   const annotations = s.pod.metadata?.annotations ?? {};
   out.push(...annotationFindings(s.object, s.kind, s.templatePath, annotations, s.workloadAnnotations, s.pod.metadata?.labels ?? {}));
 
+  const unsafe = safetyProblems(annotations, s.safety);
+  for (const p of unsafe) add(p.code, `${metaPath}["${p.annotation}"]`, `${p.annotation}: ${p.problem}`);
   if (s.outcome.kind === 'rejected') {
-    // Annotation values are reported as IST0125 above; anything else the injector refuses is MW0401.
-    if (validateInjectionAnnotations(annotations).length === 0) add('MW0401', metaPath, s.outcome.message);
+    // Annotation values are reported as IST0125 above, limits as MW060x; anything else the injector refuses is MW0401.
+    if (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0) add('MW0401', metaPath, s.outcome.message);
     return out;
   }
   if (s.outcome.kind !== 'injected') return out;

@@ -211,3 +211,23 @@ describe('injector errors reject the pod with a message naming the annotation an
     expect(answer.message).toContain('prometheus.io/port');
   });
 });
+
+describe('safety limits on annotations (Kyma profile defaults)', () => {
+  it('rejects a proxy image outside the configured hub and a hostPath user volume, naming the annotation', async () => {
+    const image = await admitPod(kyma, appPod({ annotations: { 'sidecar.istio.io/proxyImage': 'evil.example.com/proxyv2:1' } }));
+    expect(image.allowed).toBe(false);
+    expect(image.message).toContain('sidecar.istio.io/proxyImage');
+    expect(image.message).toContain('evil.example.com/proxyv2:1');
+    const volume = await admitPod(kyma, appPod({ annotations: { 'sidecar.istio.io/userVolume': '{"h":{"hostPath":{"path":"/"}}}' } }));
+    expect(volume.allowed).toBe(false);
+    expect(volume.message).toContain("volume 'h' uses hostPath");
+  });
+
+  it('allows an image from the hub, and anything in the istio profile (as Istio)', async () => {
+    const hubImage = 'europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.30.2-debug';
+    const ok = await admitPod(kyma, appPod({ annotations: { 'sidecar.istio.io/proxyImage': hubImage } }));
+    expect(container(ok.pod, 'istio-proxy')!.image).toBe(hubImage);
+    const any = await admitPod(istio, appPod({ annotations: { 'sidecar.istio.io/proxyImage': 'other.example.com/proxyv2:1' } }));
+    expect(any.allowed).toBe(true);
+  });
+});

@@ -169,6 +169,18 @@ export const EXAMPLES: Record<string, RuleExample> = {
     clean: pod('template', {}, { annotations: { 'inject.istio.io/templates': 'sidecar' } }),
     path: 'metadata.annotations',
   },
+  MW0601: {
+    what: 'a proxy image from a registry other than the configured hub',
+    violating: pod('image', {}, { annotations: { 'sidecar.istio.io/proxyImage': 'evil.example.com/istio/proxyv2:1.30.2' } }),
+    clean: pod('image', {}, { annotations: { 'sidecar.istio.io/proxyImage': 'europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.30.2-debug' } }),
+    path: 'metadata.annotations["sidecar.istio.io/proxyImage"]',
+  },
+  MW0602: {
+    what: 'a hostPath user volume',
+    violating: pod('volume', {}, { annotations: { 'sidecar.istio.io/userVolume': '{"host":{"hostPath":{"path":"/var/run"}}}' } }),
+    clean: pod('volume', {}, { annotations: { 'sidecar.istio.io/userVolume': '{"host":{"emptyDir":{}}}' } }),
+    path: 'metadata.annotations["sidecar.istio.io/userVolume"]',
+  },
   MW0501: {
     what: 'an mTLS mode that does not exist',
     violating: peerAuthentication('default', NS, { mtls: { mode: 'STRICTER' } }),
