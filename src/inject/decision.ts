@@ -39,63 +39,159 @@ export interface DecisionInput {
   revision?: string;
 }
 
-const decided = (inject: boolean, rule: DecisionRule, reason: string): InjectionDecision => ({ inject, rule, reason });
+/** One rule of the decision as `explain` shows it. */
+export interface TraceStep {
+  rule: DecisionRule;
+  /** What the rule checks. */
+  check: string;
+  /** `decided`: this rule made the decision; `passed`: it did not apply; `not reached`: an earlier rule decided. */
+  result: 'decided' | 'passed' | 'not reached';
+  /** What was found (for the deciding rule: the reason). */
+  detail: string;
+  /** What would change the outcome of this rule. */
+  change: string;
+}
 
-export function decideInjection(input: DecisionInput, config: InjectorConfig): InjectionDecision {
+export interface DecisionTrace {
+  decision: InjectionDecision;
+  steps: TraceStep[];
+}
+
+type Verdict = { inject: boolean; reason: string } | { pass: string };
+
+interface Rule {
+  rule: DecisionRule;
+  check: string;
+  change: string;
+  evaluate(): Verdict;
+}
+
+/** Every rule of the decision in order, with its outcome: the single source of both the decision and `explain`. */
+export function traceInjection(input: DecisionInput, config: InjectorConfig): DecisionTrace {
   const { pod, namespace } = input;
-  if (pod.spec?.hostNetwork === true) return decided(false, 'hostNetwork', 'hostNetwork');
-  if (ISTIO_IGNORED_NAMESPACES.includes(namespace)) {
-    return decided(false, 'ignoredNamespace', `namespace ${namespace} is never injected`);
-  }
-  if (config.excludedNamespaces.includes(namespace)) {
-    return decided(false, 'excludedNamespace', `namespace ${namespace} is excluded (excludedNamespaces)`);
-  }
   const nsLabels = input.namespaceLabels ?? config.namespaceLabels[namespace];
-  if (nsLabels?.['istio-injection'] === 'disabled') {
-    return decided(false, 'namespaceInjectionDisabled', `namespace ${namespace} has label istio-injection=disabled`);
-  }
-  if (nsLabels?.['gardener.cloud/purpose'] === 'kube-system') {
-    return decided(false, 'gardenerKubeSystem', `namespace ${namespace} has label gardener.cloud/purpose=kube-system`);
-  }
-  // A namespace bound to another Istio revision belongs to that revision's injector (istio-injection wins, as in
-  // Istio's webhook selectors).
-  const nsRevision = nsLabels?.['istio.io/rev'];
   const revision = input.revision ?? 'default';
-  if (nsRevision !== undefined && nsLabels?.['istio-injection'] === undefined && nsRevision !== revision) {
-    return decided(false, 'namespaceRevision', `namespace ${namespace} has label istio.io/rev=${nsRevision}, this injector serves revision ${revision}`);
-  }
-
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
   const fromLabel = Object.hasOwn(labels, L.inject);
   const selectorValue = fromLabel ? labels[L.inject] : annotations[A.inject];
   const source = fromLabel ? `label ${L.inject}` : `annotation ${A.inject}`;
-  const rule: DecisionRule = fromLabel ? 'podLabel' : 'podAnnotation';
-  let useDefault = true;
-  let inject = false;
-  let why = '';
-  if (selectorValue === 'true' || selectorValue === 'false') {
-    useDefault = false;
-    inject = selectorValue === 'true';
-    why = `${source}=${selectorValue}`;
-  }
+  const explicit = selectorValue === 'true' || selectorValue === 'false';
+  const nsRevision = nsLabels?.['istio.io/rev'];
 
-  if (useDefault) {
-    for (const selector of config.neverInjectSelector) {
-      if (selectorMatches(selector, labels)) {
-        return decided(false, 'neverInjectSelector', `pod labels match neverInjectSelector ${describeSelector(selector)}`);
-      }
+  const rules: Rule[] = [
+    {
+      rule: 'hostNetwork',
+      check: 'spec.hostNetwork',
+      change: 'pods on the host network are never injected; drop spec.hostNetwork to get a sidecar',
+      evaluate: () => (pod.spec?.hostNetwork === true ? { inject: false, reason: 'hostNetwork' } : { pass: 'hostNetwork is not set' }),
+    },
+    {
+      rule: 'ignoredNamespace',
+      check: `namespace in ${ISTIO_IGNORED_NAMESPACES.join(', ')}`,
+      change: 'these system namespaces are never injected; run the workload in another namespace',
+      evaluate: () =>
+        ISTIO_IGNORED_NAMESPACES.includes(namespace)
+          ? { inject: false, reason: `namespace ${namespace} is never injected` }
+          : { pass: `namespace ${namespace || '(none)'} is not a system namespace` },
+    },
+    {
+      rule: 'excludedNamespace',
+      check: `namespace in excludedNamespaces (${config.excludedNamespaces.join(', ') || 'none'})`,
+      change: `remove ${namespace} from the configuration's excludedNamespaces`,
+      evaluate: () =>
+        config.excludedNamespaces.includes(namespace)
+          ? { inject: false, reason: `namespace ${namespace} is excluded (excludedNamespaces)` }
+          : { pass: 'not excluded' },
+    },
+    {
+      rule: 'namespaceInjectionDisabled',
+      check: 'namespace label istio-injection=disabled',
+      change: `kubectl label namespace ${namespace} istio-injection-`,
+      evaluate: () =>
+        nsLabels?.['istio-injection'] === 'disabled'
+          ? { inject: false, reason: `namespace ${namespace} has label istio-injection=disabled` }
+          : { pass: nsLabels ? `istio-injection=${nsLabels['istio-injection'] ?? '(unset)'}` : 'namespace labels unknown' },
+    },
+    {
+      rule: 'gardenerKubeSystem',
+      check: 'namespace label gardener.cloud/purpose=kube-system',
+      change: "Gardener's kube-system is never injected; run the workload in another namespace",
+      evaluate: () =>
+        nsLabels?.['gardener.cloud/purpose'] === 'kube-system'
+          ? { inject: false, reason: `namespace ${namespace} has label gardener.cloud/purpose=kube-system` }
+          : { pass: 'not a Gardener kube-system namespace' },
+    },
+    {
+      // A namespace bound to another Istio revision belongs to that revision's injector (istio-injection wins, as in
+      // Istio's webhook selectors).
+      rule: 'namespaceRevision',
+      check: `namespace label istio.io/rev names this injector's revision (${revision})`,
+      change: `kubectl label namespace ${namespace} istio.io/rev=${revision} --overwrite (or remove the label)`,
+      evaluate: () =>
+        nsRevision !== undefined && nsLabels?.['istio-injection'] === undefined && nsRevision !== revision
+          ? { inject: false, reason: `namespace ${namespace} has label istio.io/rev=${nsRevision}, this injector serves revision ${revision}` }
+          : { pass: nsRevision === undefined ? 'no istio.io/rev label' : `istio.io/rev=${nsRevision}` },
+    },
+    {
+      rule: fromLabel ? 'podLabel' : 'podAnnotation',
+      check: `pod label ${L.inject} (wins), else the annotation`,
+      change: `set the pod label ${L.inject}: "${selectorValue === 'true' ? 'false' : 'true'}"`,
+      evaluate: () =>
+        explicit
+          ? { inject: selectorValue === 'true', reason: `${source}=${selectorValue}` }
+          : { pass: selectorValue ? `${source}=${JSON.stringify(selectorValue)} is not "true" or "false": ignored` : 'not set' },
+    },
+    {
+      rule: 'neverInjectSelector',
+      check: `neverInjectSelector (${config.neverInjectSelector.length} selector(s))`,
+      change: `set the pod label ${L.inject}: "true", or change the pod labels or the selector`,
+      evaluate: () => {
+        const hit = config.neverInjectSelector.find((sel) => selectorMatches(sel, labels));
+        return hit ? { inject: false, reason: `pod labels match neverInjectSelector ${describeSelector(hit)}` } : { pass: 'no match' };
+      },
+    },
+    {
+      rule: 'alwaysInjectSelector',
+      check: `alwaysInjectSelector (${config.alwaysInjectSelector.length} selector(s))`,
+      change: `set the pod label ${L.inject}: "false", or change the pod labels or the selector`,
+      evaluate: () => {
+        const hit = config.alwaysInjectSelector.find((sel) => selectorMatches(sel, labels));
+        return hit ? { inject: true, reason: `pod labels match alwaysInjectSelector ${describeSelector(hit)}` } : { pass: 'no match' };
+      },
+    },
+    {
+      rule: 'policy',
+      check: `policy (${config.policy})`,
+      change:
+        config.policy === 'enabled'
+          ? `set the pod label ${L.inject}: "false" or the namespace label istio-injection=disabled`
+          : `set the pod label ${L.inject}: "true", or policy: enabled`,
+      evaluate: () => {
+        const ignored = selectorValue !== undefined && selectorValue !== '' && !explicit ? ` (ignored ${source}=${JSON.stringify(selectorValue)}: use "true" or "false")` : '';
+        return { inject: config.policy === 'enabled', reason: `policy ${config.policy}${ignored}` };
+      },
+    },
+  ];
+
+  const steps: TraceStep[] = [];
+  let decision: InjectionDecision | undefined;
+  for (const r of rules) {
+    if (decision) {
+      steps.push({ rule: r.rule, check: r.check, result: 'not reached', detail: '', change: r.change });
+      continue;
     }
-    for (const selector of config.alwaysInjectSelector) {
-      if (selectorMatches(selector, labels)) {
-        return decided(true, 'alwaysInjectSelector', `pod labels match alwaysInjectSelector ${describeSelector(selector)}`);
-      }
+    const v = r.evaluate();
+    if ('pass' in v) {
+      steps.push({ rule: r.rule, check: r.check, result: 'passed', detail: v.pass, change: r.change });
+    } else {
+      decision = { inject: v.inject, rule: r.rule, reason: v.reason };
+      steps.push({ rule: r.rule, check: r.check, result: 'decided', detail: v.reason, change: r.change });
     }
-    const ignored =
-      selectorValue !== undefined && selectorValue !== '' ? ` (ignored ${source}=${JSON.stringify(selectorValue)}: use "true" or "false")` : '';
-    return config.policy === 'enabled'
-      ? decided(true, 'policy', `policy enabled${ignored}`)
-      : decided(false, 'policy', `policy disabled${ignored}`);
   }
-  return decided(inject, rule, why);
+  return { decision: decision!, steps };
+}
+
+export function decideInjection(input: DecisionInput, config: InjectorConfig): InjectionDecision {
+  return traceInjection(input, config).decision;
 }
