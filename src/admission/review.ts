@@ -5,7 +5,9 @@
  * everything that is a well-formed AdmissionReview gets an AdmissionReview back (HTTP 200), whatever the decision.
  */
 import type { InjectionOutcome, Injector } from '../inject/api.js';
+import type { DecisionRule } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -130,6 +132,10 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
   if (text.trim().length === 0) {
     throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object');
   }
+  // Refused before parsing: deeply nested JSON would reach recursive code (JSON.stringify, merges) later.
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -201,6 +207,8 @@ export interface AdmissionResult {
   reason: string;
   /** The injector's exception when `decision` is `error` (for the log; never sent to the client). */
   error?: unknown;
+  /** The decision rule that decided (injected and skipped pods): a bounded value for metrics labels. */
+  rule?: DecisionRule;
 }
 
 function formatGvk(gvk: GroupVersionKind): string {
@@ -273,7 +281,8 @@ export function admit(injector: Injector, review: AdmissionReviewRequest, pathPa
       ...(typeof request.namespace === 'string' && request.namespace !== '' ? { namespace: request.namespace } : {}),
       ...(pathParams && Object.keys(pathParams).length > 0 ? { pathParams } : {}),
     });
-    return { decision: outcome.kind, reason: outcome.reason, review: outcomeToResponse(review, outcome) };
+    const rule = outcome.kind === 'rejected' ? undefined : outcome.rule;
+    return { decision: outcome.kind, reason: outcome.reason, review: outcomeToResponse(review, outcome), ...(rule ? { rule } : {}) };
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return {

@@ -16,7 +16,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'inject' | 'serve' | 'validate';
+export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
 export interface InjectArgs {
   /** Manifest file, or `-` for stdin. */
@@ -38,10 +38,16 @@ export type ValidateArgs =
 export interface ServeArgs {
   /** Absent: serve()'s default (8443). */
   port?: number;
+  /** --metrics-port: plain-HTTP /metrics listener; absent: 9090; 0: none. */
+  metricsPort?: number;
+  /** --metrics-host; absent: 0.0.0.0. */
+  metricsHost?: string;
   /** Absent: serve()'s default (0.0.0.0). */
   host?: string;
   certFile?: string;
   keyFile?: string;
+  /** --client-ca FILE: require the API server's client certificate on the admission routes. */
+  clientCaFile?: string;
   logLevel?: LogLevel;
   /** Drain delay after SIGTERM in ms; absent: serve()'s default (5 s). */
   shutdownDelayMs?: number;
@@ -65,7 +71,42 @@ export interface ServeClusterArgs {
   webhookConfig?: string;
 }
 
+export const EXPLAIN_OUTPUTS = ['text', 'json'] as const;
+export type ExplainOutput = (typeof EXPLAIN_OUTPUTS)[number];
+
+export interface ExplainArgs {
+  /** Manifest file, or `-` for stdin. */
+  filename: string;
+  /** Namespace of objects without metadata.namespace (default: `default`). */
+  namespace?: string;
+  /** --namespace-labels: the labels of the objects' namespace (rule 4), over the configuration's namespaceLabels. */
+  namespaceLabels?: Record<string, string>;
+  output: ExplainOutput;
+  config: LoadConfigOptions;
+}
+
+export interface OutdatedArgs {
+  /** --kubeconfig; absent: in-cluster in a pod, else $KUBECONFIG or ~/.kube/config. */
+  kubeconfig?: string;
+  /** -n; absent (and no -A): the kubeconfig context's namespace, else `default`. */
+  namespace?: string;
+  /** -A: every namespace. */
+  allNamespaces: boolean;
+  output: ExplainOutput;
+  /** --restart: roll out the Deployments, DaemonSets and StatefulSets of outdated pods. */
+  restart: boolean;
+  /** --dry-run (default true): print what --restart would do without doing it; --dry-run=false acts. */
+  dryRun: boolean;
+  /** --max-restarts: workloads restarted per run (default 5). */
+  maxRestarts: number;
+  config: LoadConfigOptions;
+}
+
+export const DEFAULT_MAX_RESTARTS = 5;
+
 export type Invocation =
+  | { command: 'explain'; args: ExplainArgs }
+  | { command: 'outdated'; args: OutdatedArgs }
   | { command: 'inject'; args: InjectArgs }
   | { command: 'serve'; args: ServeArgs }
   | { command: 'validate'; args: ValidateArgs }
@@ -79,6 +120,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const HELP_DEFAULT_PORT = 8443;
 export const HELP_DEFAULT_HOST = '0.0.0.0';
 export const HELP_DEFAULT_SHUTDOWN_DELAY = '5s';
+export const HELP_DEFAULT_METRICS_PORT = 9090;
 
 const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)
@@ -90,7 +132,54 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --native-sidecars true|false|auto
                                 inject istio-proxy as a native sidecar (init container) or a classic container`;
 
+const EXPLAIN_USAGE = `Usage: mesh-webhook explain -f FILE|- [flags]
+
+For each Pod and workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, ...)
+in the manifests: every rule of the injection decision in order with its outcome, the decision, whether the injector
+would reject the pod (invalid annotations) and run the sidecar native or classic, what would change the outcome, and
+the troubleshooting steps. No cluster is contacted: the namespace labels come from --namespace-labels, Namespace
+objects in the input, or the configuration's namespaceLabels. (POST /explain asks the running webhook, with the
+namespace labels of its cluster cache.)
+
+Flags:
+  -f, --filename FILE           manifests to explain, '-' for stdin (required)
+      --namespace NS            namespace of objects without metadata.namespace (default: default)
+      --namespace-labels K=V,...
+                                labels of the objects' namespace (empty: a namespace without labels)
+  -o, --output text|json        (default text)
+  -h, --help                    show this help
+
+${CONFIG_FLAGS}`;
+
+const OUTDATED_USAGE = `Usage: mesh-webhook outdated [flags]
+
+Lists the pods with an injected sidecar (annotation sidecar.istio.io/status) whose istio-proxy differs from what the
+current configuration injects: the image, and the resources unless the pod sets them with sidecar.istio.io/proxyCPU,
+proxyMemory, proxyCPULimit or proxyMemoryLimit; grouped by workload (ReplicaSet -> Deployment, Job -> CronJob). Pods
+with sidecar.istio.io/proxyImage are listed but never restarted.
+
+With --restart, rolls out the Deployments, DaemonSets and StatefulSets of outdated pods by setting the pod template
+annotation kubectl.kubernetes.io/restartedAt (like kubectl rollout restart), at most --max-restarts per run. It is a
+dry run unless --dry-run=false is given. Jobs, CronJobs, bare pods and other owners are listed, never touched.
+
+Flags:
+      --kubeconfig FILE         cluster to use (default: in a pod its service account, else $KUBECONFIG or
+                                ~/.kube/config)
+  -n, --namespace NS            namespace to check (default: the kubeconfig context's, else default)
+  -A, --all-namespaces          check every namespace
+  -o, --output text|json        (default text)
+      --restart                 roll out the workloads of outdated pods (a dry run unless --dry-run=false)
+      --dry-run[=true|false]    with --restart: only print what would be done (default true)
+      --max-restarts N          workloads restarted per run (default ${DEFAULT_MAX_RESTARTS}); run again for the rest
+  -h, --help                    show this help
+
+Give the configuration the webhook runs with (--config and the other flags below), so "current" means the same.
+
+${CONFIG_FLAGS}`;
+
 export const USAGE: Record<'main' | CommandName, string> = {
+  explain: EXPLAIN_USAGE,
+  outdated: OUTDATED_USAGE,
   main: `Usage: mesh-webhook <command> [flags]
 
 Kubernetes admission webhook that injects Istio sidecars and validates workloads for the mesh.
@@ -98,6 +187,8 @@ Kubernetes admission webhook that injects Istio sidecars and validates workloads
 Commands:
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
   validate  check manifests for mesh mistakes offline (the rules of the /validate endpoint)
+  explain   show why pods get a sidecar or not: every rule of the decision, in order
+  outdated  list (and restart) pods whose sidecar differs from what the configuration injects now
   serve     run the admission webhook server
 
 Flags:
@@ -118,7 +209,8 @@ Flags:
 ${CONFIG_FLAGS}`,
   serve: `Usage: mesh-webhook serve [flags]
 
-Runs the admission webhook over HTTPS (POST /inject, POST /validate, GET /healthz, GET /readyz, GET /metrics).
+Runs the admission webhook over HTTPS (POST /inject, POST /validate, POST /explain, GET /healthz, GET /readyz,
+GET /metrics), and GET /metrics over plain HTTP on --metrics-port.
 
 Flags:
       --port N                  listen port, 0 for any free port (default ${HELP_DEFAULT_PORT})
@@ -126,6 +218,9 @@ Flags:
       --cert FILE               serving certificate (PEM), together with --key; without both,
                                 development certificates are created in .dev-certs
       --key FILE                private key (PEM) of --cert
+      --client-ca FILE          CA bundle (PEM) of the API server's client certificate: /inject, /validate and
+                                /explain then answer 401/403 without a certificate it signed (probes and
+                                /metrics need none)
       --certificates MODE       self-managed (CA and certificate in a Secret, caBundle patched), files
                                 (--cert/--key) or dev (default: files with --cert/--key, else
                                 self-managed with a cluster, else dev)
@@ -136,7 +231,10 @@ Flags:
       --secret NAME             Secret of the self-managed certificate (default mesh-webhook-tls)
       --webhook-config NAME     Mutating/ValidatingWebhookConfiguration whose caBundle is managed
                                 (default mesh-webhook)
-      --log-level LEVEL         ${LOG_LEVELS.join('|')}
+      --metrics-port N          plain-HTTP listener for GET /metrics, outside the webhook's TLS
+                                (default ${HELP_DEFAULT_METRICS_PORT}; 0: none, /metrics stays on the HTTPS port)
+      --metrics-host H          address of the metrics listener (default ${HELP_DEFAULT_HOST})
+      --log-level LEVEL         ${LOG_LEVELS.join('|')}; SIGUSR2 toggles between it and debug
       --shutdown-delay DURATION after SIGTERM, keep serving (not ready) this long before closing the listener,
                                 e.g. 5s, 500ms, 0 (default ${HELP_DEFAULT_SHUTDOWN_DELAY})
   -h, --help                    show this help
@@ -189,12 +287,34 @@ const VALIDATE_OPTIONS = {
   list: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
+const EXPLAIN_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  filename: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+  namespace: { type: 'string' },
+  'namespace-labels': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const OUTDATED_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  output: { type: 'string', short: 'o' },
+  restart: { type: 'boolean' },
+  'dry-run': { type: 'string' },
+  'max-restarts': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
 const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
   port: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   host: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
+  'client-ca': { type: 'string' },
   'log-level': { type: 'string' },
   'shutdown-delay': { type: 'string' },
   certificates: { type: 'string' },
@@ -217,11 +337,99 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (first.startsWith('-')) throw new UsageError(`expected a command before ${first}`);
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`);
   if (first === 'validate') return parseValidate(rest);
+  if (first === 'explain') return parseExplain(rest);
+  if (first === 'outdated') return parseOutdated(rest);
   return first === 'inject' ? parseInject(rest) : parseServe(rest);
 }
 
 function isCommand(s: string): s is CommandName {
-  return s === 'inject' || s === 'serve' || s === 'validate';
+  return s === 'inject' || s === 'serve' || s === 'validate' || s === 'explain' || s === 'outdated';
+}
+
+function outputOf(value: string | undefined, command: CommandName): ExplainOutput {
+  const output = value ?? 'text';
+  if (!(EXPLAIN_OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(`-o/--output must be one of ${EXPLAIN_OUTPUTS.join(', ')}; got "${output}"`, command);
+  }
+  return output as ExplainOutput;
+}
+
+/** `k=v,k2=v2` (empty: no labels); keys and values as Kubernetes allows them. */
+export function parseLabelList(text: string, flag: string, command: CommandName): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const m = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.exec(item);
+    if (!m) throw new UsageError(`${flag} must be a comma-separated list of key=value labels; got "${item}"`, command);
+    labels[m[1]!] = m[4] ?? '';
+  }
+  return labels;
+}
+
+function parseExplain(argv: string[]): Invocation {
+  const { values } = parse(argv, EXPLAIN_OPTIONS, 'explain');
+  if (values.help) return { command: 'help', topic: 'explain' };
+  if (values.filename === undefined || values.filename === '') {
+    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'explain');
+  }
+  const namespace = values.namespace;
+  if (namespace !== undefined && !NAME.test(namespace)) {
+    throw new UsageError(`--namespace must be a Kubernetes namespace name; got "${namespace}"`, 'explain');
+  }
+  const labels = values['namespace-labels'];
+  return {
+    command: 'explain',
+    args: {
+      filename: values.filename,
+      output: outputOf(values.output, 'explain'),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(labels !== undefined ? { namespaceLabels: parseLabelList(labels, '--namespace-labels', 'explain') } : {}),
+      config: configOptions(values, 'explain'),
+    },
+  };
+}
+
+function parseOutdated(argv: string[]): Invocation {
+  // `--dry-run` alone means true; `--dry-run=false` (or none, as kubectl spells it) acts.
+  const { values } = parse(
+    argv.map((a) => (a === '--dry-run' ? '--dry-run=true' : a)),
+    OUTDATED_OPTIONS,
+    'outdated',
+  );
+  if (values.help) return { command: 'help', topic: 'outdated' };
+  const namespace = values.namespace;
+  if (namespace !== undefined && !NAME.test(namespace)) {
+    throw new UsageError(`-n/--namespace must be a Kubernetes namespace name; got "${namespace}"`, 'outdated');
+  }
+  const all = values['all-namespaces'] === true;
+  if (all && namespace !== undefined) throw new UsageError('-n/--namespace and -A/--all-namespaces exclude each other', 'outdated');
+  const dryRunText = values['dry-run'] ?? 'true';
+  const dryRun = { true: true, client: true, false: false, none: false } as Record<string, boolean>;
+  if (!Object.hasOwn(dryRun, dryRunText)) throw new UsageError(`--dry-run must be true or false; got "${dryRunText}"`, 'outdated');
+  if (values['dry-run'] !== undefined && values.restart !== true) throw new UsageError('--dry-run goes with --restart', 'outdated');
+  const maxText = values['max-restarts'];
+  let maxRestarts = DEFAULT_MAX_RESTARTS;
+  if (maxText !== undefined) {
+    if (!/^\d+$/.test(maxText) || Number(maxText) < 1 || Number(maxText) > 1000) {
+      throw new UsageError(`--max-restarts must be an integer 1..1000; got "${maxText}"`, 'outdated');
+    }
+    maxRestarts = Number(maxText);
+  }
+  if (values.kubeconfig === '') throw new UsageError('--kubeconfig needs a file name', 'outdated');
+  return {
+    command: 'outdated',
+    args: {
+      ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      allNamespaces: all,
+      output: outputOf(values.output, 'outdated'),
+      restart: values.restart === true,
+      dryRun: dryRun[dryRunText]!,
+      maxRestarts,
+      config: configOptions(values, 'outdated'),
+    },
+  };
 }
 
 function parseValidate(argv: string[]): Invocation {
@@ -276,14 +484,22 @@ function parseServe(argv: string[]): Invocation {
     args: {
       ...(cluster ? { cluster } : {}),
       ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
+      ...(values['metrics-port'] !== undefined ? { metricsPort: parsePort(values['metrics-port'], '--metrics-port', '0 = no metrics listener') } : {}),
+      ...(values['metrics-host'] !== undefined ? { metricsHost: values['metrics-host'] } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(values.cert !== undefined ? { certFile: values.cert } : {}),
       ...(values.key !== undefined ? { keyFile: values.key } : {}),
+      ...(values['client-ca'] !== undefined ? { clientCaFile: nonEmpty(values['client-ca'], '--client-ca') } : {}),
       ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
       ...(values['shutdown-delay'] !== undefined ? { shutdownDelayMs: parseShutdownDelay(values['shutdown-delay']) } : {}),
       config: configOptions(values, 'serve'),
     },
   };
+}
+
+function nonEmpty(value: string, flag: string): string {
+  if (value === '') throw new UsageError(`${flag} needs a file name`, 'serve');
+  return value;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -376,10 +592,10 @@ function parseShutdownDelay(text: string): number {
   return Math.round(ms);
 }
 
-function parsePort(text: string): number {
+function parsePort(text: string, flag = '--port', zero = '0 = any free port'): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) {
-    throw new UsageError(`--port must be an integer 0..65535 (0 = any free port); got "${text}"`, 'serve');
+    throw new UsageError(`${flag} must be an integer 0..65535 (${zero}); got "${text}"`, 'serve');
   }
   return port;
 }

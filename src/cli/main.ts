@@ -29,6 +29,10 @@ async function main(argv: readonly string[]): Promise<number> {
       case 'validate':
         // 1 when the manifests have errors (the pipeline fails), 0 otherwise.
         return await (await import('./validate.js')).runValidate(invocation.args);
+      case 'explain':
+        return await (await import('./explain.js')).runExplain(invocation.args);
+      case 'outdated':
+        return await (await import('./outdated.js')).runOutdated(invocation.args);
       case 'serve':
         // Loaded only here: the server stack (fastify, TLS) is not needed for offline injection.
         await (await import('./serve.js')).runServe(invocation.args);

@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createRuntime } from '../server/app.js';
+import { createMetrics, trackClusterCache } from '../metrics.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../server/metricsListener.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { CertificateError } from '../tls/load.js';
 import type { ServeArgs } from './args.js';
@@ -41,16 +43,23 @@ export async function runServe(args: ServeArgs): Promise<void> {
   // The injector and the validator, from the same configuration and cluster view; reloaded and swapped together.
   const compile = (c: InjectorConfig) => createRuntime(c, view);
   const runtime = compile(config);
+  const metrics = createMetrics();
+  const cache = cluster.cache;
+  if (cache) trackClusterCache(metrics, () => cache.state());
+  const metricsPort = args.metricsPort ?? DEFAULT_METRICS_PORT;
   try {
     running = await serve({
       injector: runtime,
       logger,
+      metrics,
+      ...(metricsPort !== 0 ? { metricsListener: { port: metricsPort, host: args.metricsHost ?? DEFAULT_METRICS_HOST } } : {}),
       reloadConfig: { load: args.config, baseline, compile },
       ...(cluster.certificates ? { selfManaged: { current: () => cluster.certificates?.current(), interimNames: serviceNames } } : {}),
       ...(args.port !== undefined ? { port: args.port } : {}),
       ...(args.host !== undefined ? { host: args.host } : {}),
       ...(args.certFile !== undefined ? { certFile: args.certFile } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+      ...(args.clientCaFile !== undefined ? { clientCaFile: args.clientCaFile } : {}),
       ...(args.logLevel !== undefined ? { logLevel: args.logLevel } : {}),
       ...(args.shutdownDelayMs !== undefined ? { shutdownDelayMs: args.shutdownDelayMs } : {}),
     });

@@ -2,8 +2,9 @@
  * The one place that talks to the Kubernetes API, through @kubernetes/client-node, behind a small interface
  * ({@link ClusterClient}) that the cache and the certificate manager use (and tests can fake).
  *
- * client-node costs ~70 MB and ~1 s to import, so it is imported lazily, inside {@link connectCluster}, and only when
- * a cluster is configured; everything else uses `import type`. Nothing else in the program may import it eagerly.
+ * client-node costs ~70 MB and ~1 s to import, so it is imported lazily, inside {@link connectCluster} (and
+ * {@link loadCliKubeConfig} for `mesh-webhook outdated`), and only when a cluster is configured; everything else uses
+ * `import type`. Nothing else in the program may import it eagerly.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
@@ -185,6 +186,28 @@ export async function connectCluster(options: ConnectOptions = {}): Promise<Clus
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
   const namespace = contextNamespace || (source === 'in-cluster' ? serviceAccountNamespace(root) : undefined);
   return new ClientNodeCluster(k, kc, source, cluster.server, namespace, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+}
+
+/**
+ * A KubeConfig for the command-line tools (`mesh-webhook outdated`), loaded lazily like {@link connectCluster}: the
+ * given kubeconfig file, else the service account when in a pod, else what kubectl would use ($KUBECONFIG,
+ * ~/.kube/config). Throws a {@link ClusterConfigError} when it cannot be used.
+ */
+export async function loadCliKubeConfig(kubeconfig: string | undefined): Promise<k8s.KubeConfig> {
+  if (kubeconfig !== undefined && !existsSync(kubeconfig)) {
+    throw new ClusterConfigError(`kubeconfig file ${kubeconfig} does not exist; pass an existing file to --kubeconfig`);
+  }
+  const k = await import('@kubernetes/client-node');
+  const kc = new k.KubeConfig();
+  try {
+    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
+    else if (inClusterAvailable()) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ClusterConfigError(`the kubeconfig cannot be used: ${(err as Error).message}`);
+  }
+  if (!kc.getCurrentCluster()) throw new ClusterConfigError('the kubeconfig has no current context with a cluster; set current-context or pass --kubeconfig');
+  return kc;
 }
 
 type ClientNode = typeof k8s;

@@ -10,6 +10,8 @@ const KYMA_VALUES: JsonObject = {
     tag: '1.30.2-distroless',
     proxy: {
       holdApplicationUntilProxyStarts: true,
+      // Pod Security "restricted" needs a seccomp profile on every container (the Kyma istio module sets this too).
+      seccompProfile: { type: 'RuntimeDefault' },
       resources: {
         requests: { cpu: '20m', memory: '32Mi' },
         limits: { cpu: '200m', memory: '128Mi' },

@@ -6,6 +6,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { isQuantity } from './quantity.js';
 import { parseProxyConfigAnnotation } from './proxyConfig.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 
 export const A = {
   inject: 'sidecar.istio.io/inject',
@@ -153,6 +154,7 @@ function validateProxyConfig(v: string): string | undefined {
 }
 
 function validateJsonMap(v: string): string | undefined {
+  if (jsonDepth(v) > MAX_JSON_DEPTH) return `must be a JSON object nested at most ${MAX_JSON_DEPTH} levels deep`;
   try {
     const parsed: unknown = JSON.parse(v);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'must be a JSON object (name → definition)';
@@ -209,6 +211,10 @@ export function validateInjectionAnnotations(annotations: Record<string, string>
   return problems;
 }
 
+/** Longest annotation value quoted whole in a message; longer ones are cut (a hostile value may be megabytes). */
+export const MAX_QUOTED_VALUE = 256;
+
 export function describeAnnotationProblem(p: AnnotationProblem): string {
-  return `invalid value '${p.value}' for annotation '${p.annotation}': ${p.problem}`;
+  const value = p.value.length > MAX_QUOTED_VALUE ? `${p.value.slice(0, MAX_QUOTED_VALUE)}…(${p.value.length} characters)` : p.value;
+  return `invalid value '${value}' for annotation '${p.annotation}': ${p.problem}`;
 }

@@ -1,5 +1,6 @@
 import type { InjectorConfig } from '../config/types.js';
 import type { Pod } from '../k8s/types.js';
+import type { DecisionRule } from './decision.js';
 
 /** One RFC 6902 operation, as sent back to the API server (base64 of a JSON array of these). */
 export type PatchOperation =
@@ -27,8 +28,8 @@ export interface InjectionRequest {
 
 /** What the injector decided and did for one pod. Every outcome carries a reason for logs and audit annotations. */
 export type InjectionOutcome =
-  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[] }
-  | { kind: 'skipped'; reason: string }
+  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule }
+  | { kind: 'skipped'; reason: string; rule?: DecisionRule }
   | { kind: 'rejected'; reason: string; message: string };
 
 /** A configuration compiled once at load: everything config-dependent is computed here, not per request. */

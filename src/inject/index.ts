@@ -216,7 +216,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: s.revision || 'default' },
     config,
   );
-  if (!decision.inject) return { kind: 'skipped', reason: decision.reason };
+  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule };
 
   const annotations = original.metadata?.annotations ?? {};
   const problems = [...validateInjectionAnnotations(annotations), ...safetyProblems(annotations, c.safety)];
@@ -370,5 +370,5 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   pod = reorder(pod, hold);
 
   const final = pod;
-  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final) };
+  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };
 }

@@ -7,6 +7,7 @@ import type { Container, Pod } from '../k8s/types.js';
 import { CONTAINER, encodeStruct } from './gojson.js';
 import { strategicMerge } from './smp.js';
 import { INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './template.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 
 export interface Overrides {
   containers: Container[];
@@ -40,7 +41,7 @@ export function parseStatus(text: string | undefined): InjectionStatus | undefin
 
 /** Parses `proxy.istio.io/overrides`; undefined when absent or unreadable. */
 export function parseOverrides(text: string | undefined): Overrides | undefined {
-  if (!text) return undefined;
+  if (!text || jsonDepth(text) > MAX_JSON_DEPTH) return undefined;
   try {
     const o = JSON.parse(text) as Partial<Overrides>;
     return { containers: Array.isArray(o.containers) ? o.containers : [], initContainers: Array.isArray(o.initContainers) ? o.initContainers : [] };

@@ -2,9 +2,10 @@
  * ProxyConfig: the mesh's `defaultConfig` overlaid with the pod's `proxy.istio.io/config` annotation, and its
  * `PROXY_CONFIG` serialisation (proto-JSON in field declaration order, with Istio's defaults left out).
  */
-import { parse as parseYaml } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { JsonObject } from '../k8s/types.js';
 import { FORBIDDEN_KEYS, isPlainObject } from '../config/merge.js';
+import { jsonDepth } from '../util/jsonDepth.js';
 
 type FieldType = 'string' | 'oneofString' | 'oneofEnum' | 'duration' | 'uint' | 'int' | 'bool' | 'enum' | 'stringMap' | 'message' | 'list' | 'wrapperInt' | 'wrapperBool';
 
@@ -122,13 +123,69 @@ function checkField(name: string, type: FieldType, value: unknown): string | und
 }
 
 /**
+ * Largest ProxyConfig document accepted (characters). A real one is a few hundred bytes (a few KiB with extra CA
+ * certificates); the YAML parser needs about a microsecond per byte, so this bounds what one annotation costs.
+ */
+export const MAX_PROXY_CONFIG_LENGTH = 64 * 1024;
+/** Deepest nesting of flow collections in a ProxyConfig document (the real ones nest 4 levels). */
+const MAX_PROXY_CONFIG_DEPTH = 64;
+/** YAML aliases expanded at most (billion-laughs documents fail instead of expanding). */
+const MAX_ALIAS_COUNT = 100;
+
+/** The first key that occurs twice in one map of the document, found in linear time (the parser's own check is quadratic). */
+function duplicateKey(root: unknown): string | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        if (isScalar(pair.key)) {
+          const id = `${typeof pair.key.value}:${String(pair.key.value)}`;
+          if (seen.has(id)) return String(pair.key.value);
+          seen.add(id);
+        }
+        stack.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return undefined;
+}
+
+/** YAML (or JSON) text to a JS value, bounded in time and memory: throws on syntax errors and duplicate keys. */
+function parseBoundedYaml(text: string): unknown {
+  // uniqueKeys off: the parser compares every key with every other; duplicateKey() does the same check in linear time.
+  const doc = parseDocument(text, { uniqueKeys: false });
+  const error = doc.errors[0];
+  if (error) throw error;
+  const duplicate = duplicateKey(doc.contents);
+  if (duplicate !== undefined) throw new Error(`Map keys must be unique: '${duplicate}' appears twice`);
+  const value: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  try {
+    JSON.stringify(value);
+  } catch {
+    // `&a {x: *a}`: the parser builds a cyclic object (Go's YAML parser refuses it too).
+    throw new Error('an alias refers to the node that contains it (a recursive alias)');
+  }
+  return value;
+}
+
+/**
  * Parses and checks a ProxyConfig document (YAML or JSON; proto field names in lowerCamel or snake_case).
  * Returns the normalised object, or a message saying what is wrong.
  */
 export function parseProxyConfigAnnotation(text: string): JsonObject | string {
+  if (text.length > MAX_PROXY_CONFIG_LENGTH) {
+    return `is ${text.length} characters long; a ProxyConfig may have at most ${MAX_PROXY_CONFIG_LENGTH}`;
+  }
+  // Flow collections ([...], {...}) nest as deep as the parser's stack allows: refused early, cheaply.
+  if (jsonDepth(text, MAX_PROXY_CONFIG_DEPTH) > MAX_PROXY_CONFIG_DEPTH) return `is nested deeper than ${MAX_PROXY_CONFIG_DEPTH} levels`;
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    parsed = parseBoundedYaml(text);
   } catch (e) {
     return `not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`;
   }

@@ -23,7 +23,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function strategicMerge<T extends Obj>(original: T, patch: Obj): T {
   const out: Obj = { ...original };
   for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined) continue;
+    // `out.__proto__ = …` would replace out's prototype: a key from a JSON annotation (proxy.istio.io/overrides) must not.
+    if (value === undefined || key === '__proto__') continue;
     if (value === null) {
       delete out[key];
       continue;

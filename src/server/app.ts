@@ -15,8 +15,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import {
@@ -33,10 +34,24 @@ import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
 import { createInjector } from '../inject/index.js';
-import { recordValidation, type WebhookMetrics } from '../metrics.js';
+import { compactTrace, createExplainer, type Explainer } from '../explain/index.js';
+import { deployMetaFromPod } from '../inject/deployMeta.js';
+import type { Pod } from '../k8s/types.js';
+import { recordAdmission, recordValidation, rejectionCategory, type WebhookMetrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls/load.js';
 import { createValidator, type Validator } from '../validate/index.js';
 import { admissionBudgetMs, parseGoDuration, parseInjectPath } from './params.js';
+import { startLoopMonitor, type LoopMonitorOptions } from './health.js';
+import {
+  CLIENT_CERT_PATHS,
+  DEFAULT_SERVER_TIMEOUTS,
+  clientCaOf,
+  clientCertificateProblem,
+  httpsServerOptions,
+  rememberClientCa,
+  secureContextOptions,
+  type ServerTimeouts,
+} from './tls.js';
 
 /** Largest accepted request body: 6 MiB (the API server's own limit on a request is 3 MiB of object). */
 export const BODY_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -46,6 +61,11 @@ export type WebhookServer = FastifyInstance<HttpsServer, IncomingMessage, Server
 export interface TlsOptions extends TlsMaterial {
   /** Lowest TLS version accepted; default and floor TLSv1.2. */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * PEM CA bundle of the API server's client certificate (`--client-ca`): the admission routes then need a client
+   * certificate that chains to it (401/403 otherwise); /healthz, /readyz and /metrics do not. See src/server/tls.ts.
+   */
+  clientCa?: string;
 }
 
 /**
@@ -55,11 +75,28 @@ export interface TlsOptions extends TlsMaterial {
 export interface WebhookRuntime {
   readonly injector: Injector;
   readonly validator: Validator;
+  /** Decision traces for `POST /explain` and the debug log (derived from the injector when absent). */
+  readonly explainer?: Explainer;
 }
 
 /** Compile a configuration into the injector and the validator (same config, same cluster view). */
 export function createRuntime(config: InjectorConfig, cluster?: ClusterView): WebhookRuntime {
-  return { injector: createInjector(config, cluster), validator: createValidator(config, cluster) };
+  const injector = createInjector(config, cluster);
+  return { injector, validator: createValidator(config, cluster), explainer: createExplainer(injector, cluster ? { cluster } : {}) };
+}
+
+/** Explainers derived for runtimes without one (from the injector's configuration, no cluster view), cached. */
+const derivedExplainers = new WeakMap<Injector, Explainer>();
+
+/** The runtime's explainer, or one derived from its injector. */
+export function explainerOf(runtime: WebhookRuntime): Explainer {
+  if (runtime.explainer) return runtime.explainer;
+  let explainer = derivedExplainers.get(runtime.injector);
+  if (!explainer) {
+    explainer = createExplainer(runtime.injector);
+    derivedExplainers.set(runtime.injector, explainer);
+  }
+  return explainer;
 }
 
 function isRuntime(value: Injector | WebhookRuntime): value is WebhookRuntime {
@@ -113,12 +150,39 @@ export interface BuildServerOptions {
   metrics?: Registry | WebhookMetrics;
   /** Monotonic clock in ms used for request deadlines and durations (tests inject one). Default performance.now. */
   clock?: () => number;
+  /** Transport timeouts (handshake, headers, request, keep-alive, idle); defaults in src/server/tls.ts. */
+  timeouts?: Partial<ServerTimeouts>;
+  /**
+   * Event-loop monitor (src/server/health.ts): request deadlines count the time a request waited in a stalled loop,
+   * and /readyz answers 503 while the loop is overloaded. `false`: off. Default on, with its defaults.
+   */
+  eventLoop?: LoopMonitorOptions | false;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Clock reading when the request headers arrived (see BuildServerOptions.clock). */
     meshReceivedAt: number;
+    /** The outcome of an admission request for the metrics (set by the /inject and /validate handlers). */
+    meshAdmission: { outcome: string; reason: string } | null;
+  }
+}
+
+/** The admission endpoint of a path (the `endpoint` label), or undefined for other paths. */
+function admissionEndpoint(path: string): 'inject' | 'validate' | undefined {
+  if (path === '/inject' || path.startsWith('/inject/')) return 'inject';
+  if (path === '/validate' || path === '/validate/') return 'validate';
+  return undefined;
+}
+
+/** A compact `Kind/name` of the pod's owner, from ownerReferences and generateName only (never the spec). */
+function workloadOf(pod: unknown, namespace: string): string | undefined {
+  if (typeof pod !== 'object' || pod === null) return undefined;
+  try {
+    const meta = deployMetaFromPod(pod as Pod, namespace);
+    return meta.name ? `${meta.kind}/${meta.name}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -150,6 +214,7 @@ function mediaTypeOf(header: string | string[] | undefined): string | undefined 
 const ALLOWED_METHODS: { pattern: RegExp; allow: string }[] = [
   { pattern: /^\/inject(?:\/.*)?$/, allow: 'POST' },
   { pattern: /^\/validate\/?$/, allow: 'POST' },
+  { pattern: /^\/explain$/, allow: 'POST' },
   { pattern: /^\/(?:healthz|readyz|metrics)$/, allow: 'GET, HEAD' },
 ];
 
@@ -201,19 +266,27 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   };
 
   const loggerOpts = opts.logger === undefined ? { level: 'info' } : opts.logger;
+  const timeouts: ServerTimeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...opts.timeouts };
   const app = Fastify({
-    https: {
-      key: opts.tls.key,
-      cert: opts.tls.cert,
-      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
-    },
-    ...(isLoggerInstance(loggerOpts) ? { loggerInstance: loggerOpts as FastifyBaseLogger } : { logger: loggerOpts }),
+    // TLS 1.2+, ECDHE + AEAD suites, client certificates with clientCa, handshake/header/request timeouts.
+    https: httpsServerOptions(opts.tls, timeouts),
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    ...(isLoggerInstance(loggerOpts)
+      ? {
+          loggerInstance: loggerOpts as FastifyBaseLogger,
+          // Request loggers take the given logger's level at the time of the request (not the one it had when the
+          // server was built), so changing it at runtime (SIGUSR2, see serve.ts) reaches the admission lines.
+          childLoggerFactory: ((logger: FastifyBaseLogger, bindings: Record<string, unknown>, childOpts: Record<string, unknown>) =>
+            logger.child(bindings, { ...childOpts, level: (loggerOpts as Logger).level })) as unknown as NonNullable<FastifyServerOptions['childLoggerFactory']>,
+        }
+      : { logger: loggerOpts }),
     // Fastify's own "incoming request" / "request completed" lines are off: the handler logs one line per
     // admission instead. (The top-level `disableRequestLogging` option is deprecated since Fastify 5.12.)
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Slow or stalled clients cannot hold a request open longer than the API server's largest webhook timeout.
-    requestTimeout: 30_000,
+    requestTimeout: timeouts.requestMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 2048 },
@@ -224,9 +297,16 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     },
   }) as unknown as WebhookServer;
 
+  rememberClientCa(app.server, opts.tls.clientCa);
+  const loop = opts.eventLoop === false ? undefined : startLoopMonitor(opts.eventLoop);
+  if (loop) app.addHook('onClose', (_instance, done) => (loop.close(), done()));
+  loop?.watchConnections(app.server);
   app.decorateRequest('meshReceivedAt', 0);
+  app.decorateRequest('meshAdmission', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    request.meshReceivedAt = clock();
+    // Minus the time the request may have waited in a stalled event loop, or since its connection was accepted
+    // (the first request on a connection); see src/server/health.ts.
+    request.meshReceivedAt = clock() - (loop?.waitedMs(request.raw.socket) ?? 0);
     done();
   });
 
@@ -244,6 +324,15 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   function refuse(request: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
     request.log.info({ statusCode: status, method: request.method, path: pathOf(request.url), error: message }, 'request refused');
     return reply.code(status).type('application/json; charset=utf-8').send(errorBody(message));
+  }
+
+  // With a client CA, the admission routes need a verified client certificate; probes and metrics do not.
+  if (opts.tls.clientCa !== undefined) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const problem = CLIENT_CERT_PATHS.test(request.url) ? clientCertificateProblem(request.raw.socket as TLSSocket) : undefined;
+      if (problem) refuse(request, reply, problem.status, problem.message);
+      else done();
+    });
   }
 
   app.setErrorHandler((err, request, reply) => {
@@ -277,6 +366,8 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     if (shuttingDown()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
     if (currentRuntime() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
     if (opts.ready && !opts.ready()) return reply.code(503).send({ status: 'not ready' });
+    const stalled = loop?.readinessProblem();
+    if (stalled !== undefined) return reply.code(503).send({ status: 'not ready', reason: stalled });
     return { status: 'ready' };
   });
 
@@ -287,6 +378,20 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     app.get('/metrics', async (_request, reply) => {
       const text = await registry.metrics();
       return reply.type(registry.contentType).send(text);
+    });
+  }
+  // Every answer of an admission endpoint is counted once, when it has been sent: the handlers' outcomes, and any
+  // HTTP error status (415, 400, 413, 503, ...) as outcome "refused" with the status as reason.
+  if (webhookMetrics?.admissionRequests) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const endpoint = admissionEndpoint(pathOf(request.url));
+      if (endpoint !== undefined) {
+        const status = reply.statusCode;
+        const labels =
+          request.meshAdmission && status < 400 ? { endpoint, ...request.meshAdmission } : { endpoint, outcome: 'refused', reason: String(status) };
+        recordAdmission(webhookMetrics, labels, (clock() - request.meshReceivedAt) / 1000);
+      }
+      done();
     });
   }
 
@@ -325,18 +430,23 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     const pod = review.request.object as { metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } } | undefined;
     const meta = typeof pod === 'object' && pod !== null ? pod.metadata : undefined;
     // The one log line of this admission (level error when the injector threw, with the error and its stack).
-    const logAdmission = (decision: AdmissionDecision, reason: string, err?: unknown) => {
+    const logAdmission = (decision: AdmissionDecision, reason: string, err?: unknown, trace?: () => string[] | undefined) => {
       const name = typeof meta?.name === 'string' && meta.name ? meta.name : undefined;
       const generateName = typeof meta?.generateName === 'string' ? meta.generateName : undefined;
       const requestNamespace = typeof review.request.namespace === 'string' ? review.request.namespace : undefined;
       const namespace = requestNamespace || (typeof meta?.namespace === 'string' ? meta.namespace : undefined);
+      const workload = workloadOf(pod, namespace ?? '');
+      // At debug level the line also carries the decision trace (every rule evaluated, in order).
+      const steps = trace && (request.log.level === 'debug' || request.log.level === 'trace') ? trace() : undefined;
       const fields = {
         uid: review.request.uid,
         namespace,
         pod: name ?? generateName,
+        ...(workload !== undefined ? { workload } : {}),
         decision,
         reason,
         durationMs: Math.round((clock() - request.meshReceivedAt) * 100) / 100,
+        ...(steps !== undefined ? { trace: steps } : {}),
       };
       if (err === undefined) request.log.info(fields, 'admission');
       else request.log.error({ ...fields, err }, 'admission');
@@ -353,6 +463,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       const timeout = deadline.timeout;
       const message = `mesh-webhook: request deadline (${timeout}) passed before processing; retry`;
       logAdmission('rejected', `request deadline (${timeout}) passed before processing`);
+      request.meshAdmission = { outcome: 'rejected', reason: 'deadlineExceeded' };
       return buildAdmissionResponse(review, { allowed: false, status: { message, code: 504 } });
     }
 
@@ -360,7 +471,20 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
 
     const result = admit(runtime.injector, review, parseInjectPath(pathOf(request.url)));
-    logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined);
+    const trace = () => {
+      if (result.rule === undefined && result.decision !== 'rejected') return undefined; // not a Pod, or the injector threw
+      try {
+        const namespace = (typeof meta?.namespace === 'string' && meta.namespace) || (typeof review.request.namespace === 'string' ? review.request.namespace : '');
+        return compactTrace(explainerOf(runtime).trace(review.request.object as Pod, namespace));
+      } catch {
+        return undefined;
+      }
+    };
+    logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined, trace);
+    request.meshAdmission =
+      result.decision === 'injected' || result.decision === 'skipped'
+        ? { outcome: result.decision, reason: result.rule ?? 'notAPod' }
+        : { outcome: result.decision, reason: rejectionCategory(result.reason) };
     return result.review;
   };
 
@@ -381,6 +505,10 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       : validateAdmission(runtime.validator, review);
 
     if (result.checked && result.mode !== undefined && webhookMetrics) recordValidation(webhookMetrics, result.mode, result.allowed, result.findings);
+    request.meshAdmission = {
+      outcome: result.error !== undefined ? 'error' : result.allowed ? 'allowed' : 'denied',
+      reason: deadline.expired ? 'deadlineExceeded' : result.checked && result.mode !== undefined ? result.mode : 'notChecked',
+    };
     // The one log line of this review (level error when the validator threw).
     const fields = {
       uid: review.request.uid,
@@ -403,6 +531,39 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   app.post('/validate', validateHandler);
   app.post('/validate/', validateHandler);
 
+  // POST /explain: the decision trace of a posted AdmissionReview (its request.object), Pod or workload, as JSON.
+  app.post('/explain', async (request, reply) => {
+    const mediaType = mediaTypeOf(request.headers['content-type']);
+    if (mediaType !== 'application/json') {
+      const ct = request.headers['content-type'];
+      return refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`);
+    }
+    const body = request.body as Record<string, unknown> | undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return refuse(request, reply, 400, 'request body must be an AdmissionReview, a Pod or a workload (a JSON object)');
+    }
+    let object: unknown = body;
+    let namespace: string | undefined;
+    if (body['kind'] === 'AdmissionReview') {
+      let review: AdmissionReviewRequest;
+      try {
+        review = validateAdmissionReview(body);
+      } catch (err) {
+        if (err instanceof AdmissionReviewError) return refuse(request, reply, 400, err.message);
+        throw err;
+      }
+      object = review.request.object;
+      namespace = typeof review.request.namespace === 'string' && review.request.namespace !== '' ? review.request.namespace : undefined;
+    }
+    const runtime = currentRuntime();
+    if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no configuration loaded');
+    const explanation = explainerOf(runtime).explain(object, namespace !== undefined ? { namespace } : {});
+    if (explanation === undefined) {
+      return refuse(request, reply, 400, 'the object is not a Pod or a workload with a pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ...)');
+    }
+    return explanation;
+  });
+
   return app;
 }
 
@@ -411,5 +572,6 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
  * established connections keep the old one. For certificate rotation (cert-manager, file watch).
  */
 export function updateCertificates(app: WebhookServer, tls: TlsOptions): void {
-  app.server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: tls.minVersion ?? 'TLSv1.2' });
+  const clientCa = tls.clientCa ?? clientCaOf(app.server);
+  app.server.setSecureContext(secureContextOptions({ ...tls, ...(clientCa !== undefined ? { clientCa } : {}) }));
 }

@@ -22,6 +22,8 @@ import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
+import { startMetricsListener, type MetricsListener } from './metricsListener.js';
+import { loadClientCa } from './tls.js';
 
 export const DEFAULT_PORT = 8443;
 export const DEFAULT_HOST = '0.0.0.0';
@@ -52,6 +54,11 @@ export interface ServeOptions {
   /** PEM serving certificate; with `keyFile`. When neither is set, development certificates are used. */
   certFile?: string;
   keyFile?: string;
+  /**
+   * PEM CA bundle (`--client-ca`): the admission routes then need the API server's client certificate, signed by it
+   * (see src/server/tls.ts). Read once at start.
+   */
+  clientCaFile?: string;
   /** pino level (fatal, error, warn, info, debug, trace, silent); default info. Ignored when `logger` is given. */
   logLevel?: string;
   logger?: Logger;
@@ -84,6 +91,16 @@ export interface ServeOptions {
    * a pod) and /readyz answers 503. Their later changes arrive through setCertificates (wire onCertificate to it).
    */
   selfManaged?: { current(): TlsMaterial | undefined; interimNames: readonly string[] };
+  /**
+   * Also serve GET /metrics over plain HTTP on this port (0: any free one) and host (default 0.0.0.0), outside the
+   * webhook's TLS (and any client-certificate requirement). Absent: no metrics listener (/metrics stays on HTTPS).
+   */
+  metricsListener?: { port: number; host?: string };
+  /**
+   * SIGUSR2 toggles the log level between the configured one and debug (debug: admission lines carry the decision
+   * trace); default: as handleSignals.
+   */
+  logLevelSignal?: boolean;
 }
 
 export interface RunningServer {
@@ -99,6 +116,10 @@ export interface RunningServer {
   samplePath?: string;
   app: WebhookServer;
   metrics: WebhookMetrics;
+  /** `http://host:port/metrics` of the plain-HTTP metrics listener, when there is one. */
+  metricsUrl?: string;
+  /** What SIGUSR2 does: switch the log level between the configured one and debug; returns the new level. */
+  toggleDebugLogging(): string;
   /**
    * Swap the injector and validator (configuration reload): a runtime as it is, a plain Injector with a validator
    * compiled from its configuration. Requests already running keep the pair they started with.
@@ -171,6 +192,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   }
 
   recordCertificateExpiry(metrics, tls.cert);
+  const clientCa = opts.clientCaFile !== undefined ? await loadClientCa(opts.clientCaFile) : undefined;
 
   const initial = opts.injector;
   let getRuntime: () => RuntimeValue | undefined = typeof initial === 'function' ? initial : () => initial;
@@ -182,13 +204,22 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 
   const app = buildServer({
     injector: () => getRuntime(),
-    tls,
+    tls: clientCa !== undefined ? { ...tls, clientCa } : tls,
     logger,
     shuttingDown: () => shuttingDown,
     metrics,
     ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
   });
   await app.listen({ port, host });
+  let metricsListener: MetricsListener | undefined;
+  if (opts.metricsListener) {
+    try {
+      metricsListener = await startMetricsListener({ registry: metrics.registry, ...opts.metricsListener });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+  }
 
   const bound = app.server.address();
   const boundPort = bound !== null && typeof bound === 'object' ? bound.port : port;
@@ -241,6 +272,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   } catch (err) {
     configReloader?.close();
     certReloader?.close();
+    await metricsListener?.close();
     await app.close();
     throw err;
   }
@@ -265,8 +297,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       endDrain?.();
       configReloader?.close();
       certReloader?.close();
+      if (logLevelSignal) process.removeListener('SIGUSR2', toggleDebugLogging);
       try {
-        await app.close();
+        await Promise.all([app.close(), metricsListener?.close()]);
       } finally {
         // Only now: a second SIGTERM while requests finish must not kill the process (the default action).
         if (handleSignals) {
@@ -328,7 +361,27 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     process.on('SIGINT', onSignal);
   }
 
+  // SIGUSR2: the configured level <-> debug (or info, when debug is the configured level), logged at the change.
+  const configuredLevel = logger.level;
+  const alternateLevel = configuredLevel === 'debug' || configuredLevel === 'trace' ? 'info' : 'debug';
+  const toggleDebugLogging = (): string => {
+    const next = logger.level === alternateLevel ? configuredLevel : alternateLevel;
+    const line = { from: logger.level, to: next, configured: configuredLevel };
+    // Logged at info while the more verbose of the two levels is in force, so the line is seen either way.
+    if (next === 'debug' || next === 'trace') {
+      logger.level = next;
+      logger.info(line, 'log level changed (SIGUSR2)');
+    } else {
+      logger.info(line, 'log level changed (SIGUSR2)');
+      logger.level = next;
+    }
+    return next;
+  };
+  const logLevelSignal = opts.logLevelSignal ?? handleSignals;
+  if (logLevelSignal) process.on('SIGUSR2', toggleDebugLogging);
+
   logger.info({ address: boundAddress, port: boundPort, url }, 'mesh-webhook listening');
+  if (metricsListener) logger.info({ address: metricsListener.address, port: metricsListener.port, url: metricsListener.url }, 'metrics listening');
 
   if (dev) {
     const ca = shellQuote(displayPath(dev.caPath));
@@ -351,6 +404,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     ...(dev ? { caPath: dev.caPath, samplePath: dev.samplePath } : {}),
     app,
     metrics,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+    toggleDebugLogging,
     setInjector,
     runtime: currentRuntime,
     setCertificates,

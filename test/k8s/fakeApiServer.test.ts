@@ -59,7 +59,7 @@ describe('FakeApiServer', () => {
     expect((await call('PUT', '/api/v1/namespaces/ns/secrets/s', stale)).json).toMatchObject({ code: 409, reason: 'Conflict' });
     expect((await call('PUT', '/api/v1/namespaces/ns/secrets/s', { ...created.json, type: 'kubernetes.io/tls' })).json).toMatchObject({ code: 422 });
     expect((await call('POST', '/api/v1/namespaces/ns/secrets', { metadata: { name: 'x' }, data: { a: '!!' } })).json).toMatchObject({ code: 400 });
-    expect((await call('GET', '/api/v1/pods')).status).toBe(404);
+    expect((await call('GET', '/api/v1/persistentvolumes')).status).toBe(404);
   });
 
   it('patches with JSON Patch (test failures are 422) and merge patch; strategic merge is 415', async () => {

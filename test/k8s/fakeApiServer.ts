@@ -13,7 +13,13 @@
  *   `allowWatchBookmarks` gets BOOKMARK events; `labelSelector` and `fieldSelector` (metadata.name/namespace);
  * - Secrets: `stringData` folded into `data`, `data` must be base64, type defaults to Opaque and is immutable;
  *   Namespaces get the `kubernetes.io/metadata.name` label; namespaced objects need their namespace to exist;
- * - PATCH with `application/json-patch+json` and `application/merge-patch+json` (strategic merge: 415).
+ * - PATCH with `application/json-patch+json` and `application/merge-patch+json` (strategic merge: 415);
+ * - Pods, and the workloads that own them (apps/v1 Deployments, ReplicaSets, DaemonSets, StatefulSets; batch/v1 Jobs,
+ *   CronJobs): the workloads get `metadata.generation` 1 at creation, bumped by every write that changes `spec` (as
+ *   their registry strategies do; `status` is whatever the test applies: no controller runs);
+ * - list pagination: `limit` returns at most that many items (in namespace/name order) and an opaque
+ *   `metadata.continue` token while more remain (with `remainingItemCount`); `continue` resumes after the last item
+ *   returned; a malformed token is 400, one from before a `compact()` is 410 Expired.
  *
  * Test controls: {@link FakeApiServer.apply}/`remove` (emit watch events), `injectConflicts` (the next N writes of an
  * object fail with 409 as if another writer had just changed it: its resourceVersion moves on), `failNext` (answer
@@ -43,6 +49,8 @@ interface ResourceType {
   plural: string;
   kind: string;
   namespaced: boolean;
+  /** metadata.generation is kept (1 at creation, +1 on each change of spec). */
+  generation?: boolean;
 }
 
 const RESOURCE_TYPES: readonly ResourceType[] = [
@@ -50,6 +58,13 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, generation: true },
+  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, generation: true },
+  { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, generation: true },
+  { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, generation: true },
+  { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true, generation: true },
+  { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', namespaced: true, generation: true },
   {
     group: 'admissionregistration.k8s.io',
     version: 'v1',
@@ -66,7 +81,20 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   },
 ];
 
-export type Plural = 'namespaces' | 'nodes' | 'secrets' | 'configmaps' | 'mutatingwebhookconfigurations' | 'validatingwebhookconfigurations';
+export type Plural =
+  | 'namespaces'
+  | 'nodes'
+  | 'secrets'
+  | 'configmaps'
+  | 'mutatingwebhookconfigurations'
+  | 'validatingwebhookconfigurations'
+  | 'pods'
+  | 'deployments'
+  | 'replicasets'
+  | 'daemonsets'
+  | 'statefulsets'
+  | 'jobs'
+  | 'cronjobs';
 
 export interface RecordedRequest {
   method: string;
@@ -318,6 +346,7 @@ export class FakeApiServer {
       next.metadata.uid = existing.metadata.uid;
       next.metadata.creationTimestamp = existing.metadata.creationTimestamp;
     }
+    this.setGeneration(type, next, existing);
     return clone(this.commit(type, key, next, existing ? 'MODIFIED' : 'ADDED'));
   }
 
@@ -594,13 +623,35 @@ export class FakeApiServer {
 
   private list(type: ResourceType, namespace: string | undefined, query: Record<string, string>): unknown {
     const matches = this.selector(query);
-    const items = this.objectsOf(type, namespace)
-      .filter(matches)
-      .map((o) => {
-        const { apiVersion: _a, kind: _k, ...rest } = o;
-        return rest;
-      });
-    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) }, items };
+    const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    let all = this.objectsOf(type, namespace).filter(matches);
+    if (query.continue) {
+      let token: { rv?: unknown; after?: unknown };
+      try {
+        token = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8')) as { rv?: unknown; after?: unknown };
+      } catch {
+        throw new HttpError(400, 'BadRequest', 'continue key is not valid: illegal base64 data');
+      }
+      if (typeof token.rv !== 'number' || typeof token.after !== 'string') throw new HttpError(400, 'BadRequest', 'continue key is not valid');
+      if (token.rv < this.compactedRv) {
+        throw new HttpError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      const after = token.after;
+      all = all.filter((o) => keyOf(o) > after);
+    }
+    const limit = query.limit !== undefined && /^\d+$/.test(query.limit) && Number(query.limit) > 0 ? Number(query.limit) : undefined;
+    const page = limit !== undefined ? all.slice(0, limit) : all;
+    const more = limit !== undefined && all.length > limit;
+    const items = page.map((o) => {
+      const { apiVersion: _a, kind: _k, ...rest } = o;
+      return rest;
+    });
+    const metadata: Record<string, unknown> = { resourceVersion: String(this.rv) };
+    if (more) {
+      metadata.continue = Buffer.from(JSON.stringify({ rv: this.rv, after: keyOf(page[page.length - 1]!) })).toString('base64url');
+      metadata.remainingItemCount = all.length - page.length;
+    }
+    return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items };
   }
 
   private create(type: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
@@ -624,7 +675,9 @@ export class FakeApiServer {
     }
     delete obj.metadata.uid;
     delete obj.metadata.creationTimestamp;
-    return this.commit(type, key, this.normalise(type, obj, namespace), 'ADDED');
+    const created = this.normalise(type, obj, namespace);
+    this.setGeneration(type, created, undefined);
+    return this.commit(type, key, created, 'ADDED');
   }
 
   private replace(type: ResourceType, namespace: string | undefined, name: string, body: unknown): KubeObject {
@@ -654,7 +707,19 @@ export class FakeApiServer {
     }
     next.metadata.uid = existing.metadata.uid;
     next.metadata.creationTimestamp = existing.metadata.creationTimestamp;
+    this.setGeneration(type, next, existing);
     return this.commit(type, key, next, 'MODIFIED');
+  }
+
+  /** Workloads: generation 1 when created, +1 when `spec` changes, else unchanged (whatever the writer sent). */
+  private setGeneration(type: ResourceType, next: KubeObject, existing: KubeObject | undefined): void {
+    if (!type.generation) return;
+    if (!existing) {
+      next.metadata.generation = 1;
+      return;
+    }
+    const previous = typeof existing.metadata.generation === 'number' ? existing.metadata.generation : 1;
+    next.metadata.generation = JSON.stringify(existing.spec) === JSON.stringify(next.spec) ? previous : previous + 1;
   }
 
   private patch(type: ResourceType, namespace: string | undefined, name: string, body: string, contentType: string | undefined): KubeObject {

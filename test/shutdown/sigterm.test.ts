@@ -98,7 +98,7 @@ function review(uid: string): string {
 test('SIGTERM with keep-alive connections and requests in flight', async () => {
   const proc = spawn(
     nodeBin,
-    [cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '2s'],
+    [cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '2s'],
     { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child = proc;

@@ -1,0 +1,54 @@
+// The floor server: the fastest a webhook on this stack can be. Fastify over HTTPS with the service's TLS settings
+// and certificate, parses the AdmissionReview (JSON.parse of the body) and answers `allowed: true` with the uid;
+// no logging, no injection, no patch. Started by bench/run.mjs:
+//   node bench/floor.mjs --port N --host 127.0.0.1 --cert FILE --key FILE
+// Prints `listening <port>` on stdout once it accepts connections; stops on SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import Fastify from 'fastify';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    // Analysis only (not the floor of the report): answer with a constant base64 `patch` of this many bytes, to see
+    // what sending an answer the size of the service's costs.
+    'patch-bytes': { type: 'string' },
+  },
+});
+
+const app = Fastify({
+  https: { cert: readFileSync(values.cert), key: readFileSync(values.key), minVersion: 'TLSv1.2' },
+  logger: false,
+  bodyLimit: 6 * 1024 * 1024,
+});
+app.removeAllContentTypeParsers();
+app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  try {
+    done(null, JSON.parse(body.toString('utf8')));
+  } catch (err) {
+    err.statusCode = 400;
+    done(err, undefined);
+  }
+});
+const patchBytes = Number(values['patch-bytes'] ?? 0);
+const patch = patchBytes > 0 ? Buffer.alloc(Math.floor((patchBytes * 3) / 4), 'x').toString('base64') : undefined;
+const answer = async (request) => {
+  const review = request.body;
+  const response = { uid: review.request.uid, allowed: true };
+  if (patch) Object.assign(response, { patchType: 'JSONPatch', patch });
+  return { apiVersion: review.apiVersion, kind: 'AdmissionReview', response };
+};
+app.post('/inject', answer);
+app.post('/validate', answer);
+app.get('/healthz', async () => ({ status: 'ok' }));
+// Analysis: the process's memory by kind (bytes), to tell V8 heap from buffers and native memory.
+app.get('/memory', async () => process.memoryUsage());
+
+await app.listen({ port: Number(values.port ?? 0), host: values.host });
+process.stdout.write(`listening ${app.server.address().port}\n`);
+const stop = () => void app.close().then(() => process.exit(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

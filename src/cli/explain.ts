@@ -1,0 +1,76 @@
+/**
+ * `mesh-webhook explain`: why each Pod or workload of a manifest stream would (not) get a sidecar. The same explainer
+ * as `POST /explain` (src/explain/), with namespace labels from the command line, Namespace objects in the input, or
+ * the configuration, in that order of precedence.
+ */
+import { loadConfig } from '../config/load.js';
+import type { InjectorConfig } from '../config/types.js';
+import { createExplainer, type Explanation, type LabelSource } from '../explain/index.js';
+import { formatExplanationsJson, formatExplanationsText } from '../explain/format.js';
+import { createInjector } from '../inject/index.js';
+import { apiGroup } from '../workloads/kinds.js';
+import type { ExplainArgs } from './args.js';
+import { InputError } from './errors.js';
+import { readManifests } from './inject.js';
+import { readObjects } from './validate.js';
+
+export const DEFAULT_EXPLAIN_NAMESPACE = 'default';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export interface ExplainManifestOptions {
+  namespace?: string;
+  namespaceLabels?: Record<string, string>;
+}
+
+/** The explanation of every Pod and workload of `yamlText` (other kinds are left out), in input order. */
+export function explainManifests(yamlText: string, config: InjectorConfig, options: ExplainManifestOptions = {}): Explanation[] {
+  const objects = readObjects(yamlText);
+  const fallback = options.namespace ?? DEFAULT_EXPLAIN_NAMESPACE;
+  const sources = new Map<string, LabelSource>();
+  const labels: Record<string, Record<string, string>> = {};
+  for (const { object } of objects) {
+    if (object.kind !== 'Namespace' || apiGroup(str(object.apiVersion)) !== '') continue;
+    const meta = isObj(object.metadata) ? object.metadata : {};
+    const name = str(meta.name);
+    if (!name) continue;
+    const own: Record<string, string> = {};
+    if (isObj(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') own[k] = v;
+    labels[name] = own;
+    sources.set(name, 'input');
+  }
+  if (options.namespaceLabels) {
+    for (const { object } of objects) {
+      const meta = isObj(object.metadata) ? object.metadata : {};
+      const ns = object.kind === 'Namespace' ? '' : str(meta.namespace) || fallback;
+      if (!ns) continue;
+      labels[ns] = { ...options.namespaceLabels };
+      sources.set(ns, 'command line');
+    }
+  }
+  const effective = Object.keys(labels).length > 0 ? { ...config, namespaceLabels: { ...config.namespaceLabels, ...labels } } : config;
+  const explainer = createExplainer(createInjector(effective), { labelSource: (ns) => sources.get(ns) });
+  const out: Explanation[] = [];
+  for (const { object } of objects) {
+    const e = explainer.explain(object, { namespace: fallback });
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/** Runs the command: 0, or an InputError (exit 1) when the input has no Pod or workload. */
+export async function runExplain(args: ExplainArgs): Promise<number> {
+  const config = loadConfig(args.config);
+  const input = await readManifests(args.filename);
+  const explanations = explainManifests(input, config, {
+    ...(args.namespace !== undefined ? { namespace: args.namespace } : {}),
+    ...(args.namespaceLabels !== undefined ? { namespaceLabels: args.namespaceLabels } : {}),
+  });
+  if (explanations.length === 0) {
+    throw new InputError(`${args.filename === '-' ? 'the input' : args.filename} has no Pod or workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ...) to explain`);
+  }
+  process.stdout.write(args.output === 'json' ? formatExplanationsJson(explanations) : formatExplanationsText(explanations));
+  return 0;
+}

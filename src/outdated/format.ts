@@ -1,0 +1,65 @@
+/** Text and JSON renderings of an {@link OutdatedReport} (`mesh-webhook outdated -o text|json`). */
+import type { Difference, OutdatedReport, PodReport, WorkloadReport } from './index.js';
+
+function resourcesText(resources: Record<string, Record<string, string>> | undefined): string {
+  if (!resources) return 'no resources';
+  return ['requests', 'limits']
+    .filter((b) => resources[b])
+    .map((b) => `${b} ${Object.entries(resources[b]!).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    .join(', ');
+}
+
+function diffText(d: Difference): string {
+  return `${d.field} ${d.actual ?? '(none)'} -> ${d.expected ?? '(none)'}`;
+}
+
+function podLine(p: PodReport): string {
+  const what = p.differences.length > 0 ? p.differences.map(diffText).join('; ') : p.status;
+  const notes = p.notes.length > 0 ? ` [${p.notes.join('; ')}]` : '';
+  return `    ${p.status.padEnd(12)} pod ${p.name}: ${what}${notes}`;
+}
+
+function actionText(w: WorkloadReport): string {
+  switch (w.action) {
+    case 'restart':
+      return w.result ? `${w.result}${w.result === 'would restart' || w.result === 'restarted' ? ` (${w.detail})` : ''}` : `restart: ${w.detail}`;
+    case 'deferred':
+      return `deferred: ${w.detail}`;
+    case 'rollout-in-progress':
+      return `skipped: ${w.detail}`;
+    case 'manual':
+      return `not restarted: ${w.detail}`;
+    case 'none':
+      return w.detail;
+  }
+}
+
+export function formatOutdatedText(report: OutdatedReport): string {
+  const lines: string[] = [];
+  if (report.expected) lines.push(`Current istio-proxy: ${report.expected.image} (${resourcesText(report.expected.resources)})`);
+  for (const w of report.workloads) {
+    const outdated = w.pods.filter((p) => p.status === 'outdated').length;
+    lines.push(`${w.kind} ${w.namespace}/${w.name}${w.via ? ` (via ${w.via})` : ''}: ${outdated} outdated pod(s); ${actionText(w)}`);
+    for (const p of w.pods) lines.push(podLine(p));
+  }
+  const scope = report.namespace === undefined ? 'all namespaces' : `namespace ${report.namespace}`;
+  lines.push(
+    `${report.checked} pod(s) with a sidecar checked in ${scope}: ${report.upToDate} up to date, ${report.outdated} outdated` +
+      (report.ignored > 0 ? ` (${report.ignored} terminating or finished pod(s) left out)` : ''),
+  );
+  const r = report.restart;
+  if (r) {
+    lines.push(
+      r.dryRun
+        ? `Dry run: ${r.restarted} workload(s) would be restarted${r.deferred ? `, ${r.deferred} deferred (--max-restarts ${r.maxRestarts})` : ''}; run with --restart --dry-run=false to restart them`
+        : `${r.restarted} workload(s) restarted${r.deferred ? `, ${r.deferred} deferred (--max-restarts ${r.maxRestarts})` : ''}${r.failed ? `, ${r.failed} failed` : ''}`,
+    );
+  } else if (report.workloads.some((w) => w.action === 'restart')) {
+    lines.push('Run with --restart to see the rollouts (a dry run), --restart --dry-run=false to do them.');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatOutdatedJson(report: OutdatedReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}

@@ -1,0 +1,151 @@
+/**
+ * The Kubernetes API calls `mesh-webhook outdated` makes, behind a small interface ({@link OutdatedApi}) the core
+ * (src/outdated/index.ts) uses and tests can point at the API test double: list pods (paginated), get a ReplicaSet,
+ * Job or workload, and patch a workload's pod template. Objects come back as plain JSON, exactly as the API server
+ * sends them (no client-side models), so the injector sees the same pod the webhook would.
+ *
+ * The connection is configured by @kubernetes/client-node's KubeConfig (kubeconfig files, exec plugins, in-cluster),
+ * loaded lazily by src/cluster/client.ts; the requests themselves are plain node:http(s) requests with the options it
+ * computes.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { ClusterConfigError, KubeApiError, loadCliKubeConfig, toKubeApiError } from '../cluster/client.js';
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }[];
+    [key: string]: unknown;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [key: string]: unknown;
+};
+
+/** Kinds `outdated` reads or restarts, and where they live. */
+export const RESOURCES = {
+  ReplicaSet: { prefix: '/apis/apps/v1', plural: 'replicasets' },
+  Deployment: { prefix: '/apis/apps/v1', plural: 'deployments' },
+  DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets' },
+  StatefulSet: { prefix: '/apis/apps/v1', plural: 'statefulsets' },
+  Job: { prefix: '/apis/batch/v1', plural: 'jobs' },
+  CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs' },
+} as const;
+export type ReadableKind = keyof typeof RESOURCES;
+export type RestartableKind = 'Deployment' | 'DaemonSet' | 'StatefulSet';
+export const RESTARTABLE_KINDS: readonly RestartableKind[] = ['Deployment', 'DaemonSet', 'StatefulSet'];
+
+/** The pod template annotation `kubectl rollout restart` sets: a new value rolls the workload's pods. */
+export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+export interface OutdatedApi {
+  /** The API server URL (for messages). */
+  readonly server: string;
+  /** The kubeconfig context's namespace (or the service account's), when it names one. */
+  readonly contextNamespace: string | undefined;
+  /** Every pod of `namespace`, or of every namespace when undefined (paginated). */
+  listPods(namespace: string | undefined): Promise<KubeObject[]>;
+  /** undefined when it does not exist. */
+  get(kind: ReadableKind, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Set the pod template annotation kubectl.kubernetes.io/restartedAt (a JSON merge patch). */
+  restart(kind: RestartableKind, namespace: string, name: string, restartedAt: string): Promise<KubeObject>;
+}
+
+export interface ConnectOutdatedOptions {
+  /** A kubeconfig file; absent: the service account in a pod, else $KUBECONFIG or ~/.kube/config. */
+  kubeconfig?: string;
+  /** Per-request timeout; default 30 s. */
+  timeoutMs?: number;
+  /** Pods per page; default 500. */
+  pageSize?: number;
+}
+
+/** A connection configuration that cannot work (missing kubeconfig file, no current context). */
+export { ClusterConfigError as KubeconfigError };
+
+export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): Promise<OutdatedApi> {
+  const kc = await loadCliKubeConfig(options.kubeconfig);
+  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const pageSize = options.pageSize ?? 500;
+
+  async function call(method: string, path: string, what: string, body?: unknown, contentType?: string): Promise<unknown> {
+    const url = new URL(server + path);
+    const opts: https.RequestOptions = { method, timeout: timeoutMs };
+    await kc.applyToHTTPSOptions(opts);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    opts.headers = {
+      ...(opts.headers ?? {}),
+      accept: 'application/json',
+      ...(text !== undefined ? { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+    };
+    const mod = url.protocol === 'http:' ? http : https;
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = mod.request(url, opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })));
+      req.on('error', (err) => reject(toKubeApiError(err, what, server)));
+      req.end(text);
+    });
+    if (answer.status >= 200 && answer.status < 300) {
+      try {
+        return JSON.parse(answer.text) as unknown;
+      } catch {
+        throw new KubeApiError(`${what}: the API server answered with something that is not JSON`, answer.status, undefined);
+      }
+    }
+    throw toKubeApiError({ code: answer.status, body: answer.text }, what, server);
+  }
+
+  return {
+    server,
+    contextNamespace,
+    async listPods(namespace) {
+      const base = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+      const what = namespace === undefined ? 'list pods in all namespaces' : `list pods in namespace ${namespace}`;
+      const pods: KubeObject[] = [];
+      let cont: string | undefined;
+      do {
+        const query = new URLSearchParams({ limit: String(pageSize), ...(cont ? { continue: cont } : {}) });
+        const list = (await call('GET', `${base}?${query}`, what)) as { items?: KubeObject[]; metadata?: { continue?: string } };
+        for (const item of list.items ?? []) pods.push(item);
+        cont = list.metadata?.continue || undefined;
+      } while (cont);
+      return pods;
+    },
+    async get(kind, namespace, name) {
+      const r = RESOURCES[kind];
+      try {
+        return (await call('GET', `${r.prefix}/namespaces/${encodeURIComponent(namespace)}/${r.plural}/${encodeURIComponent(name)}`, `read ${kind} ${namespace}/${name}`)) as KubeObject;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    async restart(kind, namespace, name, restartedAt) {
+      const r = RESOURCES[kind];
+      const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } };
+      return (await call(
+        'PATCH',
+        `${r.prefix}/namespaces/${encodeURIComponent(namespace)}/${r.plural}/${encodeURIComponent(name)}`,
+        `restart ${kind} ${namespace}/${name}`,
+        patch,
+        'application/merge-patch+json',
+      )) as KubeObject;
+    },
+  };
+}

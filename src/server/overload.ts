@@ -1,0 +1,446 @@
+/**
+ * Load shedding for the admission endpoints: under overload, answer at once with a fast, explicit "overloaded,
+ * retry" instead of answering late (or not within the API server's `?timeout=`, default 10 s).
+ *
+ * Node serves every request on one thread; there is no request queue we could look at. What queues is the work of
+ * one event-loop turn: every connection with data is served in turn, so when N requests arrive together the last one
+ * waits for the N-1 before it. The event-loop delay (how late a timer fires) is that wait, measured. The guard samples
+ * it (perf_hooks.monitorEventLoopDelay, plus the lateness of its own sampling timer) every `intervalMs` and keeps a
+ * shed ratio: up while the delay is above `targetDelayMs`, down (slowly) once it is below half of it. That fraction of
+ * new admissions is shed, spread evenly. A shed admission costs a fraction of a served one (the body is not parsed,
+ * nothing is injected, the answer is a few hundred bytes), so the turn shortens and the delay of the rest falls back
+ * toward the target. Two hard limits protect memory whatever the delay: admissions in flight (headers received,
+ * answer not yet sent) and the sum of their bodies (Content-Length).
+ *
+ * What a shed admission gets (see the README, "Overload"):
+ * - `POST /inject`: HTTP 200, an AdmissionReview with `allowed: false`, `status.code: 429`, `reason: TooManyRequests`,
+ *   `details.retryAfterSeconds` and a message saying to retry. The API server denies the pod creation with HTTP 429
+ *   and `Retry-After` to whoever created it; client-go callers (the ReplicaSet, Job, StatefulSet controllers, kubectl)
+ *   retry by themselves after that delay. The API server's request ends at once (it does not hold a seat while
+ *   retrying us), and a pod is never let through without its sidecar, whatever the webhook's failurePolicy.
+ *   (HTTP 429 would be a call failure instead: with failurePolicy Fail the API server retries us for the rest of its
+ *   timeout, then answers "Internal error: failed calling webhook"; with Ignore it would admit the pod uninjected.)
+ * - `POST /validate`: HTTP 429 with `Retry-After` and `{ "error": ... }`: a call failure on purpose, so the
+ *   validating webhook's failurePolicy decides, as it does whenever the validator cannot answer (Ignore, warn-only:
+ *   the object is admitted unvalidated; Fail, enforce: it is rejected).
+ * Nothing else is ever shed (health, readiness, metrics).
+ *
+ * Wiring: `installOverloadGuard(app, options)` after buildServer() and before listen().
+ */
+import type { IncomingMessage } from 'node:http';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface OverloadGuardOptions {
+  /**
+   * Event-loop delay the guard steers to, in ms: above it the shed ratio rises, below half of it the ratio falls.
+   * Default {@link DEFAULT_TARGET_DELAY_MS}. Keep it above the delay of the heaviest normal load (it is about
+   * concurrency × cost of one admission), so only overload is shed.
+   */
+  targetDelayMs?: number;
+  /** Admissions in flight beyond which every new one is shed; default {@link DEFAULT_MAX_IN_FLIGHT}. */
+  maxInFlight?: number;
+  /** Bytes of admission bodies in flight (by Content-Length) beyond which new ones are shed; default 64 MiB. */
+  maxInFlightBytes?: number;
+  /** Retry delay sent to clients (`Retry-After`, `retryAfterSeconds`); default 1. */
+  retryAfterSeconds?: number;
+  /** How often the delay is sampled and the ratio adjusted, in ms; default 50. */
+  intervalMs?: number;
+  /** Register `mesh_webhook_overload_*` metrics in this registry (the server's, so GET /metrics shows them). */
+  registry?: Registry;
+  /** Where entering and leaving overload is logged (one line each, at most every 5 s); default none. */
+  logger?: FastifyBaseLogger;
+  /** Tests: the event-loop delay in ms instead of measuring it. */
+  eventLoopDelayMs?: () => number;
+}
+
+export const DEFAULT_TARGET_DELAY_MS = 500;
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+export const OVERLOAD_SHED = 'mesh_webhook_overload_shed_total';
+export const OVERLOAD_SHED_RATIO = 'mesh_webhook_overload_shed_ratio';
+export const EVENT_LOOP_DELAY = 'mesh_webhook_overload_event_loop_delay_seconds';
+
+export type ShedReason = 'event_loop_delay' | 'in_flight' | 'in_flight_bytes';
+
+export interface OverloadState {
+  /** Largest event-loop delay of the last sampling interval, ms. */
+  delayMs: number;
+  /** Fraction of new admissions being shed (0..1). */
+  shedRatio: number;
+  inFlight: number;
+  inFlightBytes: number;
+  /** Admissions shed since start, by reason. */
+  shed: Record<ShedReason, number>;
+}
+
+export interface OverloadGuard {
+  state(): OverloadState;
+  /** Stop sampling (also done when the server closes). */
+  close(): void;
+}
+
+/** The AdmissionReview identity a shed answer needs. */
+export interface ReviewIdentity {
+  apiVersion: string;
+  uid: string;
+}
+
+const SCAN_PREFIX_BYTES = 16 * 1024;
+
+/**
+ * `apiVersion` and `request.uid` from the start of an AdmissionReview's JSON text without parsing all of it. The API
+ * server writes `kind`, `apiVersion`, then `request` with `uid` first, so they sit in the first few hundred bytes;
+ * the scan walks keys and skips values (strings, numbers, literals, nested objects and arrays) in any order.
+ * `complete: false` means the text ended first (more body needed); `found: undefined` with `complete: true` means the
+ * prefix does not have them where expected (then parse the whole body).
+ */
+export function scanReviewIdentity(text: string): { complete: boolean; found?: ReviewIdentity } {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else break;
+    }
+  };
+  /** A JSON string starting at i (a quote); its unescaped value, or undefined when the text ends first. */
+  const str = (): string | undefined => {
+    let out = '';
+    let start = ++i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        out += text.slice(start, i++);
+        return out;
+      }
+      if (c === 92) {
+        if (i + 1 >= n) return undefined;
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        if (e === 'u') {
+          if (i + 6 > n) return undefined;
+          out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 6;
+        } else {
+          out += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e === 'b' ? '\b' : e === 'f' ? '\f' : e;
+          i += 2;
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return undefined;
+  };
+  /** Skips one value at i; false when the text ends first. */
+  const skip = (): boolean => {
+    ws();
+    if (i >= n) return false;
+    const c = text.charCodeAt(i);
+    if (c === 34) return str() !== undefined;
+    if (c === 123 || c === 91) {
+      let depth = 0;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 34) {
+          if (str() === undefined) return false;
+          continue;
+        }
+        if (d === 123 || d === 91) depth++;
+        else if (d === 125 || d === 93) {
+          depth--;
+          if (depth === 0) {
+            i++;
+            return true;
+          }
+        }
+        i++;
+      }
+      return false;
+    }
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (d === 44 || d === 125 || d === 93 || d === 32 || d === 10 || d === 13 || d === 9) return true;
+      i++;
+    }
+    return false;
+  };
+  /**
+   * Walks the members of the object at i, calling `member` with each key, positioned at its value: `skip` (skip the
+   * value), `next` (the callback read the value), or stop with `done`, `more` (text ended) or `bad`.
+   */
+  const members = (member: (key: string) => 'skip' | 'next' | 'done' | 'more' | 'bad'): 'done' | 'more' | 'bad' | 'end' => {
+    ws();
+    if (i >= n) return 'more';
+    if (text.charCodeAt(i) !== 123) return 'bad';
+    i++;
+    for (;;) {
+      ws();
+      if (i >= n) return 'more';
+      const c = text.charCodeAt(i);
+      if (c === 125) {
+        i++;
+        return 'end';
+      }
+      if (c === 44) {
+        i++;
+        continue;
+      }
+      if (c !== 34) return 'bad';
+      const key = str();
+      if (key === undefined) return 'more';
+      ws();
+      if (i >= n) return 'more';
+      if (text.charCodeAt(i) !== 58) return 'bad';
+      i++;
+      ws();
+      const r = member(key);
+      if (r === 'skip') {
+        if (!skip()) return 'more';
+      } else if (r !== 'next') return r;
+    }
+  };
+
+  let apiVersion: string | undefined;
+  let uid: string | undefined;
+  const result = members((key) => {
+    if (key === 'apiVersion') {
+      if (text.charCodeAt(i) !== 34) return 'bad';
+      const v = str();
+      if (v === undefined) return 'more';
+      apiVersion = v;
+      return uid !== undefined ? 'done' : 'next';
+    }
+    if (key === 'request') {
+      const inner = members((k) => {
+        if (k !== 'uid') return 'skip';
+        if (text.charCodeAt(i) !== 34) return 'bad';
+        const v = str();
+        if (v === undefined) return 'more';
+        uid = v;
+        return 'done';
+      });
+      if (inner === 'more') return 'more';
+      if (inner === 'bad' || uid === undefined) return 'bad';
+      return apiVersion !== undefined ? 'done' : 'bad';
+    }
+    return 'skip';
+  });
+  if (result === 'more') return { complete: false };
+  if (apiVersion !== undefined && uid !== undefined) return { complete: true, found: { apiVersion, uid } };
+  return { complete: true };
+}
+
+const ADMISSION_PATH = /^\/(inject|validate)(?=[/?]|$)/;
+const SUPPORTED_API_VERSIONS = new Set(['admission.k8s.io/v1', 'admission.k8s.io/v1beta1']);
+/** The audit annotation of /inject answers (src/admission/review.ts AUDIT_ANNOTATION). */
+const INJECTION_AUDIT_ANNOTATION = 'mesh-webhook/injection';
+const LOG_EVERY_MS = 5_000;
+
+/** Any Fastify instance (HTTP or HTTPS, any logger): the guard only reads the raw request and replies. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFastify = FastifyInstance<any, any, any, any, any>;
+
+/**
+ * Install the guard on a server that is not listening yet (hooks cannot be added later). Returns its state and a
+ * close() (also run on the server's onClose).
+ */
+export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions = {}): OverloadGuard {
+  const targetMs = opts.targetDelayMs ?? DEFAULT_TARGET_DELAY_MS;
+  const maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const maxInFlightBytes = opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+  const retryAfter = Math.max(1, Math.round(opts.retryAfterSeconds ?? 1));
+  const intervalMs = opts.intervalMs ?? 50;
+  const logger = opts.logger;
+
+  const metrics = opts.registry
+    ? {
+        shed: new Counter({
+          name: OVERLOAD_SHED,
+          help: 'Admissions answered "overloaded, retry" without being processed, by endpoint and reason (event_loop_delay, in_flight, in_flight_bytes).',
+          labelNames: ['endpoint', 'reason'] as const,
+          registers: [opts.registry],
+        }),
+        ratio: new Gauge({ name: OVERLOAD_SHED_RATIO, help: 'Fraction of new admissions being shed (0 when not overloaded).', registers: [opts.registry] }),
+        delay: new Gauge({ name: EVENT_LOOP_DELAY, help: 'Largest event-loop delay of the last sampling interval, in seconds.', registers: [opts.registry] }),
+      }
+    : undefined;
+
+  const histogram = opts.eventLoopDelayMs ? undefined : monitorEventLoopDelay({ resolution: 10 });
+  histogram?.enable();
+  let delayMs = 0;
+  let ratio = 0;
+  let credit = 0;
+  let inFlight = 0;
+  let inFlightBytes = 0;
+  const shed: Record<ShedReason, number> = { event_loop_delay: 0, in_flight: 0, in_flight_bytes: 0 };
+  let shedSinceLog = 0;
+  let overloadedSince: number | undefined;
+  let lastLog = 0;
+
+  let lastTick = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    // The timer's own lateness is the longest blocking it waited for; the histogram also sees shorter ones.
+    let d = Math.max(0, now - lastTick - intervalMs);
+    lastTick = now;
+    if (histogram) {
+      if (histogram.count > 0) d = Math.max(d, histogram.max / 1e6);
+      histogram.reset();
+    }
+    if (opts.eventLoopDelayMs) d = opts.eventLoopDelayMs();
+    delayMs = d;
+    // Up fast (in proportion to how far over the target), down slowly (about 2.5 s from all to none at 50 ms).
+    if (d > targetMs) ratio = Math.min(1, ratio + 0.1 * Math.min(5, d / targetMs));
+    else if (d < targetMs / 2) ratio = Math.max(0, ratio - 0.02);
+    if (ratio === 0) credit = 0;
+    metrics?.ratio.set(ratio);
+    metrics?.delay.set(d / 1000);
+
+    if (logger) {
+      const shedding = ratio > 0 || shedSinceLog > 0;
+      if (shedding && overloadedSince === undefined) {
+        overloadedSince = now;
+        lastLog = now;
+        logger.warn({ eventLoopDelayMs: Math.round(d), shedRatio: round2(ratio), inFlight }, 'overloaded: shedding admissions ("overloaded, retry")');
+      } else if (shedding && now - lastLog >= LOG_EVERY_MS) {
+        lastLog = now;
+        logger.warn({ eventLoopDelayMs: Math.round(d), shedRatio: round2(ratio), inFlight, shed: shedSinceLog }, 'overloaded: still shedding admissions');
+        shedSinceLog = 0;
+      } else if (!shedding && overloadedSince !== undefined) {
+        logger.info({ overloadedMs: Math.round(now - overloadedSince), shed: shedSinceLog }, 'no longer overloaded');
+        overloadedSince = undefined;
+        shedSinceLog = 0;
+      }
+    }
+  }, intervalMs);
+  timer.unref();
+
+  const close = () => {
+    clearInterval(timer);
+    histogram?.disable();
+  };
+  app.addHook('onClose', (_instance: unknown, done: () => void) => {
+    close();
+    done();
+  });
+
+  // preParsing: after the headers, before the body is read and parsed; what makes shedding cheap.
+  app.addHook('preParsing', (request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, value?: RequestPayload) => void) => {
+    const raw = request.raw;
+    if (raw.method !== 'POST' || !ADMISSION_PATH.test(raw.url ?? '')) return done(null, payload);
+    const length = Number(raw.headers['content-length']) || 0;
+    let reason: ShedReason | undefined;
+    if (inFlight >= maxInFlight) reason = 'in_flight';
+    else if (inFlightBytes + length > maxInFlightBytes && inFlight > 0) reason = 'in_flight_bytes';
+    else if (ratio > 0) {
+      credit += ratio;
+      if (credit >= 1) {
+        credit -= 1;
+        reason = 'event_loop_delay';
+      }
+    }
+    if (reason === undefined || length > request.routeOptions.bodyLimit) {
+      inFlight++;
+      inFlightBytes += length;
+      reply.raw.once('close', () => {
+        inFlight--;
+        inFlightBytes -= length;
+      });
+      return done(null, payload);
+    }
+
+    shed[reason]++;
+    shedSinceLog++;
+    const endpoint = raw.url?.startsWith('/validate') ? 'validate' : 'inject';
+    metrics?.shed.inc({ endpoint, reason });
+    const why = reason === 'event_loop_delay' ? `requests wait ${Math.round(delayMs)} ms` : reason === 'in_flight' ? `${inFlight} admissions in flight` : `${Math.round(inFlightBytes / 1048576)} MiB of admissions in flight`;
+    const message = `mesh-webhook is overloaded (${why}); retry in ${retryAfter}s`;
+    if (endpoint === 'validate') {
+      tooManyRequests(reply, retryAfter, message);
+      return;
+    }
+    readIdentity(payload, (identity) => {
+      if (reply.sent) return;
+      if (!identity) {
+        tooManyRequests(reply, retryAfter, message);
+        return;
+      }
+      void reply
+        .code(200)
+        .type('application/json; charset=utf-8')
+        .send({
+          apiVersion: identity.apiVersion,
+          kind: 'AdmissionReview',
+          response: {
+            uid: identity.uid,
+            allowed: false,
+            status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds: retryAfter } },
+            auditAnnotations: { [INJECTION_AUDIT_ANNOTATION]: 'rejected: overloaded' },
+          },
+        });
+    });
+  });
+
+  return {
+    state: () => ({ delayMs, shedRatio: ratio, inFlight, inFlightBytes, shed: { ...shed } }),
+    close,
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function tooManyRequests(reply: FastifyReply, retryAfter: number, message: string): void {
+  void reply.code(429).header('retry-after', String(retryAfter)).type('application/json; charset=utf-8').send({ error: message });
+}
+
+/**
+ * Reads just enough of the body for its apiVersion and request.uid (see scanReviewIdentity); the rest is left unread
+ * (Node discards it after the answer, keeping the connection). Falls back to parsing the whole body; `undefined` when
+ * it is not an AdmissionReview we could answer.
+ */
+function readIdentity(payload: RequestPayload | IncomingMessage, cb: (identity: ReviewIdentity | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let scanning = true;
+  let finished = false;
+  const finish = (identity: ReviewIdentity | undefined) => {
+    if (finished) return;
+    finished = true;
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+    cb(identity && SUPPORTED_API_VERSIONS.has(identity.apiVersion) && identity.uid !== '' ? identity : undefined);
+  };
+  const onData = (chunk: Buffer | string) => {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(buf);
+    size += buf.length;
+    if (!scanning) return;
+    const prefix = chunks.length === 1 ? buf : Buffer.concat(chunks, size);
+    const { complete, found } = scanReviewIdentity(prefix.toString('utf8', 0, Math.min(size, SCAN_PREFIX_BYTES)));
+    if (found) finish(found);
+    else if (complete || size >= SCAN_PREFIX_BYTES) scanning = false; // not where expected: parse all of it at the end
+  };
+  const onEnd = () => {
+    try {
+      const review = JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { apiVersion?: unknown; request?: { uid?: unknown } };
+      const apiVersion = review.apiVersion;
+      const uid = review.request?.uid;
+      finish(typeof apiVersion === 'string' && typeof uid === 'string' ? { apiVersion, uid } : undefined);
+    } catch {
+      finish(undefined);
+    }
+  };
+  const onError = () => {
+    finished = true; // the connection is gone; nothing to answer
+  };
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+}

@@ -1,0 +1,41 @@
+/**
+ * Nesting depth of JSON text, measured on the text itself (one linear scan, no recursion, no allocation), so that
+ * deeply nested input can be refused before anything recursive (JSON.stringify, the patch builder, merges) sees it.
+ *
+ * Kubernetes objects are shallow: an AdmissionReview of a Pod with managedFields stays under 25 levels, a volume or a
+ * volume mount under 6. {@link MAX_JSON_DEPTH} leaves a wide margin and still keeps every recursive function of the
+ * injector and the validator far from the stack limit (they survive well over 1,000 levels).
+ */
+
+/** Deepest nesting of objects/arrays accepted in a request body or in a JSON annotation. */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * The nesting depth of JSON `text` (0 for a scalar, 1 for `{}` or `[]`), or `limit + 1` as soon as it exceeds `limit`.
+ * Brackets inside strings are ignored. Malformed text is scanned as it is (the JSON parser reports it).
+ */
+export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip the string: up to the next quote that is not escaped.
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return limit + 1;
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
+  return max;
+}

@@ -1,0 +1,99 @@
+/** Shared helpers of the operations tests: the built CLI, Prometheus text parsing, admission reviews. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
+import type { Pod } from '../../src/k8s/types.js';
+
+export const root = join(import.meta.dirname, '..', '..');
+export const nodeBin = join(root, 'node_modules', '.bin', 'node');
+export const cliMain = join(root, 'dist', 'cli', 'main.js');
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** Rebuild dist/ when src/ is newer (npm test builds first; a direct vitest run may not have). */
+export function ensureBuilt(): void {
+  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  const tsc = spawnSync(nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
+  if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
+}
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI asynchronously (the event loop keeps serving in-process test servers meanwhile). */
+export function cli(args: string[], options: { cwd?: string; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(nodeBin, [cliMain, ...args], { cwd: options.cwd ?? root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    proc.on('error', reject);
+    proc.on('close', (status) => resolve({ status, stdout, stderr }));
+    proc.stdin.end(options.input ?? '');
+  });
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface Scrape {
+  /** `# TYPE` of every metric family. */
+  types: Map<string, string>;
+  samples: Sample[];
+}
+
+/** Parse the Prometheus text exposition format (what prom-client writes). */
+export function parseMetrics(text: string): Scrape {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# TYPE ')) {
+      const [, , name, type] = line.split(' ');
+      types.set(name!, type!);
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    if (!m) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return { types, samples };
+}
+
+/** The value of the one sample of `name` whose labels include `labels` (undefined when none; throws when several). */
+export function sampleValue(scrape: Scrape, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = scrape.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+/** An AdmissionReview for `pod` (default: the sample Deployment pod) in `namespace`. */
+export function review(uid: string, pod: Pod = samplePod(), namespace = 'default'): ReturnType<typeof sampleAdmissionReview> {
+  return sampleAdmissionReview({ uid, pod, namespace });
+}
+
+/** The sample pod with extra labels/annotations/spec fields. */
+export function podWith(extra: { labels?: Record<string, string>; annotations?: Record<string, string>; hostNetwork?: boolean }): Pod {
+  const pod = samplePod();
+  pod.metadata = {
+    ...pod.metadata,
+    labels: { ...pod.metadata?.labels, ...extra.labels },
+    ...(extra.annotations ? { annotations: extra.annotations } : {}),
+  };
+  if (extra.hostNetwork) pod.spec = { ...pod.spec, hostNetwork: true };
+  return pod;
+}
