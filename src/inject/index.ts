@@ -103,6 +103,20 @@ function podShapeProblem(pod: unknown): string | undefined {
       if (!isPlainObject(map)) return `metadata.${field} must be a map of strings`;
       for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') return `metadata.${field}["${k}"] must be a string`;
     }
+    for (const field of ['name', 'generateName', 'namespace'] as const) {
+      const v = meta[field];
+      if (v !== undefined && v !== null && typeof v !== 'string') return `metadata.${field} must be a string`;
+    }
+    const owners = meta.ownerReferences;
+    if (owners !== undefined && owners !== null) {
+      if (!Array.isArray(owners)) return 'metadata.ownerReferences must be a list';
+      for (const [i, o] of owners.entries()) {
+        if (!isPlainObject(o)) return `metadata.ownerReferences[${i}] must be an object`;
+        for (const f of ['apiVersion', 'kind', 'name'] as const) {
+          if (o[f] !== undefined && typeof o[f] !== 'string') return `metadata.ownerReferences[${i}].${f} must be a string`;
+        }
+      }
+    }
   }
   if (!isPlainObject(pod.spec)) return 'spec must be an object (a Pod spec)';
   for (const field of ['containers', 'initContainers'] as const) {

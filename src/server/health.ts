@@ -1,13 +1,15 @@
 /**
  * Event-loop health: how long requests have been waiting because the event loop was busy, for two uses.
  *
- * 1. **Deadlines** ({@link LoopMonitor.lagMs}). The API server's `?timeout=` counts from when it sent the request. A
- *    request that arrives while the loop is blocked (one heavy admission, a GC pause, a stalled CPU) waits in the
- *    socket buffer; Node only sees it afterwards, so the time it arrived is unknown. The monitor's heartbeat (a timer
- *    every `intervalMs`) knows when the loop was last responsive: if the heartbeat is overdue, or fired late just
- *    before this request was read, the request may have waited since that last responsive moment. The webhook
- *    counts its deadline from there (conservatively early), so a request that waited out its deadline in a stall is
- *    answered at once with the fast "deadline passed, retry" answer instead of being processed for nobody.
+ * 1. **Deadlines** ({@link LoopMonitor.waitedMs}). The API server's `?timeout=` counts from when it started the call
+ *    (connecting included). A request that arrives while the loop is blocked (one heavy admission, a GC pause, a
+ *    stalled CPU) waits in the socket buffer; Node only sees it afterwards, so the time it arrived is unknown. The
+ *    monitor's heartbeat (a timer every `intervalMs`) knows when the loop was last responsive: if the heartbeat is
+ *    overdue, or fired late just before this request was read, the request may have waited since that last
+ *    responsive moment; and the first request on a connection has waited at least since the connection was accepted
+ *    (a client that connected during a stall waited for its TLS handshake too). The webhook counts its deadline from
+ *    there (conservatively early), so a request that waited out its deadline in a stall is answered at once with the
+ *    fast "deadline passed, retry" answer instead of a late patch nobody waits for (test/faults/under-load.test.ts).
  * 2. **Readiness** ({@link LoopMonitor.readinessProblem}). From the heartbeat's lateness, the monitor knows every
  *    stall of the last `windowMs` and how long it lasted. A request arriving during a stall of length L at offset x
  *    waits L − x, so the time during which an arriving request would have waited more than `thresholdMs` is
