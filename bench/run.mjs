@@ -51,13 +51,14 @@ const { values: opt } = parseArgs({
     'no-wait': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     'overload-connections': { type: 'string' },
+    'guard-target-ms': { type: 'string' },
   },
 });
 
 const MODE = opt.full ? 'full' : 'quick';
 const P = {
-  quick: { durationS: 1.2, settleS: 0.3, reps: 2, warmupS: 1, growthDurationS: 1.2, growthReps: 1, overloadS: 5, overloadSettleS: 0, overloadBodies: ['medium'] },
-  full: { durationS: 5, settleS: 1, reps: 3, warmupS: 3, growthDurationS: 3, growthReps: 3, overloadS: 20, overloadSettleS: 0, overloadBodies: ['medium', 'large', 'huge'] },
+  quick: { durationS: 0.8, settleS: 0.2, reps: 2, warmupS: 0.5, growthDurationS: 0.8, growthReps: 1, overloadS: 4, overloadSettleS: 0, overloadBodies: ['medium'], quietMaxS: 0, pairRetries: 0 },
+  full: { durationS: 5, settleS: 1, reps: 3, warmupS: 3, growthDurationS: 3, growthReps: 3, overloadS: 20, overloadSettleS: 0, overloadBodies: ['medium', 'large', 'huge'], quietMaxS: 90, pairRetries: 2 },
 }[MODE];
 if (opt.duration) P.durationS = P.growthDurationS = Number(opt.duration);
 if (opt.reps) P.reps = P.growthReps = Number(opt.reps);
@@ -181,7 +182,8 @@ function drainLog(file) {
  * while our servers idle. Other processes (a test run, a build) would otherwise take CPU from the server or the load
  * generator. Returns the seconds waited and the busy % last seen.
  */
-async function waitQuiet(limitPct = 15, maxS = 90) {
+async function waitQuiet(limitPct = 15, maxS = P.quietMaxS) {
+  if (opt['no-wait'] || maxS <= 0) return { waitedS: 0, busyPct: NaN };
   const t0 = Date.now();
   let pct = 0;
   for (;;) {
@@ -210,15 +212,28 @@ async function runPair(a, b) {
     const ra = await a();
     const rb = await b();
     const disturbed = Math.max(ra.otherCpuPct, rb.otherCpuPct) > MAX_OTHER_CPU_PCT;
-    if (!disturbed || opt['no-wait'] || retries >= 2) return [ra, rb, retries];
+    if (!disturbed || opt['no-wait'] || retries >= P.pairRetries) return [ra, rb, retries];
     retries++;
     log(`    (pair disturbed by other processes: ${Math.max(ra.otherCpuPct, rb.otherCpuPct).toFixed(0)}% of a CPU; running it again)`);
     await waitQuiet();
   }
 }
 
+/** Admissions the server shed so far (mesh_webhook_overload_shed_total on GET /metrics; 0 without the guard). */
+async function shedTotal(server) {
+  try {
+    const res = await call(server.port, ca, 'GET', '/metrics');
+    if (res.status !== 200) return 0;
+    let sum = 0;
+    for (const m of res.body.matchAll(/^mesh_webhook_overload_shed_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/gm)) sum += Number(m[1]);
+    return sum;
+  } catch {
+    return 0;
+  }
+}
+
 /** One load run in its own process against `server`, with the server's CPU and memory sampled meanwhile. */
-function runLoad(server, body, connections, durationS, settleS, { inspect = false } = {}) {
+function runLoadOnce(server, body, connections, durationS, settleS, { inspect = false } = {}) {
   const spec = { url: `https://127.0.0.1:${server.port}${body.path}${QUERY}`, bodyFile: fixtureFile(body.name), connections, durationS, settleS, timeoutS: 10, inspect };
   return new Promise((resolve, reject) => {
     const sampler = sampleProcess(server.pid, 100);
@@ -245,6 +260,14 @@ function runLoad(server, body, connections, durationS, settleS, { inspect = fals
       resolve(r);
     });
   });
+}
+
+/** runLoadOnce, plus the admissions the server shed meanwhile (`shed`; they answer HTTP 200 or 429). */
+async function runLoad(server, body, connections, durationS, settleS, options) {
+  const before = server.kind === 'service' ? await shedTotal(server) : 0;
+  const r = await runLoadOnce(server, body, connections, durationS, settleS, options);
+  r.shed = server.kind === 'service' ? (await shedTotal(server)) - before : 0;
+  return r;
 }
 
 /** Checks one answer of `server` for `body`: 200, the request's uid, and the expected kind of answer. */
@@ -280,6 +303,7 @@ function summarize(runs) {
     max: Math.max(...runs.map((r) => r.latencyMs.max ?? 0)),
     errors: runs.reduce((s, r) => s + r.errors + r.timeouts, 0),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    shed: runs.reduce((s, r) => s + (r.shed ?? 0), 0),
     responses: runs.reduce((s, r) => s + r.responses, 0),
     cpuPct: median(runs.map((r) => r.server.cpuPct)),
     cpuUsPerReq: median(runs.map((r) => r.server.cpuUsPerReq)),
@@ -338,6 +362,7 @@ async function startFloor() {
 async function startGuarded() {
   const port = await freePort();
   const args = [path.join(BENCH, 'guarded-server.mjs'), '--port', String(port), '--cert', certs.certPath, '--key', certs.keyPath];
+  if (opt['guard-target-ms']) args.push('--target-delay-ms', opt['guard-target-ms']);
   const p = await startProcess('guarded', args, { ready: ready(port), logFile: path.join(work, 'guarded.log') });
   const s = { ...p, kind: 'service', port, command: `node ${args.join(' ')}` };
   servers.push(s);
@@ -347,11 +372,33 @@ async function startGuarded() {
 const results = { mode: MODE, machine, params: P, commands: {}, checks: {}, matrix: [], growth: [], overload: [], pending: [] };
 let service;
 let floor;
-try {
+/** A fresh service process (the previous one stopped), so RSS and CPU belong to what runs next. */
+async function freshService() {
+  if (service) {
+    await service.stop();
+    servers.splice(servers.indexOf(service), 1);
+  }
   service = await startService();
+  return service;
+}
+/** Warm-up (not recorded): JIT and caches of both servers for these bodies. */
+async function warmUp(list, seconds) {
+  for (const body of list) for (const server of [service, floor]) await runLoad(server, body, 10, seconds, 0);
+  drainLog(service.logFile);
+}
+/** A service run, with the log lines it wrote (the service logs one line per admission). */
+async function serviceRun(body, c, durationS, settleS) {
+  drainLog(service.logFile);
+  const r = await runLoad(service, body, c, durationS, settleS);
+  r.logLines = drainLog(service.logFile);
+  return r;
+}
+
+try {
+  await freshService();
   floor = await startFloor();
   results.commands = { service: service.command, floor: floor.command, load: 'node bench/load.mjs <spec> (autocannon, one process per run)' };
-  log(`service pid ${service.pid} on ${service.port}, floor pid ${floor.pid} on ${floor.port}`);
+  log(`service on ${service.port}, floor pid ${floor.pid} on ${floor.port}`);
 
   // Every body answered as expected by both, else its rows are left out (a 404 on /validate: "pending").
   const bodies = [];
@@ -371,24 +418,18 @@ try {
     if (!s.ok) throw new Error(`growth fixture ${g.name}: ${s.problem}`);
   }
 
-  // Warm-up (not recorded): JIT and caches of both servers for every body.
-  for (const body of [...bodies, ...growthBodies]) {
-    for (const server of [service, floor]) await runLoad(server, body, 10, growthBodies.includes(body) ? 0.5 : P.warmupS, 0);
-  }
-  drainLog(service.logFile);
-
-  // The matrix: bodies × concurrency, A B A B ...
+  // The matrix: per body a fresh service process, then concurrency 1, 10, 50, 100, each A B A B ...
   if (!opt['no-matrix']) {
     for (const body of bodies) {
+      await freshService();
+      await warmUp([body], P.warmupS);
       for (const c of CONCURRENCY) {
         const svc = [];
         const flr = [];
-        let logged = 0;
         let retried = 0;
-        if (!opt['no-wait']) await waitQuiet();
+        await waitQuiet();
         for (let i = 0; i < P.reps; i++) {
-          const [s, f, n] = await runPair(() => runLoad(service, body, c, P.durationS, P.settleS), () => runLoad(floor, body, c, P.durationS, P.settleS));
-          logged += drainLog(service.logFile);
+          const [s, f, n] = await runPair(() => serviceRun(body, c, P.durationS, P.settleS), () => runLoad(floor, body, c, P.durationS, P.settleS));
           svc.push(s);
           flr.push(f);
           retried += n;
@@ -401,7 +442,7 @@ try {
           floor: summarize(flr),
           rpsRatio: median(svc.map((s, i) => s.rps / flr[i].rps)),
           p99Ratio: median(svc.map((s, i) => s.latencyMs.p99 / flr[i].latencyMs.p99)),
-          logLinesPerAnswer: logged / Math.max(1, svc.reduce((n, r) => n + r.responses, 0)),
+          logLinesPerAnswer: svc.reduce((n, r) => n + r.logLines, 0) / Math.max(1, svc.reduce((n, r) => n + r.responses, 0)),
           retriedPairs: retried,
           runs: { service: svc, floor: flr },
         };
@@ -413,35 +454,44 @@ try {
     }
   }
 
-  // Cost growth at c=1.
+  // Cost growth at c=1 (one fresh service for all of them).
+  if (growthBodies.length) {
+    await freshService();
+    await warmUp(growthBodies, MODE === 'full' ? 0.5 : 0.3);
+  }
   for (const g of growthBodies) {
     const svc = [];
     const flr = [];
-    if (!opt['no-wait']) await waitQuiet();
+    await waitQuiet();
     for (let i = 0; i < P.growthReps; i++) {
-      const [s, f] = await runPair(() => runLoad(service, g, 1, P.growthDurationS, P.settleS), () => runLoad(floor, g, 1, P.growthDurationS, P.settleS));
+      const [s, f] = await runPair(() => serviceRun(g, 1, P.growthDurationS, P.settleS), () => runLoad(floor, g, 1, P.growthDurationS, P.settleS));
       svc.push(s);
       flr.push(f);
     }
-    drainLog(service.logFile);
     const row = { name: g.name, axis: g.axis, n: g.n, kb: fixtureKB(g.name), service: summarize(svc), floor: summarize(flr) };
     results.growth.push(row);
     log(`  growth ${g.name.padEnd(14)} service p50 ${row.service.p50.toFixed(3)} ms p99 ${row.service.p99.toFixed(3)} ms | floor p50 ${row.floor.p50.toFixed(3)} ms`);
   }
 
-  // Overload: c=500 against the service (and the floor, for reference), answers inspected.
+  // Overload: c=500 against a fresh service per body (and the guarded build, and the floor for reference).
   if (!opt['no-overload']) {
-    const targets = [service, floor];
-    if (opt.guarded) targets.splice(1, 0, await startGuarded());
     for (const name of P.overloadBodies) {
       const body = BODIES.find((b) => b.name === name) ?? { name, path: '/inject' };
+      const targets = [await freshService()];
+      let guarded;
+      if (opt.guarded) targets.push((guarded = await startGuarded()));
+      targets.push(floor);
       for (const server of targets) {
-        if (!opt['no-wait']) await waitQuiet();
+        await waitQuiet();
         const r = await runLoad(server, body, OVERLOAD_C, P.overloadS, P.overloadSettleS, { inspect: true });
         if (server.kind === 'service') drainLog(server.logFile);
         const label = server === service ? 'service' : server.label;
         results.overload.push({ server: label, body: name, c: OVERLOAD_C, durationS: P.overloadS, run: r });
         log(`  overload ${label.padEnd(8)} ${name.padEnd(7)} ${r.rps.toFixed(0)}/s p50 ${r.latencyMs.p50?.toFixed(1)} ms p99 ${r.latencyMs.p99?.toFixed(1)} ms p99.9 ${r.latencyMs.p999?.toFixed(1)} ms max ${r.latencyMs.max?.toFixed(1)} ms errors ${r.errors} timeouts ${r.timeouts} ${JSON.stringify(r.kinds)} RSS ${r.server.rssMaxMiB.toFixed(0)} MiB`);
+      }
+      if (guarded) {
+        await guarded.stop();
+        servers.splice(servers.indexOf(guarded), 1);
       }
     }
   }
@@ -464,10 +514,10 @@ md.push('');
 if (results.matrix.length) {
   md.push('### Throughput and latency');
   md.push('');
-  md.push('| body | KB | c | service req/s | floor req/s | ratio | service p50 / p99 / p99.9 ms | floor p50 / p99 / p99.9 ms | errors + non-2xx (service / floor) |');
+  md.push('| body | KB | c | service req/s | floor req/s | ratio | service p50 / p99 / p99.9 ms | floor p50 / p99 / p99.9 ms | errors + non-2xx + shed (service / floor) |');
   md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const m of results.matrix) {
-    md.push(`| ${m.body} | ${f1(m.kb)} | ${m.c} | ${f1(m.service.rps, 0)} | ${f1(m.floor.rps, 0)} | ${f1(m.rpsRatio, 2)} | ${ms(m.service.p50)} / ${ms(m.service.p99)} / ${ms(m.service.p999)} | ${ms(m.floor.p50)} / ${ms(m.floor.p99)} / ${ms(m.floor.p999)} | ${m.service.errors + m.service.non2xx} / ${m.floor.errors + m.floor.non2xx} |`);
+    md.push(`| ${m.body} | ${f1(m.kb)} | ${m.c} | ${f1(m.service.rps, 0)} | ${f1(m.floor.rps, 0)} | ${f1(m.rpsRatio, 2)} | ${ms(m.service.p50)} / ${ms(m.service.p99)} / ${ms(m.service.p999)} | ${ms(m.floor.p50)} / ${ms(m.floor.p99)} / ${ms(m.floor.p999)} | ${m.service.errors + m.service.non2xx + m.service.shed} / ${m.floor.errors + m.floor.non2xx} |`);
   }
   for (const p of results.pending) md.push(`| ${p.body} | | | pending | | | | | ${p.reason} |`);
   md.push('');
@@ -532,7 +582,8 @@ const huge1 = cell('huge', 1);
 if (huge1) targets.push({ target: 'huge c=1: p99 ≤ 20 ms', value: `${ms(huge1.service.p99)} ms`, met: huge1.service.p99 <= 20 });
 for (const m of results.matrix.filter((x) => x.c === 100)) {
   targets.push({ target: `${m.body} c=100: p99.9 ≤ 250 ms`, value: `${ms(m.service.p999)} ms`, met: m.service.p999 <= 250 });
-  targets.push({ target: `${m.body} c=100: zero errors and non-2xx`, value: String(m.service.errors + m.service.non2xx), met: m.service.errors + m.service.non2xx === 0 });
+  const bad = m.service.errors + m.service.non2xx + m.service.shed;
+  targets.push({ target: `${m.body} c=100: zero errors, non-2xx and shed answers`, value: String(bad), met: bad === 0 });
   targets.push({ target: `${m.body} c=100: RSS ≤ 150 MiB`, value: `${f1(m.service.rssMaxMiB, 0)} MiB`, met: m.service.rssMaxMiB <= 150 });
 }
 for (const m of results.matrix.filter((x) => x.body === 'skip')) {

@@ -12,7 +12,7 @@
  * toward the target. Two hard limits protect memory whatever the delay: admissions in flight (headers received,
  * answer not yet sent) and the sum of their bodies (Content-Length).
  *
- * What a shed admission gets (see the README, "Overload"):
+ * What a shed admission gets (measured and argued in bench/RESULTS.md, "Overload"):
  * - `POST /inject`: HTTP 200, an AdmissionReview with `allowed: false`, `status.code: 429`, `reason: TooManyRequests`,
  *   `details.retryAfterSeconds` and a message saying to retry. The API server denies the pod creation with HTTP 429
  *   and `Retry-After` to whoever created it; client-go callers (the ReplicaSet, Job, StatefulSet controllers, kubectl)
