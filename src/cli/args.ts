@@ -51,9 +51,21 @@ export interface ServeArgs {
   logLevel?: LogLevel;
   /** Drain delay after SIGTERM in ms; absent: serve()'s default (5 s). */
   shutdownDelayMs?: number;
+  /**
+   * The overload guard (load shedding of /inject and /validate): `false` with --no-overload-guard; otherwise the
+   * values given (--overload-target-delay, --overload-max-in-flight), absent ones the guard's defaults.
+   */
+  overload?: ServeOverloadArgs | false;
   config: LoadConfigOptions;
   /** Cluster access and certificate management (absent: defaults resolved at start, see src/cluster/integration.ts). */
   cluster?: ServeClusterArgs;
+}
+
+export interface ServeOverloadArgs {
+  /** --overload-target-delay in ms; absent: the guard's default (500 ms). */
+  targetDelayMs?: number;
+  /** --overload-max-in-flight; absent: the guard's default (1000). */
+  maxInFlight?: number;
 }
 
 export interface ServeClusterArgs {
@@ -121,6 +133,13 @@ export const HELP_DEFAULT_PORT = 8443;
 export const HELP_DEFAULT_HOST = '0.0.0.0';
 export const HELP_DEFAULT_SHUTDOWN_DELAY = '5s';
 export const HELP_DEFAULT_METRICS_PORT = 9090;
+/** The overload guard's defaults (src/server/overload.ts DEFAULT_TARGET_DELAY_MS, DEFAULT_MAX_IN_FLIGHT). */
+export const HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS = 500;
+export const HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT = 1000;
+/** Bounds of --overload-target-delay (ms): up to the API server's largest webhook timeout. */
+export const OVERLOAD_TARGET_DELAY_MIN_MS = 10;
+export const OVERLOAD_TARGET_DELAY_MAX_MS = 30_000;
+export const OVERLOAD_MAX_IN_FLIGHT_MAX = 1_000_000;
 
 const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)
@@ -237,6 +256,14 @@ Flags:
       --log-level LEVEL         ${LOG_LEVELS.join('|')}; SIGUSR2 toggles between it and debug
       --shutdown-delay DURATION after SIGTERM, keep serving (not ready) this long before closing the listener,
                                 e.g. 5s, 500ms, 0 (default ${HELP_DEFAULT_SHUTDOWN_DELAY})
+      --overload-target-delay DURATION
+                                event-loop delay above which a rising share of admissions is shed
+                                (/inject: allowed false, code 429, retry; /validate: HTTP 429 with
+                                Retry-After), e.g. 500ms, 1s (default ${HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS}ms)
+      --overload-max-in-flight N
+                                admissions in flight beyond which every new one is shed
+                                (default ${HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT})
+      --no-overload-guard       never shed: turn the overload guard off
   -h, --help                    show this help
 
 The --config, --values and --mesh files and the --cert/--key files are watched and reloaded when they change.
@@ -317,6 +344,9 @@ const SERVE_OPTIONS = {
   'client-ca': { type: 'string' },
   'log-level': { type: 'string' },
   'shutdown-delay': { type: 'string' },
+  'overload-target-delay': { type: 'string' },
+  'overload-max-in-flight': { type: 'string' },
+  'no-overload-guard': { type: 'boolean' },
   certificates: { type: 'string' },
   kubeconfig: { type: 'string' },
   namespace: { type: 'string' },
@@ -479,10 +509,12 @@ function parseServe(argv: string[]): Invocation {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, 'serve');
   }
   const cluster = clusterOptions(values);
+  const overload = overloadOptions(values);
   return {
     command: 'serve',
     args: {
       ...(cluster ? { cluster } : {}),
+      ...(overload !== undefined ? { overload } : {}),
       ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
       ...(values['metrics-port'] !== undefined ? { metricsPort: parsePort(values['metrics-port'], '--metrics-port', '0 = no metrics listener') } : {}),
       ...(values['metrics-host'] !== undefined ? { metricsHost: values['metrics-host'] } : {}),
@@ -495,6 +527,36 @@ function parseServe(argv: string[]): Invocation {
       config: configOptions(values, 'serve'),
     },
   };
+}
+
+/** --no-overload-guard, or the guard's settings given; undefined when no overload flag is given. */
+function overloadOptions(values: { 'overload-target-delay'?: string; 'overload-max-in-flight'?: string; 'no-overload-guard'?: boolean }): ServeOverloadArgs | false | undefined {
+  const delayText = values['overload-target-delay'];
+  const maxText = values['overload-max-in-flight'];
+  if (values['no-overload-guard'] === true) {
+    const tuned = delayText !== undefined ? '--overload-target-delay' : maxText !== undefined ? '--overload-max-in-flight' : undefined;
+    if (tuned !== undefined) throw new UsageError(`--no-overload-guard turns the guard off; it takes no ${tuned}`, 'serve');
+    return false;
+  }
+  const out: ServeOverloadArgs = {};
+  if (delayText !== undefined) {
+    // A unit is required: a bare number would be seconds elsewhere (--shutdown-delay), milliseconds to the guard.
+    const ms = /^\d+(?:\.\d+)?$/.test(delayText) ? undefined : parseGoDuration(delayText);
+    if (ms === undefined || ms < OVERLOAD_TARGET_DELAY_MIN_MS || ms > OVERLOAD_TARGET_DELAY_MAX_MS) {
+      throw new UsageError(
+        `--overload-target-delay must be a duration with a unit from ${OVERLOAD_TARGET_DELAY_MIN_MS}ms to ${OVERLOAD_TARGET_DELAY_MAX_MS / 1000}s, such as 500ms or 1s; got "${delayText}"`,
+        'serve',
+      );
+    }
+    out.targetDelayMs = Math.round(ms);
+  }
+  if (maxText !== undefined) {
+    if (!/^\d+$/.test(maxText) || Number(maxText) < 1 || Number(maxText) > OVERLOAD_MAX_IN_FLIGHT_MAX) {
+      throw new UsageError(`--overload-max-in-flight must be an integer 1..${OVERLOAD_MAX_IN_FLIGHT_MAX}; got "${maxText}"`, 'serve');
+    }
+    out.maxInFlight = Number(maxText);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function nonEmpty(value: string, flag: string): string {

@@ -1,9 +1,9 @@
 import { loadConfig } from '../config/load.js';
 import { configBaseline } from '../reload/config.js';
-import { pino } from 'pino';
 import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createRuntime } from '../server/app.js';
+import { createServiceLogger } from '../server/logger.js';
 import { createMetrics, trackClusterCache } from '../metrics.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../server/metricsListener.js';
 import { serve, type RunningServer } from '../server/serve.js';
@@ -26,7 +26,7 @@ export async function runServe(args: ServeArgs): Promise<void> {
   // Hashed before loading, so a change between this load and the start of the watch is not missed.
   const baseline = await configBaseline(args.config);
   const config = loadConfig(args.config); // invalid configuration: fail before connecting anywhere
-  const logger = pino({ level: args.logLevel ?? 'info' });
+  const logger = createServiceLogger(args.logLevel ?? 'info');
   // Declared before the integration starts: its onCertificate may fire while it starts (the first certificate).
   let running: RunningServer | undefined;
   let cluster;
@@ -62,6 +62,8 @@ export async function runServe(args: ServeArgs): Promise<void> {
       ...(args.clientCaFile !== undefined ? { clientCaFile: args.clientCaFile } : {}),
       ...(args.logLevel !== undefined ? { logLevel: args.logLevel } : {}),
       ...(args.shutdownDelayMs !== undefined ? { shutdownDelayMs: args.shutdownDelayMs } : {}),
+      // Absent: serve() installs the overload guard with its defaults.
+      ...(args.overload !== undefined ? { overload: args.overload } : {}),
     });
   } catch (err) {
     await cluster.stop();

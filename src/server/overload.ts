@@ -355,6 +355,8 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
 
     shed[reason]++;
     shedSinceLog++;
+    // Counted by the server's admission metrics as outcome "shed" (not as a refused request), whatever the status.
+    (request as { meshAdmission?: { outcome: string; reason: string } | null }).meshAdmission = { outcome: 'shed', reason };
     const endpoint = raw.url?.startsWith('/validate') ? 'validate' : 'inject';
     metrics?.shed.inc({ endpoint, reason });
     const why = reason === 'event_loop_delay' ? `requests wait ${Math.round(delayMs)} ms` : reason === 'in_flight' ? `${inFlight} admissions in flight` : `${Math.round(inFlightBytes / 1048576)} MiB of admissions in flight`;

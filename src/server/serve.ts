@@ -9,10 +9,15 @@
  * before the listener closes; then it stops accepting, lets requests in flight finish, closes idle keep-alive
  * connections and resolves `closed`. On a signal, if closing takes longer than 15 s the process exits with 1. SIGINT
  * (an interactive Ctrl-C) and a second signal skip the rest of the drain delay.
+ *
+ * Overload: the load-shedding guard (src/server/overload.ts) is installed by default: under overload, /inject answers
+ * at once `allowed: false`, code 429 with a retry delay, and /validate HTTP 429 with `Retry-After`; its metrics go to
+ * the server's registry. It stops with the server (app.close()).
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createServiceLogger } from './logger.js';
 import { sampleAdmissionReview } from '../admission/sample.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
@@ -23,6 +28,7 @@ import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } 
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
 import { startMetricsListener, type MetricsListener } from './metricsListener.js';
+import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
 
 export const DEFAULT_PORT = 8443;
@@ -101,6 +107,13 @@ export interface ServeOptions {
    * trace); default: as handleSignals.
    */
   logLevelSignal?: boolean;
+  /**
+   * Load shedding of /inject and /validate under overload (src/server/overload.ts): on by default with the guard's
+   * defaults (target event-loop delay 500 ms, 1000 admissions or 64 MiB of bodies in flight). Its metrics
+   * (`mesh_webhook_overload_*`) are registered in `metrics`' registry and it logs with `logger` unless these options
+   * name others. `false`: off.
+   */
+  overload?: OverloadGuardOptions | false;
 }
 
 export interface RunningServer {
@@ -116,6 +129,8 @@ export interface RunningServer {
   samplePath?: string;
   app: WebhookServer;
   metrics: WebhookMetrics;
+  /** The overload guard (its state: shed ratio, admissions in flight); absent with `overload: false`. */
+  overload?: OverloadGuard;
   /** `http://host:port/metrics` of the plain-HTTP metrics listener, when there is one. */
   metricsUrl?: string;
   /** What SIGUSR2 does: switch the log level between the configured one and debug; returns the new level. */
@@ -161,12 +176,23 @@ function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
+/**
+ * The overload guard on `app`, with the server's registry and a child of its logger unless `options` name others. A
+ * registry reused from an earlier server (a second serve() with the same WebhookMetrics) still holds that server's
+ * guard metrics: they are replaced (prom-client refuses a name twice), so the counter starts again at 0.
+ */
+function startOverloadGuard(app: WebhookServer, metrics: WebhookMetrics, logger: Logger, options: OverloadGuardOptions = {}): OverloadGuard {
+  const registry = options.registry ?? metrics.registry;
+  for (const name of [OVERLOAD_SHED, OVERLOAD_SHED_RATIO, EVENT_LOOP_DELAY]) registry.removeSingleMetric(name);
+  return installOverloadGuard(app, { ...options, registry, logger: options.logger ?? logger.child({ component: 'overload' }) });
+}
+
 /** Start the webhook server; resolves once it listens. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const port = opts.port ?? DEFAULT_PORT;
   const host = opts.host ?? DEFAULT_HOST;
   const out = opts.out ?? process.stdout;
-  const logger = opts.logger ?? pino({ level: opts.logLevel ?? 'info' });
+  const logger = opts.logger ?? createServiceLogger(opts.logLevel ?? 'info');
 
   const metrics = opts.metrics ?? createMetrics();
   const shutdownDelayMs = opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS;
@@ -210,7 +236,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     metrics,
     ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
   });
-  await app.listen({ port, host });
+  // Hooks must be added before listen(); the guard stops sampling on app.close() (its onClose hook).
+  const overload = opts.overload === false ? undefined : startOverloadGuard(app, metrics, logger, opts.overload);
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   let metricsListener: MetricsListener | undefined;
   if (opts.metricsListener) {
     try {
@@ -404,6 +437,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     ...(dev ? { caPath: dev.caPath, samplePath: dev.samplePath } : {}),
     app,
     metrics,
+    ...(overload ? { overload } : {}),
     ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     toggleDebugLogging,
     setInjector,

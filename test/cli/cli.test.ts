@@ -289,6 +289,8 @@ describe('mesh-webhook command line', () => {
     [['serve', '--port', 'http'], '--port must be an integer'],
     [['serve', '--cert', 'c.pem'], '--cert and --key go together'],
     [['serve', '--log-level', 'loud'], '--log-level must be one of'],
+    [['serve', '--overload-target-delay', '500'], '--overload-target-delay must be a duration with a unit'],
+    [['serve', '--overload-max-in-flight', '0'], '--overload-max-in-flight must be an integer 1..1000000'],
     [['deploy'], 'unknown command "deploy"'],
     [['--bogus'], 'expected a command'],
   ])('%j is a usage error (exit 2)', (args, message) => {
@@ -307,6 +309,7 @@ describe('mesh-webhook command line', () => {
     expect(cli(['inject', '--help']).stdout).toContain('Usage: mesh-webhook inject -f FILE|-');
     expect(cli(['help', 'serve']).stdout).toContain('Usage: mesh-webhook serve');
     expect(cli(['serve', '-h']).stdout).toContain('--log-level');
+    expect(cli(['serve', '-h']).stdout).toContain('--no-overload-guard');
   });
 
   it('prints the version from package.json', () => {

@@ -125,10 +125,12 @@ export interface TestServer {
 /** Start the real webhook server with `injector` on 127.0.0.1, a free port, and the test dev certificates. */
 export async function startTestServer(
   injector: BuildServerOptions['injector'],
-  options: Omit<BuildServerOptions, 'injector' | 'tls'> = {},
+  options: Omit<BuildServerOptions, 'injector' | 'tls'> & { beforeListen?: (app: WebhookServer) => void } = {},
 ): Promise<TestServer> {
   const certs = await testCertificates();
-  const app = buildServer({ logger: false, ...options, injector, tls: { cert: certs.cert, key: certs.key } });
+  const { beforeListen, ...serverOptions } = options;
+  const app = buildServer({ logger: false, ...serverOptions, injector, tls: { cert: certs.cert, key: certs.key } });
+  beforeListen?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');

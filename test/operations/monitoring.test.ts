@@ -20,6 +20,7 @@ import { ADMISSION_OUTCOMES, createMetrics, trackClusterCache } from '../../src/
 import { recordCertificateExpiry } from '../../src/reload/certificates.js';
 import { createRuntime } from '../../src/server/app.js';
 import { DEFAULT_METRICS_PORT } from '../../src/server/metricsListener.js';
+import { installOverloadGuard, type OverloadGuard } from '../../src/server/overload.js';
 import { startTestServer, testCertificates } from '../helpers/https.js';
 import { parseMetrics, podWith, review, root, type Scrape } from './helpers.js';
 
@@ -56,7 +57,15 @@ beforeAll(async () => {
     informers: { namespaces: { synced: true, connected: true, lastSyncTime: Date.now() }, nodes: { synced: true, connected: true, lastSyncTime: Date.now() } },
   }));
   recordCertificateExpiry(metrics, (await testCertificates()).cert);
-  const server = await startTestServer(createRuntime(loadConfig({})), { metrics });
+  // The overload guard sees a (simulated) event-loop delay only once `overloaded` is set: then it sheds.
+  let overloaded = false;
+  let guard: OverloadGuard | undefined;
+  const server = await startTestServer(createRuntime(loadConfig({})), {
+    metrics,
+    beforeListen: (app) => {
+      guard = installOverloadGuard(app, { registry: metrics.registry, intervalMs: 10, eventLoopDelayMs: () => (overloaded ? 10_000 : 0) });
+    },
+  });
   try {
     await server.postJson('/inject', review('m1'));
     await server.postJson('/inject', review('m2', podWith({ hostNetwork: true })));
@@ -65,6 +74,9 @@ beforeAll(async () => {
     const reserved = samplePod();
     reserved.spec!.containers![0]!.ports = [{ containerPort: 15001 }]; // MW0101: a finding for the findings counter
     await server.postJson('/validate', review('m4', reserved));
+    overloaded = true;
+    while (guard!.state().shedRatio < 1) await new Promise((r) => setTimeout(r, 10));
+    expect(JSON.parse((await server.postJson('/inject', review('m5'))).text).response).toMatchObject({ allowed: false, status: { code: 429 } });
     scrape = parseMetrics((await server.request('/metrics')).text);
   } finally {
     await server.close();
@@ -169,6 +181,7 @@ describe('monitoring component', () => {
     expect(rules.map((r) => `${r.alert} ${r.for ?? '-'} ${r.labels.severity}`)).toEqual([
       'MeshWebhookAdmissionLatencyHigh 5m warning',
       'MeshWebhookAdmissionErrors 10m critical',
+      'MeshWebhookOverloaded 5m warning',
       'MeshWebhookRejectionRateHigh 15m warning',
       'MeshWebhookCertificateExpiringSoon 10m warning',
       'MeshWebhookConfigReloadFailed - warning',
