@@ -7,7 +7,7 @@
 import type { InjectionOutcome, Injector } from '../inject/api.js';
 import type { DecisionRule } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
-import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
+import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -102,8 +102,9 @@ function describe(value: unknown): string {
 
 // JSON.parse turns `"__proto__"` keys into own properties, harmless by themselves but a prototype-pollution
 // vector for any later deep merge. Kubernetes objects never carry such keys, so a body with one is refused.
-// The scan only runs when the raw text could contain one (a cheap substring test first).
-const SUSPICIOUS = /__proto__|constructor|\\u/;
+// The scan only runs when the raw text could contain one (substring tests first: a `\u` escape could spell either).
+const mayHidePoisonedKey = (text: string): boolean =>
+  text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
 
 function findPoisonedKey(value: unknown, path: string, depth: number): string | undefined {
   if (depth > 512 || typeof value !== 'object' || value === null) return undefined;
@@ -132,10 +133,6 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
   if (text.trim().length === 0) {
     throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object');
   }
-  // Refused before parsing: deeply nested JSON would reach recursive code (JSON.stringify, merges) later.
-  if (jsonDepth(text) > MAX_JSON_DEPTH) {
-    throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`);
-  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -143,7 +140,12 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
     const detail = err instanceof Error ? err.message : String(err);
     throw new AdmissionReviewError('body', `request body is not valid JSON: ${detail}`);
   }
-  if (SUSPICIOUS.test(text)) {
+  // Refused before anything recursive (JSON.stringify, merges, the patch builder) sees it. JSON.parse itself is
+  // iterative, so the check can run on the parsed value, which is cheaper than scanning the text.
+  if (valueDepth(value) > MAX_JSON_DEPTH) {
+    throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`);
+  }
+  if (mayHidePoisonedKey(text)) {
     const poisoned = findPoisonedKey(value, '$', 0);
     if (poisoned) throw new AdmissionReviewError('body', `request body contains a forbidden key at ${poisoned}`);
   }
@@ -196,6 +198,19 @@ export function buildAdmissionResponse(
   response: Omit<AdmissionResponse, 'uid'>,
 ): AdmissionReviewResponse {
   return { apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, ...response } };
+}
+
+/**
+ * The JSON text of a response AdmissionReview, as JSON.stringify would write it, without making JSON.stringify scan
+ * the patch: the patch is base64 (no character needs escaping) and can be most of the answer.
+ */
+export function admissionReviewJson(review: AdmissionReviewResponse): string {
+  const patch = review.response.patch;
+  if (patch === undefined || patch.length < 256) return JSON.stringify(review);
+  const text = JSON.stringify({ ...review, response: { ...review.response, patch: '' } });
+  // The first `"patch":""` is the field itself: `uid` comes before it and any quote inside a string is escaped.
+  const at = text.indexOf('"patch":""') + '"patch":"'.length;
+  return `${text.slice(0, at)}${patch}${text.slice(at)}`;
 }
 
 /** The decision as logged: the outcome kinds, plus `error` when the injector threw. */

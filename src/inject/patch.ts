@@ -9,7 +9,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
-export const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+export const escapePointer = (key: string): string =>
+  key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
 
 /** Elements of a list are the same element when identical or, for named items (containers, volumes, env), same name. */
 function sameElement(a: unknown, b: unknown): boolean {
@@ -37,14 +38,17 @@ function diffArray(orig: unknown[], next: unknown[], path: string, ops: PatchOpe
 function diff(orig: unknown, next: unknown, path: string, ops: PatchOperation[]): void {
   if (orig === next) return;
   if (isObj(orig) && isObj(next)) {
-    for (const key of Object.keys(orig)) {
+    for (const key in orig) {
       if (orig[key] !== undefined && next[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointer(key)}` });
     }
-    for (const [key, value] of Object.entries(next)) {
-      if (value === undefined) continue;
+    for (const key in next) {
+      const value = next[key];
+      const before = orig[key];
+      // Untouched (same value or same subtree): nothing to say, and no pointer to build.
+      if (value === undefined || value === before) continue;
       const p = `${path}/${escapePointer(key)}`;
-      if (orig[key] === undefined) ops.push({ op: 'add', path: p, value });
-      else diff(orig[key], value, p, ops);
+      if (before === undefined) ops.push({ op: 'add', path: p, value });
+      else diff(before, value, p, ops);
     }
     return;
   }

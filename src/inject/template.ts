@@ -75,9 +75,19 @@ function probeInt(text: string): number | undefined {
   return Number.isFinite(n) && n !== 0 ? n : undefined;
 }
 
+/** A copy of `o` without its undefined-valued keys (a fresh object: `delete` would leave `o` a slow dictionary-mode object). */
 function withoutUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  const out = {} as T;
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** A fresh copy of a `resources` block the settings already hold in canonical form. */
+function copyResources(r: Record<string, Record<string, string>> | undefined): Record<string, Record<string, string>> | undefined {
+  if (r === undefined) return undefined;
+  const out: Record<string, Record<string, string>> = {};
+  for (const kind in r) out[kind] = { ...r[kind] };
+  return out;
 }
 
 export function podPortsJson(pod: Pod): string {
@@ -149,9 +159,10 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     proxyResources = canonicalResources({ requests, limits });
     initResources = canonicalResources({ requests, limits });
   } else {
-    // Fresh copies: the injected pod shares no objects with the settings or between containers.
-    proxyResources = canonicalResources(s.proxyResources);
-    initResources = canonicalResources(s.proxyInitResources ?? s.proxyResources);
+    // Fresh copies (the injected pod shares no objects with the settings or between containers) of the quantities the
+    // settings canonicalised once, at load.
+    proxyResources = copyResources(s.proxyResources);
+    initResources = copyResources(s.proxyInitResources ?? s.proxyResources);
   }
 
   // ---- init containers ----

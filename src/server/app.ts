@@ -22,6 +22,7 @@ import type { Logger, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   AdmissionReviewError,
+  admissionReviewJson,
   admit,
   buildAdmissionResponse,
   parseJsonBody,
@@ -388,7 +389,9 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       if (endpoint !== undefined) {
         const status = reply.statusCode;
         const labels =
-          request.meshAdmission && status < 400 ? { endpoint, ...request.meshAdmission } : { endpoint, outcome: 'refused', reason: String(status) };
+          request.meshAdmission && (status < 400 || request.meshAdmission.outcome === 'shed')
+            ? { endpoint, ...request.meshAdmission }
+            : { endpoint, outcome: 'refused', reason: String(status) };
         recordAdmission(webhookMetrics, labels, (clock() - request.meshReceivedAt) / 1000);
       }
       done();
@@ -485,7 +488,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       result.decision === 'injected' || result.decision === 'skipped'
         ? { outcome: result.decision, reason: result.rule ?? 'notAPod' }
         : { outcome: result.decision, reason: rejectionCategory(result.reason) };
-    return result.review;
+    return reply.type('application/json; charset=utf-8').send(admissionReviewJson(result.review));
   };
 
   app.post('/inject', injectHandler);

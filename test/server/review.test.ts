@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import {
   AUDIT_ANNOTATION,
   AdmissionReviewError,
+  admissionReviewJson,
   admit,
   notAPodReason,
   outcomeToResponse,
@@ -16,6 +17,7 @@ import {
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from '../../src/inject/api.js';
 import { profileConfig } from '../../src/config/profiles.js';
+import { MAX_JSON_DEPTH, jsonDepth, valueDepth } from '../../src/util/jsonDepth.js';
 
 function fieldOf(fn: () => unknown): { field: string; message: string } {
   try {
@@ -51,6 +53,41 @@ describe('parseJsonBody', () => {
     expect(fieldOf(() => parseJsonBody('{"\\u005f_proto__":{}}')).message).toMatch(/__proto__/);
     expect(fieldOf(() => parseJsonBody('[{"constructor":{"prototype":{}}}]')).message).toMatch(/constructor\.prototype/);
     expect(parseJsonBody('{"constructor":"fine","note":"\\u00e9"}')).toEqual({ constructor: 'fine', note: 'é' });
+  });
+});
+
+describe('nesting depth', () => {
+  const nested = (levels: number, open: string, close: string) => `${open.repeat(levels)}1${close.repeat(levels)}`;
+
+  test('bodies nested deeper than the limit are refused after an iterative parse, even a million levels deep', () => {
+    expect(fieldOf(() => parseJsonBody(nested(MAX_JSON_DEPTH + 1, '[', ']'))).message).toBe(
+      `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`,
+    );
+    expect(fieldOf(() => parseJsonBody(nested(1_000_000, '{"a":', '}'))).message).toMatch(/nested deeper than/);
+    expect(parseJsonBody(nested(MAX_JSON_DEPTH, '[', ']'))).toBeInstanceOf(Array);
+  });
+
+  test('valueDepth of a parsed value agrees with jsonDepth of its text', () => {
+    const texts = ['1', '"[[["', '{}', '[]', '[[],[[]]]', '{"a":[{"b":{}}],"c":"{{{"}', nested(40, '{"x":[', ']}'), nested(MAX_JSON_DEPTH + 5, '[', ']')];
+    for (const text of texts) expect(valueDepth(JSON.parse(text)), text.slice(0, 20)).toBe(jsonDepth(text));
+  });
+});
+
+describe('admissionReviewJson', () => {
+  test('writes exactly what JSON.stringify writes, whatever the uid and the patch size', () => {
+    const base = { apiVersion: 'admission.k8s.io/v1' as const, kind: 'AdmissionReview' as const };
+    const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/x', value: 'y'.repeat(2000) }])).toString('base64');
+    const uids = ['u1', '"patch":""', 'a\\"patch":"" \u2028 é', ''];
+    for (const uid of uids) {
+      for (const response of [
+        { uid, allowed: true, patchType: 'JSONPatch' as const, patch, auditAnnotations: { 'mesh-webhook/injection': 'injected: "patch":""' } },
+        { uid, allowed: true, patchType: 'JSONPatch' as const, patch: 'W10=' },
+        { uid, allowed: false, status: { message: 'no', code: 400 } },
+      ]) {
+        const review = { ...base, response };
+        expect(admissionReviewJson(review)).toBe(JSON.stringify(review));
+      }
+    }
   });
 });
 
