@@ -61,13 +61,14 @@ type Verdict = { inject: boolean; reason: string } | { pass: string };
 
 interface Rule {
   rule: DecisionRule;
-  check: string;
-  change: string;
+  /** What the rule checks and what would change its outcome: texts for `explain`, only built when asked for. */
+  check(): string;
+  change(): string;
   evaluate(): Verdict;
 }
 
 /** Every rule of the decision in order, with its outcome: the single source of both the decision and `explain`. */
-export function traceInjection(input: DecisionInput, config: InjectorConfig): DecisionTrace {
+export function traceInjection(input: DecisionInput, config: InjectorConfig, withSteps = true): DecisionTrace {
   const { pod, namespace } = input;
   const nsLabels = input.namespaceLabels ?? config.namespaceLabels[namespace];
   const revision = input.revision ?? 'default';
@@ -82,14 +83,14 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
   const rules: Rule[] = [
     {
       rule: 'hostNetwork',
-      check: 'spec.hostNetwork',
-      change: 'pods on the host network are never injected; drop spec.hostNetwork to get a sidecar',
+      check: () => 'spec.hostNetwork',
+      change: () => 'pods on the host network are never injected; drop spec.hostNetwork to get a sidecar',
       evaluate: () => (pod.spec?.hostNetwork === true ? { inject: false, reason: 'hostNetwork' } : { pass: 'hostNetwork is not set' }),
     },
     {
       rule: 'ignoredNamespace',
-      check: `namespace in ${ISTIO_IGNORED_NAMESPACES.join(', ')}`,
-      change: 'these system namespaces are never injected; run the workload in another namespace',
+      check: () => `namespace in ${ISTIO_IGNORED_NAMESPACES.join(', ')}`,
+      change: () => 'these system namespaces are never injected; run the workload in another namespace',
       evaluate: () =>
         ISTIO_IGNORED_NAMESPACES.includes(namespace)
           ? { inject: false, reason: `namespace ${namespace} is never injected` }
@@ -97,8 +98,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'excludedNamespace',
-      check: `namespace in excludedNamespaces (${config.excludedNamespaces.join(', ') || 'none'})`,
-      change: `remove ${namespace} from the configuration's excludedNamespaces`,
+      check: () => `namespace in excludedNamespaces (${config.excludedNamespaces.join(', ') || 'none'})`,
+      change: () => `remove ${namespace} from the configuration's excludedNamespaces`,
       evaluate: () =>
         config.excludedNamespaces.includes(namespace)
           ? { inject: false, reason: `namespace ${namespace} is excluded (excludedNamespaces)` }
@@ -106,8 +107,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'namespaceInjectionDisabled',
-      check: 'namespace label istio-injection=disabled',
-      change: `kubectl label namespace ${namespace} istio-injection-`,
+      check: () => 'namespace label istio-injection=disabled',
+      change: () => `kubectl label namespace ${namespace} istio-injection-`,
       evaluate: () =>
         nsLabels?.['istio-injection'] === 'disabled'
           ? { inject: false, reason: `namespace ${namespace} has label istio-injection=disabled` }
@@ -115,8 +116,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'gardenerKubeSystem',
-      check: 'namespace label gardener.cloud/purpose=kube-system',
-      change: "Gardener's kube-system is never injected; run the workload in another namespace",
+      check: () => 'namespace label gardener.cloud/purpose=kube-system',
+      change: () => "Gardener's kube-system is never injected; run the workload in another namespace",
       evaluate: () =>
         nsLabels?.['gardener.cloud/purpose'] === 'kube-system'
           ? { inject: false, reason: `namespace ${namespace} has label gardener.cloud/purpose=kube-system` }
@@ -126,8 +127,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
       // A namespace bound to another Istio revision belongs to that revision's injector (istio-injection wins, as in
       // Istio's webhook selectors).
       rule: 'namespaceRevision',
-      check: `namespace label istio.io/rev names this injector's revision (${revision})`,
-      change: `kubectl label namespace ${namespace} istio.io/rev=${revision} --overwrite (or remove the label)`,
+      check: () => `namespace label istio.io/rev names this injector's revision (${revision})`,
+      change: () => `kubectl label namespace ${namespace} istio.io/rev=${revision} --overwrite (or remove the label)`,
       evaluate: () =>
         nsRevision !== undefined && nsLabels?.['istio-injection'] === undefined && nsRevision !== revision
           ? { inject: false, reason: `namespace ${namespace} has label istio.io/rev=${nsRevision}, this injector serves revision ${revision}` }
@@ -135,8 +136,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: fromLabel ? 'podLabel' : 'podAnnotation',
-      check: `pod label ${L.inject} (wins), else the annotation`,
-      change: `set the pod label ${L.inject}: "${selectorValue === 'true' ? 'false' : 'true'}"`,
+      check: () => `pod label ${L.inject} (wins), else the annotation`,
+      change: () => `set the pod label ${L.inject}: "${selectorValue === 'true' ? 'false' : 'true'}"`,
       evaluate: () =>
         explicit
           ? { inject: selectorValue === 'true', reason: `${source}=${selectorValue}` }
@@ -144,8 +145,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'neverInjectSelector',
-      check: `neverInjectSelector (${config.neverInjectSelector.length} selector(s))`,
-      change: `set the pod label ${L.inject}: "true", or change the pod labels or the selector`,
+      check: () => `neverInjectSelector (${config.neverInjectSelector.length} selector(s))`,
+      change: () => `set the pod label ${L.inject}: "true", or change the pod labels or the selector`,
       evaluate: () => {
         const hit = config.neverInjectSelector.find((sel) => selectorMatches(sel, labels));
         return hit ? { inject: false, reason: `pod labels match neverInjectSelector ${describeSelector(hit)}` } : { pass: 'no match' };
@@ -153,8 +154,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'alwaysInjectSelector',
-      check: `alwaysInjectSelector (${config.alwaysInjectSelector.length} selector(s))`,
-      change: `set the pod label ${L.inject}: "false", or change the pod labels or the selector`,
+      check: () => `alwaysInjectSelector (${config.alwaysInjectSelector.length} selector(s))`,
+      change: () => `set the pod label ${L.inject}: "false", or change the pod labels or the selector`,
       evaluate: () => {
         const hit = config.alwaysInjectSelector.find((sel) => selectorMatches(sel, labels));
         return hit ? { inject: true, reason: `pod labels match alwaysInjectSelector ${describeSelector(hit)}` } : { pass: 'no match' };
@@ -162,8 +163,8 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
     {
       rule: 'policy',
-      check: `policy (${config.policy})`,
-      change:
+      check: () => `policy (${config.policy})`,
+      change: () =>
         config.policy === 'enabled'
           ? `set the pod label ${L.inject}: "false" or the namespace label istio-injection=disabled`
           : `set the pod label ${L.inject}: "true", or policy: enabled`,
@@ -174,24 +175,31 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig): De
     },
   ];
 
+  if (!withSteps) {
+    // The request path: the first rule that decides, no texts for `explain`.
+    for (const r of rules) {
+      const v = r.evaluate();
+      if (!('pass' in v)) return { decision: { inject: v.inject, rule: r.rule, reason: v.reason }, steps: [] };
+    }
+  }
   const steps: TraceStep[] = [];
   let decision: InjectionDecision | undefined;
   for (const r of rules) {
     if (decision) {
-      steps.push({ rule: r.rule, check: r.check, result: 'not reached', detail: '', change: r.change });
+      steps.push({ rule: r.rule, check: r.check(), result: 'not reached', detail: '', change: r.change() });
       continue;
     }
     const v = r.evaluate();
     if ('pass' in v) {
-      steps.push({ rule: r.rule, check: r.check, result: 'passed', detail: v.pass, change: r.change });
+      steps.push({ rule: r.rule, check: r.check(), result: 'passed', detail: v.pass, change: r.change() });
     } else {
       decision = { inject: v.inject, rule: r.rule, reason: v.reason };
-      steps.push({ rule: r.rule, check: r.check, result: 'decided', detail: v.reason, change: r.change });
+      steps.push({ rule: r.rule, check: r.check(), result: 'decided', detail: v.reason, change: r.change() });
     }
   }
   return { decision: decision!, steps };
 }
 
 export function decideInjection(input: DecisionInput, config: InjectorConfig): InjectionDecision {
-  return traceInjection(input, config).decision;
+  return traceInjection(input, config, false).decision;
 }

@@ -15,7 +15,8 @@ const PATH = 'prometheus_io_path';
 const PORT = 'prometheus_io_port';
 
 function find(annotations: Record<string, string>, sanitized: string): string | undefined {
-  for (const [k, v] of Object.entries(annotations)) if (sanitize(k) === sanitized) return v;
+  // sanitize keeps the length: only keys of the same length can match.
+  for (const k in annotations) if (k.length === sanitized.length && sanitize(k) === sanitized) return annotations[k];
   return undefined;
 }
 
