@@ -14,19 +14,18 @@
  * overload guard (src/server/overload.ts, on by default) may shed some requests right after a stall ("overloaded,
  * retry": counted as shed, not failed); a shed stall request is retried, as the API server's clients would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import { atomicWriterUpdate, waitFor } from '../reload/fsutil.js';
 import { startLoad } from './load.js';
 
@@ -84,31 +83,19 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
   const config = (tag: string) => `values:\n  global:\n    tag: ${tag}\n`;
   await atomicWriterUpdate(configDir, { 'config.yaml': config('tag-a') });
 
-  const proc = spawn(
-    nodeBin,
+  const served = spawnServe(
     [
-      cliMain,
-      'serve',
       ...['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--shutdown-delay', '3s'],
       ...['--cert', path.join(certDir, 'tls.crt'), '--key', path.join(certDir, 'tls.key'), '--config', path.join(configDir, 'config.yaml')],
     ],
-    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+    tmp,
   );
+  const { proc, logs } = served;
   child = proc;
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ text: line });
-    }
-  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   await waitFor('the listening log line', () => logs.some((l) => l['msg'] === 'mesh-webhook listening') || proc.exitCode !== null, 20_000);
   const port = logs.find((l) => l['msg'] === 'mesh-webhook listening')?.['port'] as number;
-  expect(typeof port, stderr).toBe('number');
+  expect(typeof port, served.stderr).toBe('number');
   const ca = [pairA.ca, pairB.ca];
 
   const big = stallBody();
@@ -204,5 +191,5 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
   expect(healthAfterStall.map((h) => h.status)).toEqual([200, 200, 200]);
   // Every answer after the reloads came from one whole configuration.
   expect(load.inPhase('config-kept').filter((r) => r.kind === 'ok').every((r) => r.tags.length === 1 && r.tags[0] === 'tag-b')).toBe(true);
-  expect(stderr).toBe('');
+  expect(served.stderr).toBe('');
 }, 120_000);

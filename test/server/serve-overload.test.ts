@@ -4,12 +4,11 @@
  * probes never shed, `overload: false` turns it off; and `mesh-webhook serve` (the built CLI) wires its flags through.
  * Real HTTPS through the real server with a CA-verified client; nothing here depends on wall-clock timing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
@@ -19,7 +18,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { EVENT_LOOP_DELAY, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard } from '../../src/server/overload.js';
 import { serve, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import { httpsRequest, type HttpsResponse } from '../helpers/https.js';
 import { waitFor } from '../reload/fsutil.js';
 
@@ -242,35 +241,25 @@ describe('mesh-webhook serve (the built CLI)', () => {
 
   /** Starts `mesh-webhook serve` with `flags`, returns its GET /metrics text (HTTPS, CA-verified), stops it. */
   async function metricsOf(flags: string[]): Promise<string> {
-    const proc = spawn(
-      nodeBin,
+    const served = spawnServe(
       // --metrics-port 0: no plain-HTTP listener; /metrics stays on the HTTPS port.
-      [cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '0', ...flags],
-      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '0', ...flags],
+      tmp,
     );
+    const { proc, logs } = served;
     child = proc;
-    const logs: Record<string, unknown>[] = [];
-    let stderr = '';
-    proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ text: line });
-      }
-    });
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     try {
       await waitFor('the listening log line', () => logs.some((l) => l['msg'] === 'mesh-webhook listening') || proc.exitCode !== null, 20_000);
       const port = logs.find((l) => l['msg'] === 'mesh-webhook listening')?.['port'];
-      expect(typeof port, stderr).toBe('number');
+      expect(typeof port, served.stderr).toBe('number');
       const res = await httpsRequest(`https://127.0.0.1:${port as number}/metrics`, { ca: certs.ca });
       expect(res.status).toBe(200);
       return res.text;
     } finally {
       proc.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toBe('');
+      expect(served.stderr).toBe('');
     }
   }
 

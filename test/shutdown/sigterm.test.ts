@@ -5,39 +5,23 @@
  * flight complete with 200, and the process exits 0.
  * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
+import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import { waitFor } from '../reload/fsutil.js';
-
-const root = path.join(import.meta.dirname, '..', '..');
-const nodeBin = path.join(root, 'node_modules', '.bin', 'node');
-const cliMain = path.join(root, 'dist', 'cli', 'main.js');
-
-function newestMtime(p: string): number {
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(p).map((name) => newestMtime(path.join(p, name))));
-}
 
 let tmp: string;
 let certs: DevCertificates;
 let child: ChildProcess | undefined;
 beforeAll(async () => {
-  if (!existsSync(cliMain) || statSync(cliMain).mtimeMs < newestMtime(path.join(root, 'src'))) {
-    const tsc = spawnSync(nodeBin, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
-      encoding: 'utf8',
-    });
-    if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
-  }
+  ensureBuilt();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-sigterm-'));
   certs = await ensureDevCertificates(path.join(tmp, 'certs'), []);
 }, 120_000);
@@ -96,29 +80,19 @@ function review(uid: string): string {
 }
 
 test('SIGTERM with keep-alive connections and requests in flight', async () => {
-  const proc = spawn(
-    nodeBin,
-    [cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '2s'],
-    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+  const served = spawnServe(
+    ['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '2s'],
+    tmp,
   );
+  const { proc, logs } = served;
   child = proc;
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ text: line });
-    }
-  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
 
   await waitFor('the listening log line', () => logs.some((l) => l['msg'] === 'mesh-webhook listening') || proc.exitCode !== null);
   const port = logs.find((l) => l['msg'] === 'mesh-webhook listening')?.['port'];
-  expect(typeof port, stderr).toBe('number');
+  expect(typeof port, served.stderr).toBe('number');
   const p = port as number;
   expect((await request(p, '/readyz')).status).toBe(200);
 
@@ -192,7 +166,7 @@ test('SIGTERM with keep-alive connections and requests in flight', async () => {
   });
 
   expect(await exited).toEqual({ code: 0, signal: null });
-  expect(stderr).toBe('');
+  expect(served.stderr).toBe('');
   const messages = logs.map((l) => l['msg']);
   expect(messages).toContain('shutting down');
   expect(messages).toContain('shut down');
