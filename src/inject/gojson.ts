@@ -8,11 +8,20 @@ import { canonicalQuantity } from './quantity.js';
 type Kind = 'scalar' | 'ptr' | 'quantities' | 'stringMap' | Struct | { list: Kind };
 /** A struct: [json name, kind, emitted even when empty (no omitempty)]. `ptr`: a Go pointer, left out only when nil. */
 type Field = readonly [string, Kind, boolean?];
+interface CompiledField {
+  name: string;
+  kind: Kind;
+  always: boolean;
+  /** `"name":`, written once here rather than for every value encoded. */
+  prefix: string;
+}
 interface Struct {
-  fields: readonly Field[];
+  fields: readonly CompiledField[];
 }
 
-const s = (...fields: Field[]): Struct => ({ fields });
+const s = (...fields: Field[]): Struct => ({
+  fields: fields.map(([name, kind, always]) => ({ name, kind, always: always === true, prefix: `${JSON.stringify(name)}:` })),
+});
 const list = (k: Kind): Kind => ({ list: k });
 
 const localRef = s(['name', 'scalar']);
@@ -122,7 +131,10 @@ export const PROBE_ACTIONS = { httpGet, tcpSocket, grpc } as const;
 function isEmpty(v: unknown): boolean {
   if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object') return Object.keys(v as object).length === 0;
+  if (typeof v === 'object') {
+    for (const _ in v as object) return false;
+    return true;
+  }
   return false;
 }
 
@@ -147,12 +159,14 @@ function encode(value: unknown, kind: Kind): string | undefined {
 export function encodeStruct(value: unknown, struct: Struct): string {
   if (value === null || typeof value !== 'object') return '{}';
   const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const [name, kind, always] of struct.fields) {
-    const v = obj[name];
-    if (kind === 'ptr' ? v === undefined || v === null : !always && isEmpty(v)) continue;
-    const encoded = encode(v, kind);
-    if (encoded !== undefined) parts.push(`${JSON.stringify(name)}:${encoded}`);
+  let out = '';
+  const fields = struct.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const v = obj[f.name];
+    if (f.kind === 'ptr' ? v === undefined || v === null : !f.always && isEmpty(v)) continue;
+    const encoded = encode(v, f.kind);
+    if (encoded !== undefined) out = out === '' ? `${f.prefix}${encoded}` : `${out},${f.prefix}${encoded}`;
   }
-  return `{${parts.join(',')}}`;
+  return `{${out}}`;
 }
