@@ -15,5 +15,8 @@ COPY --from=build /src/dist ./dist
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8443
-ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
+# A young generation sized for throughput: under the Deployment's memory limit Node sizes V8's heap to the container
+# (a 256 MiB cgroup gives a 259 MiB heap limit) and V8 then keeps the young generation so small that it collects ten
+# times as often; 16 MiB semispaces take ~30 % less CPU per admission there (bench/RESULTS.md, "Memory").
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "dist/cli/main.js"]
 CMD ["serve"]

@@ -19,7 +19,7 @@ export function readProc(pid) {
     const stime = Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { cpuS: (utime + stime) / ticksPerSecond, userS: utime / ticksPerSecond, systemS: stime / ticksPerSecond, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+    return { cpuS: (utime + stime) / ticksPerSecond, userS: utime / ticksPerSecond, systemS: stime / ticksPerSecond, rssKiB: kib('VmRSS'), anonKiB: kib('RssAnon'), hwmKiB: kib('VmHWM') };
   } catch {
     return undefined;
   }
@@ -33,18 +33,23 @@ export function sampleProcess(pid, intervalMs = 100) {
   const t0 = performance.now();
   const first = readProc(pid);
   let rssMax = first?.rssKiB ?? 0;
+  // Anonymous memory (heap, buffers): RSS without the file-backed pages (the node binary, ~50 MiB, shared and
+  // reclaimable).
+  let anonMax = first?.anonKiB ?? 0;
   let last = first;
   const timer = setInterval(() => {
     const now = readProc(pid);
     if (!now) return;
     last = now;
     if (now.rssKiB > rssMax) rssMax = now.rssKiB;
+    if (now.anonKiB > anonMax) anonMax = now.anonKiB;
   }, intervalMs);
   return {
     stop() {
       clearInterval(timer);
       const end = readProc(pid) ?? last;
       if (end && end.rssKiB > rssMax) rssMax = end.rssKiB;
+      if (end && end.anonKiB > anonMax) anonMax = end.anonKiB;
       const wallS = (performance.now() - t0) / 1000;
       const cpuS = first && end ? end.cpuS - first.cpuS : NaN;
       return {
@@ -54,6 +59,7 @@ export function sampleProcess(pid, intervalMs = 100) {
         userS: first && end ? end.userS - first.userS : NaN,
         systemS: first && end ? end.systemS - first.systemS : NaN,
         rssMaxMiB: rssMax / 1024,
+        anonMaxMiB: anonMax / 1024,
         rssEndMiB: (end?.rssKiB ?? NaN) / 1024,
       };
     },

@@ -2,18 +2,21 @@
 // bodies, alternating runs (service, floor, service, floor, ...), the load generator (autocannon, bench/load.mjs) in
 // its own process, 127.0.0.1 only, every run bounded in time.
 //
-//   npm run bench            quick mode (~2-3 min): short runs, 2 pairs per cell, overload 5 s
-//   npm run bench:full       full mode (~20 min): longer runs, 3 pairs per cell, overload 20 s (before/after guard)
+//   npm run bench            quick mode (~4 min): short runs, 2 pairs per cell, overload 4 s
+//   npm run bench:full       full mode (~25 min): longer runs, 3 pairs per cell, overload 20 s (guard on and off)
 //
 // Options (after `--` with npm): --only small,medium  --concurrency 1,10  --no-matrix --no-growth --no-overload
 //   --cpu-prof DIR (profile the service: written when it stops)  --out DIR (default bench/results)
 //   --overload-bodies medium,huge  --overload-duration S  --duration S  --reps N
 //   --node-options='...' (NODE_OPTIONS of the service process, e.g. --max-old-space-size=128)
 //   --no-wait (do not wait for other processes on the machine to quiet down before each cell)
-//   --guarded (also run the overload against bench/guarded-server.mjs: buildServer + the overload guard)
+//   --no-unguarded (overload: skip the run against `serve --no-overload-guard`)
+//   --guard-target-delay 250ms (overload: the service's --overload-target-delay)
+//   --memory-limit 256 (run each server in a memory cgroup of this many MiB, as the Deployment's limits.memory, and
+//     report the cgroup's peak usage and OOM kills; needs root and a memory cgroup controller)
 // Results: <out>/<mode>.json, <out>/<mode>.md (tables), <out>/growth-<mode>.png; the tables are printed too.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, ftruncateSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -47,15 +50,18 @@ const { values: opt } = parseArgs({
     'overload-duration': { type: 'string' },
     duration: { type: 'string' },
     reps: { type: 'string' },
-    guarded: { type: 'boolean', default: false },
+    'no-unguarded': { type: 'boolean', default: false },
     'no-wait': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     'overload-connections': { type: 'string' },
-    'guard-target-ms': { type: 'string' },
+    'guard-target-delay': { type: 'string' },
+    'memory-limit': { type: 'string' },
   },
 });
 
 const MODE = opt.full ? 'full' : 'quick';
+/** Servers run in memory cgroups (--memory-limit). */
+const limited = opt['memory-limit'] !== undefined;
 const P = {
   quick: { durationS: 0.8, settleS: 0.2, reps: 2, warmupS: 0.5, growthDurationS: 0.8, growthReps: 1, overloadS: 4, overloadSettleS: 0, overloadBodies: ['medium'], quietMaxS: 0, pairRetries: 0 },
   full: { durationS: 5, settleS: 1, reps: 3, warmupS: 3, growthDurationS: 3, growthReps: 3, overloadS: 20, overloadSettleS: 0, overloadBodies: ['medium', 'large', 'huge'], quietMaxS: 90, pairRetries: 2 },
@@ -133,11 +139,65 @@ function waitExit(child, timeoutMs) {
   });
 }
 
-/** A server process: started, ready when `ready()` resolves, stopped with SIGINT (SIGKILL after 20 s). */
+/**
+ * A memory cgroup (v2, else v1) limiting a server to `limitMiB`, as the Deployment's `limits.memory` does in a cluster;
+ * undefined when cgroups cannot be created here (not root, no memory controller).
+ */
+function memoryCgroup(name, limitMiB) {
+  const v2 = '/sys/fs/cgroup';
+  const v1 = '/sys/fs/cgroup/memory';
+  try {
+    if (existsSync(`${v2}/cgroup.controllers`) && readFileSync(`${v2}/cgroup.subtree_control`, 'utf8').includes('memory')) {
+      const dir = `${v2}/${name}`;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/memory.max`, String(limitMiB * 1048576));
+      const events = () => readFileSync(`${dir}/memory.events`, 'utf8');
+      return {
+        dir,
+        procs: `${dir}/cgroup.procs`,
+        peakMiB: () => (existsSync(`${dir}/memory.peak`) ? Number(readFileSync(`${dir}/memory.peak`, 'utf8')) / 1048576 : NaN),
+        oomKills: () => Number(/^oom_kill (\d+)/m.exec(events())?.[1] ?? 0),
+        remove: () => rmdirSync(dir),
+      };
+    }
+    if (existsSync(`${v1}/memory.limit_in_bytes`)) {
+      const dir = `${v1}/${name}`;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/memory.limit_in_bytes`, String(limitMiB * 1048576));
+      return {
+        dir,
+        procs: `${dir}/cgroup.procs`,
+        peakMiB: () => Number(readFileSync(`${dir}/memory.max_usage_in_bytes`, 'utf8')) / 1048576,
+        resetPeak: () => writeFileSync(`${dir}/memory.max_usage_in_bytes`, '0'),
+        oomKills: () => Number(/^oom_kill (\d+)/m.exec(readFileSync(`${dir}/memory.oom_control`, 'utf8'))?.[1] ?? 0),
+        remove: () => rmdirSync(dir),
+      };
+    }
+  } catch (err) {
+    log(`  (no memory cgroup: ${err.message})`);
+  }
+  return undefined;
+}
+
+/**
+ * A server process: started, ready when `ready()` resolves, stopped with SIGINT (SIGKILL after 20 s). Its output goes
+ * to `logFile`; with --memory-limit it runs in a memory cgroup and its output goes through a pipe read here (outside
+ * the cgroup, as a container runtime reads a container's stdout), so the log's page cache is not charged to it.
+ */
 async function startProcess(label, args, { ready, logFile, env }) {
-  const fd = openSync(logFile, 'a');
-  const child = spawn(NODE, args, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
-  closeSync(fd);
+  const cgroup = opt['memory-limit'] ? memoryCgroup(`mesh-webhook-bench-${process.pid}-${label}`, Number(opt['memory-limit'])) : undefined;
+  if (opt['memory-limit'] && !cgroup) throw new Error('--memory-limit needs a memory cgroup (root, cgroup v1 or v2 with the memory controller)');
+  let child;
+  if (cgroup) {
+    child = spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procs, NODE, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const out = createWriteStream(logFile, { flags: 'a' });
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+  } else {
+    const fd = openSync(logFile, 'a');
+    child = spawn(NODE, args, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    closeSync(fd);
+  }
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const t0 = Date.now();
   for (;;) {
@@ -154,10 +214,17 @@ async function startProcess(label, args, { ready, logFile, env }) {
     pid: child.pid,
     logFile,
     exited,
+    cgroup,
     async stop() {
       child.kill('SIGINT');
       if (!(await waitExit(child, 20_000))) child.kill('SIGKILL');
       await exited;
+      await sleep(100);
+      try {
+        cgroup?.remove();
+      } catch {
+        // still has a process for a moment; left for the kernel to reclaim
+      }
     },
   };
 }
@@ -238,6 +305,8 @@ function runLoadOnce(server, body, connections, durationS, settleS, { inspect = 
   return new Promise((resolve, reject) => {
     const sampler = sampleProcess(server.pid, 100);
     const machine0 = readMachine();
+    server.cgroup?.resetPeak?.();
+    const oom0 = server.cgroup?.oomKills() ?? 0;
     const child = spawn(NODE, [path.join(BENCH, 'load.mjs'), JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -252,6 +321,8 @@ function runLoadOnce(server, body, connections, durationS, settleS, { inspect = 
       if (code !== 0) return reject(new Error(`load generator failed (${code}): ${err}`));
       const r = JSON.parse(out);
       r.server = { ...proc, cpuUsPerReq: (proc.cpuS * 1e6) / Math.max(1, r.responses) };
+      // With --memory-limit: the memory charged to the server's cgroup (what the limit applies to) and OOM kills.
+      if (server.cgroup) r.server.cgroup = { limitMiB: Number(opt['memory-limit']), peakMiB: server.cgroup.peakMiB(), oomKills: server.cgroup.oomKills() - oom0 };
       // CPU used on the machine besides the server and the load generator (other processes disturb the numbers).
       const machineBusyS = machine1.busyS - machine0.busyS;
       r.loadGenerator = { cpuPct: (100 * r.cpuS) / proc.wallS };
@@ -301,6 +372,8 @@ function summarize(runs) {
     p99: median(runs.map((r) => r.latencyMs.p99)),
     p999: median(runs.map((r) => r.latencyMs.p999)),
     max: Math.max(...runs.map((r) => r.latencyMs.max ?? 0)),
+    p999All: median(runs.map((r) => r.latencyAllMs?.p999)),
+    firstMax: Math.max(...runs.map((r) => r.firstAnswerMs?.max ?? 0)),
     errors: runs.reduce((s, r) => s + r.errors + r.timeouts, 0),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     shed: runs.reduce((s, r) => s + (r.shed ?? 0), 0),
@@ -308,6 +381,9 @@ function summarize(runs) {
     cpuPct: median(runs.map((r) => r.server.cpuPct)),
     cpuUsPerReq: median(runs.map((r) => r.server.cpuUsPerReq)),
     rssMaxMiB: Math.max(...runs.map((r) => r.server.rssMaxMiB)),
+    anonMaxMiB: Math.max(...runs.map((r) => r.server.anonMaxMiB ?? 0)),
+    cgroupPeakMiB: runs.some((r) => r.server.cgroup) ? Math.max(...runs.map((r) => r.server.cgroup?.peakMiB ?? 0)) : undefined,
+    oomKills: runs.reduce((n, r) => n + (r.server.cgroup?.oomKills ?? 0), 0),
     loadGenCpuPct: median(runs.map((r) => r.loadGenerator.cpuPct)),
     otherCpuPct: Math.max(...runs.map((r) => r.otherCpuPct)),
   };
@@ -339,15 +415,15 @@ log(`bench ${MODE}: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB}
 
 const ready = (port) => async () => (await call(port, ca, 'GET', '/readyz')).status === 200;
 const servers = [];
-async function startService() {
+async function startService(extraArgs = [], label = 'service') {
   const port = await freePort();
   const prof = opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opt['cpu-prof'])}`] : [];
   // Production settings: HTTPS with a certificate from files (watched), logging at info, one line per admission,
-  // to a file (the servers' stdout, as a container runtime collects it).
-  const args = [...prof, 'dist/cli/main.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cert', certs.certPath, '--key', certs.keyPath, '--log-level', 'info'];
+  // to a file (the servers' stdout, as a container runtime collects it), the overload guard on (its default).
+  const args = [...prof, 'dist/cli/main.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cert', certs.certPath, '--key', certs.keyPath, '--log-level', 'info', '--metrics-port', '0', ...extraArgs];
   const env = opt['node-options'] ? { NODE_OPTIONS: opt['node-options'] } : {};
-  const p = await startProcess('service', args, { ready: ready(port), logFile: path.join(work, 'service.log'), env });
-  const s = { ...p, kind: 'service', port, command: `${env.NODE_OPTIONS ? `NODE_OPTIONS='${env.NODE_OPTIONS}' ` : ''}node ${args.join(' ')}` };
+  const p = await startProcess(label, args, { ready: ready(port), logFile: path.join(work, `${label}.log`), env });
+  const s = { ...p, kind: 'service', label, port, command: `${env.NODE_OPTIONS ? `NODE_OPTIONS='${env.NODE_OPTIONS}' ` : ''}node ${args.join(' ')}` };
   servers.push(s);
   return s;
 }
@@ -359,26 +435,16 @@ async function startFloor() {
   servers.push(s);
   return s;
 }
-async function startGuarded() {
-  const port = await freePort();
-  const args = [path.join(BENCH, 'guarded-server.mjs'), '--port', String(port), '--cert', certs.certPath, '--key', certs.keyPath];
-  if (opt['guard-target-ms']) args.push('--target-delay-ms', opt['guard-target-ms']);
-  const p = await startProcess('guarded', args, { ready: ready(port), logFile: path.join(work, 'guarded.log') });
-  const s = { ...p, kind: 'service', port, command: `node ${args.join(' ')}` };
-  servers.push(s);
-  return s;
-}
-
 const results = { mode: MODE, machine, params: P, commands: {}, checks: {}, matrix: [], growth: [], overload: [], pending: [] };
 let service;
 let floor;
 /** A fresh service process (the previous one stopped), so RSS and CPU belong to what runs next. */
-async function freshService() {
+async function freshService(extraArgs = []) {
   if (service) {
     await service.stop();
     servers.splice(servers.indexOf(service), 1);
   }
-  service = await startService();
+  service = await startService(extraArgs);
   return service;
 }
 /** Warm-up (not recorded): JIT and caches of both servers for these bodies. */
@@ -473,13 +539,15 @@ try {
     log(`  growth ${g.name.padEnd(14)} service p50 ${row.service.p50.toFixed(3)} ms p99 ${row.service.p99.toFixed(3)} ms | floor p50 ${row.floor.p50.toFixed(3)} ms`);
   }
 
-  // Overload: c=500 against a fresh service per body (and the guarded build, and the floor for reference).
+  // Overload: c=500 against a fresh service per body, the same service without its overload guard (before/after),
+  // and the floor for reference.
   if (!opt['no-overload']) {
     for (const name of P.overloadBodies) {
       const body = BODIES.find((b) => b.name === name) ?? { name, path: '/inject' };
-      const targets = [await freshService()];
-      let guarded;
-      if (opt.guarded) targets.push((guarded = await startGuarded()));
+      const guardArgs = opt['guard-target-delay'] ? ['--overload-target-delay', opt['guard-target-delay']] : [];
+      const targets = [await freshService(guardArgs)];
+      let unguarded;
+      if (!opt['no-unguarded']) targets.push((unguarded = await startService(['--no-overload-guard'], 'unguarded')));
       targets.push(floor);
       for (const server of targets) {
         await waitQuiet();
@@ -487,11 +555,11 @@ try {
         if (server.kind === 'service') drainLog(server.logFile);
         const label = server === service ? 'service' : server.label;
         results.overload.push({ server: label, body: name, c: OVERLOAD_C, durationS: P.overloadS, run: r });
-        log(`  overload ${label.padEnd(8)} ${name.padEnd(7)} ${r.rps.toFixed(0)}/s p50 ${r.latencyMs.p50?.toFixed(1)} ms p99 ${r.latencyMs.p99?.toFixed(1)} ms p99.9 ${r.latencyMs.p999?.toFixed(1)} ms max ${r.latencyMs.max?.toFixed(1)} ms errors ${r.errors} timeouts ${r.timeouts} ${JSON.stringify(r.kinds)} RSS ${r.server.rssMaxMiB.toFixed(0)} MiB`);
+        log(`  overload ${label.padEnd(9)} ${name.padEnd(7)} ${r.rps.toFixed(0)}/s p50 ${r.latencyAllMs.p50?.toFixed(1)} ms p99 ${r.latencyAllMs.p99?.toFixed(1)} ms p99.9 ${r.latencyAllMs.p999?.toFixed(1)} ms max ${r.latencyAllMs.max?.toFixed(1)} ms errors ${r.errors} timeouts ${r.timeouts} ${JSON.stringify(r.kinds)} RSS ${r.server.rssMaxMiB.toFixed(0)} MiB`);
       }
-      if (guarded) {
-        await guarded.stop();
-        servers.splice(servers.indexOf(guarded), 1);
+      if (unguarded) {
+        await unguarded.stop();
+        servers.splice(servers.indexOf(unguarded), 1);
       }
     }
   }
@@ -509,24 +577,26 @@ const md = [];
 md.push(`## Results (${MODE} mode, ${results.machine.date.slice(0, 16).replace('T', ' ')} UTC, ${results.elapsedS} s)`);
 md.push('');
 md.push(`Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, Linux ${machine.kernel}. Load generator on the same machine.`);
+if (limited) md.push(`Memory limit: every server ran in a memory cgroup of ${opt['memory-limit']} MiB (as the Deployment's \`limits.memory\`), its output read through a pipe from outside the cgroup (as a container runtime reads stdout); the cgroup's peak is the memory the limit applies to (anonymous memory and page cache charged to it; the node binary's pages, cached before, are not).`);
 md.push(`Runs: ${P.durationS} s each (the first ${P.settleS} s not measured), ${P.reps} service/floor pairs per cell (A B A B), medians; ratio = median over the pairs of service/floor.`);
+md.push('Latency percentiles are of answers on established connections (each connection\'s first answer, which also carries its accept wait and TLS handshake, is left out: the API server keeps its connections alive); the first answers are summarised apart (largest, over the runs).');
 md.push('');
 if (results.matrix.length) {
   md.push('### Throughput and latency');
   md.push('');
-  md.push('| body | KB | c | service req/s | floor req/s | ratio | service p50 / p99 / p99.9 ms | floor p50 / p99 / p99.9 ms | errors + non-2xx + shed (service / floor) |');
-  md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  md.push('| body | KB | c | service req/s | floor req/s | ratio | service p50 / p99 / p99.9 ms | floor p50 / p99 / p99.9 ms | first answer on a new connection, max ms (service / floor) | errors + non-2xx + shed (service / floor) |');
+  md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const m of results.matrix) {
-    md.push(`| ${m.body} | ${f1(m.kb)} | ${m.c} | ${f1(m.service.rps, 0)} | ${f1(m.floor.rps, 0)} | ${f1(m.rpsRatio, 2)} | ${ms(m.service.p50)} / ${ms(m.service.p99)} / ${ms(m.service.p999)} | ${ms(m.floor.p50)} / ${ms(m.floor.p99)} / ${ms(m.floor.p999)} | ${m.service.errors + m.service.non2xx + m.service.shed} / ${m.floor.errors + m.floor.non2xx} |`);
+    md.push(`| ${m.body} | ${f1(m.kb)} | ${m.c} | ${f1(m.service.rps, 0)} | ${f1(m.floor.rps, 0)} | ${f1(m.rpsRatio, 2)} | ${ms(m.service.p50)} / ${ms(m.service.p99)} / ${ms(m.service.p999)} | ${ms(m.floor.p50)} / ${ms(m.floor.p99)} / ${ms(m.floor.p999)} | ${ms(m.service.firstMax)} / ${ms(m.floor.firstMax)} | ${m.service.errors + m.service.non2xx + m.service.shed} / ${m.floor.errors + m.floor.non2xx} |`);
   }
-  for (const p of results.pending) md.push(`| ${p.body} | | | pending | | | | | ${p.reason} |`);
+  for (const p of results.pending) md.push(`| ${p.body} | | | pending | | | | | | ${p.reason} |`);
   md.push('');
   md.push('### Server CPU and memory (during the runs)');
   md.push('');
-  md.push('| body | c | service CPU % of a core | service CPU µs/request | floor CPU µs/request | service RSS max MiB | floor RSS max MiB | load generator CPU % (service runs) | other processes CPU % (max) | log lines per answer |');
-  md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  md.push(`| body | c | service CPU % of a core | service CPU µs/request | floor CPU µs/request | service RSS max MiB (anonymous) | floor RSS max MiB (anonymous) | load generator CPU % (service runs) | other processes CPU % (max) | log lines per answer |${limited ? ` memory charged to the ${opt['memory-limit']} MiB cgroup, peak MiB (service / floor) | OOM kills (service / floor) |` : ''}`);
+  md.push(`|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|${limited ? '--:|--:|' : ''}`);
   for (const m of results.matrix) {
-    md.push(`| ${m.body} | ${m.c} | ${f1(m.service.cpuPct, 0)} | ${f1(m.service.cpuUsPerReq, 0)} | ${f1(m.floor.cpuUsPerReq, 0)} | ${f1(m.service.rssMaxMiB, 0)} | ${f1(m.floor.rssMaxMiB, 0)} | ${f1(m.service.loadGenCpuPct, 0)} | ${f1(Math.max(m.service.otherCpuPct, m.floor.otherCpuPct), 0)} | ${f1(m.logLinesPerAnswer, 2)} |`);
+    md.push(`| ${m.body} | ${m.c} | ${f1(m.service.cpuPct, 0)} | ${f1(m.service.cpuUsPerReq, 0)} | ${f1(m.floor.cpuUsPerReq, 0)} | ${f1(m.service.rssMaxMiB, 0)} (${f1(m.service.anonMaxMiB, 0)}) | ${f1(m.floor.rssMaxMiB, 0)} (${f1(m.floor.anonMaxMiB, 0)}) | ${f1(m.service.loadGenCpuPct, 0)} | ${f1(Math.max(m.service.otherCpuPct, m.floor.otherCpuPct), 0)} | ${f1(m.logLinesPerAnswer, 2)} |${limited ? ` ${f1(m.service.cgroupPeakMiB, 0)} / ${f1(m.floor.cgroupPeakMiB, 0)} | ${m.service.oomKills} / ${m.floor.oomKills} |` : ''}`);
   }
   md.push('');
 }
@@ -555,17 +625,20 @@ if (results.growth.length) {
     ],
   });
   writeFileSync(path.join(OUT, `growth-${MODE}.png`), png);
-  md.push(`![cost growth](${path.relative(BENCH, path.join(OUT, `growth-${MODE}.png`))})`);
+  md.push(`![cost growth](growth-${MODE}.png)`);
   md.push('');
 }
 if (results.overload.length) {
   md.push(`### Overload: c=${OVERLOAD_C}`);
   md.push('');
-  md.push('| server | body | duration s | answers/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | timeouts | answers | RSS max MiB |');
-  md.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|');
+  md.push('All answers, from the start of the run (new connections included: a burst of them is part of overload); the established-connection p99.9 apart. Timeouts: no answer within 10 s (the load generator then reconnects).');
+  md.push('');
+  md.push(`| server | body | duration s | answers/s | p50 ms | p99 ms | p99.9 ms | max ms | p99.9 ms, established connections | errors | timeouts | answers | RSS max MiB (anonymous) |${limited ? ` cgroup peak MiB (limit ${opt['memory-limit']}) | OOM kills |` : ''}`);
+  md.push(`|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|${limited ? '--:|--:|' : ''}`);
   for (const o of results.overload) {
     const r = o.run;
-    md.push(`| ${o.server} | ${o.body} | ${o.durationS} | ${f1(r.rps, 0)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.p999)} | ${ms(r.latencyMs.max)} | ${r.errors} | ${r.timeouts} | ${Object.entries(r.kinds ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${f1(r.server.rssMaxMiB, 0)} |`);
+    const a = r.latencyAllMs ?? r.latencyMs;
+    md.push(`| ${o.server} | ${o.body} | ${o.durationS} | ${f1(r.rps, 0)} | ${ms(a.p50)} | ${ms(a.p99)} | ${ms(a.p999)} | ${ms(a.max)} | ${ms(r.latencyMs.p999)} | ${r.errors} | ${r.timeouts} | ${Object.entries(r.kinds ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${f1(r.server.rssMaxMiB, 0)} (${f1(r.server.anonMaxMiB, 0)}) |${r.server.cgroup ? ` ${f1(r.server.cgroup.peakMiB, 0)} | ${r.server.cgroup.oomKills} |` : ''}`);
   }
   md.push('');
 }
@@ -585,6 +658,9 @@ for (const m of results.matrix.filter((x) => x.c === 100)) {
   const bad = m.service.errors + m.service.non2xx + m.service.shed;
   targets.push({ target: `${m.body} c=100: zero errors, non-2xx and shed answers`, value: String(bad), met: bad === 0 });
   targets.push({ target: `${m.body} c=100: RSS ≤ 150 MiB`, value: `${f1(m.service.rssMaxMiB, 0)} MiB`, met: m.service.rssMaxMiB <= 150 });
+  if (limited) {
+    targets.push({ target: `${m.body} c=100: memory charged to the ${opt['memory-limit']} MiB cgroup ≤ 150 MiB, no OOM kill`, value: `${f1(m.service.cgroupPeakMiB, 0)} MiB, ${m.service.oomKills} OOM kills`, met: m.service.cgroupPeakMiB <= 150 && m.service.oomKills === 0 });
+  }
 }
 for (const m of results.matrix.filter((x) => x.body === 'skip')) {
   targets.push({ target: `skip c=${m.c}: throughput within 5% of the floor`, value: `${f1(m.rpsRatio * 100, 0)}%`, met: m.rpsRatio >= 0.95 });

@@ -28,7 +28,7 @@ if (values.pipeline) {
   const once = () => {
     const r = review.validateAdmissionReview(review.parseJsonBody(Buffer.from(raw)));
     const out = isValidate ? validation.validateAdmission(runtime.validator, r).review : review.admit(runtime.injector, r).review;
-    return JSON.stringify(out);
+    return review.admissionReviewJson ? review.admissionReviewJson(out) : JSON.stringify(out);
   };
   for (let i = 0; i < 500; i++) once();
   const until = performance.now() + Number(values.ms);

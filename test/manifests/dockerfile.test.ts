@@ -22,7 +22,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('npm prune --omit=dev');
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');
     expect(runtime).not.toMatch(/COPY (src|test|bench)/);
-    expect(runtime).toContain('ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]');
+    expect(runtime).toContain('ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "dist/cli/main.js"]');
     expect(runtime).toContain('CMD ["serve"]');
   });
 });
