@@ -153,3 +153,16 @@ export async function startTestServer(
 }
 
 export type { Injector };
+
+/** The AdmissionReview a webhook answers, as tests read it (shed answers carry `reason` and `details`). */
+export interface ReviewAnswer {
+  apiVersion: string;
+  kind: string;
+  response: {
+    uid: string;
+    allowed: boolean;
+    patch?: string;
+    status?: { code: number; reason?: string; message: string; details?: { retryAfterSeconds: number } };
+    auditAnnotations?: Record<string, string>;
+  };
+}

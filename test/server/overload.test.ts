@@ -10,7 +10,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { buildServer } from '../../src/server/app.js';
 import { createInjector } from '../../src/inject/index.js';
 import { installOverloadGuard, scanReviewIdentity, type OverloadGuard, type OverloadGuardOptions } from '../../src/server/overload.js';
-import { httpsRequest, testCertificates, type HttpsResponse } from '../helpers/https.js';
+import { httpsRequest, testCertificates, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
 
 const injector = createInjector(profileConfig('kyma'));
 let closeServer: (() => Promise<void>) | undefined;
@@ -47,17 +47,6 @@ async function untilShedding(guard: OverloadGuard): Promise<void> {
   expect(guard.state().shedRatio).toBe(1);
 }
 
-interface ReviewAnswer {
-  apiVersion: string;
-  kind: string;
-  response: {
-    uid: string;
-    allowed: boolean;
-    patch?: string;
-    status?: { code: number; reason: string; message: string; details: { retryAfterSeconds: number } };
-    auditAnnotations?: Record<string, string>;
-  };
-}
 
 describe('overload guard', () => {
   test('without overload, admissions are served as usual', async () => {

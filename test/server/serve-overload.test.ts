@@ -19,7 +19,7 @@ import { EVENT_LOOP_DELAY, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuar
 import { serve, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
-import { httpsRequest, type HttpsResponse } from '../helpers/https.js';
+import { httpsRequest, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
 import { waitFor } from '../reload/fsutil.js';
 
 const injector = createInjector(profileConfig('kyma'));
@@ -36,16 +36,6 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-interface ReviewAnswer {
-  apiVersion: string;
-  kind: string;
-  response: {
-    uid: string;
-    allowed: boolean;
-    patch?: string;
-    status?: { code: number; reason: string; message: string; details?: { retryAfterSeconds: number } };
-  };
-}
 
 /** serve() on 127.0.0.1:0 with the configured certificate files, quiet, no signal handlers. */
 function start(extra: Partial<ServeOptions> = {}): Promise<RunningServer> {
