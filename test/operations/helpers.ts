@@ -1,26 +1,10 @@
 /** Shared helpers of the operations tests: the built CLI, Prometheus text parsing, admission reviews. */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import type { Pod } from '../../src/k8s/types.js';
+import { cliMain, nodeBin, root } from '../helpers/build.js';
 
-export const root = join(import.meta.dirname, '..', '..');
-export const nodeBin = join(root, 'node_modules', '.bin', 'node');
-export const cliMain = join(root, 'dist', 'cli', 'main.js');
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-/** Rebuild dist/ when src/ is newer (npm test builds first; a direct vitest run may not have). */
-export function ensureBuilt(): void {
-  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= newestMtime(join(root, 'src'))) return;
-  const tsc = spawnSync(nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
-  if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
-}
+export { cliMain, ensureBuilt, nodeBin, root } from '../helpers/build.js';
 
 export interface Run {
   status: number | null;

@@ -3,7 +3,7 @@
  * (dist/cli/main.js run by the pinned Node 24) with real files on disk.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,6 +11,7 @@ import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/app.js';
+import { cliMain, nodeBin } from '../helpers/build.js';
 import type { TestServer } from '../helpers/https.js';
 
 export type Obj = Record<string, any>;
@@ -121,22 +122,7 @@ export function runtime(opts: LoadConfigOptions = {}): WebhookRuntime {
 
 // ---- the CLI ------------------------------------------------------------------------------------------------------
 
-const root = join(import.meta.dirname, '..', '..');
-const nodeBin = join(root, 'node_modules', '.bin', 'node');
-export const cliMain = join(root, 'dist', 'cli', 'main.js');
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-/** Build dist/ when it is older than src/ (npm test builds first; a direct vitest run may not have). */
-export function ensureBuilt(): void {
-  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= newestMtime(join(root, 'src'))) return;
-  const tsc = spawnSync(nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
-  if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
-}
+export { cliMain, ensureBuilt } from '../helpers/build.js';
 
 export interface CliRun {
   status: number | null;
