@@ -11,6 +11,7 @@ import { ManifestError } from '../workloads/kubeInject.js';
 import { apiGroup, isList } from '../workloads/kinds.js';
 import type { ValidateArgs, ValidateOutput } from './args.js';
 import { readManifests } from './inject.js';
+import { kindOfValue } from '../util/kindOfValue.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,14 +21,6 @@ export interface ManifestValidation {
   findings: Finding[];
   /** How many objects were checked (List items counted one by one). */
   objects: number;
-}
-
-function kindOfValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 function firstLine(message: string): string {

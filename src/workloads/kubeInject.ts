@@ -2,6 +2,7 @@ import { parseAllDocuments, stringify, type Document } from 'yaml';
 import type { InjectionOutcome, Injector, WorkloadRef } from '../inject/api.js';
 import type { JsonObject, Pod } from '../k8s/types.js';
 import { isList, podTemplateShape, type PodTemplateShape } from './kinds.js';
+import { kindOfValue } from '../util/kindOfValue.js';
 
 export interface KubeInjectResult {
   /** The manifests, every document followed by `---\n` (like istioctl). */
@@ -202,14 +203,6 @@ function qualified(namespace: string | undefined, name: string): string {
 
 function isMap(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function kindOfValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 function clone<T>(v: unknown): T {
