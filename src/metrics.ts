@@ -20,10 +20,10 @@ export interface WebhookMetrics {
   readonly validationFindings: Counter<'code' | 'severity' | 'mode'>;
   /**
    * `mesh_webhook_admission_requests_total{endpoint,outcome,reason}`: requests to the admission endpoints. endpoint:
-   * `inject` or `validate`; outcome: `injected`, `skipped`, `rejected`, `error` (inject), `allowed`, `denied`,
-   * `error` (validate), `refused` (answered with an HTTP error status, any endpoint) or `shed` (answered "overloaded,
-   * retry" by the overload guard); reason: a bounded code (the
-   * decision rule, a rejection category, the validation mode, the HTTP status), never free text.
+   * `inject`, `validate` or `explain`; outcome: `injected`, `skipped`, `rejected`, `error` (inject), `allowed`,
+   * `denied`, `error` (validate), `explained` (explain), `refused` (answered with an HTTP error status, any endpoint)
+   * or `shed` (answered "overloaded, retry" by the overload guard); reason: a bounded code (the decision rule, a
+   * rejection category, the validation mode, the HTTP status), never free text.
    */
   readonly admissionRequests: Counter<'endpoint' | 'outcome' | 'reason'>;
   /** `mesh_webhook_admission_duration_seconds{endpoint}`: from the request's arrival to the answer being sent. */
@@ -56,7 +56,7 @@ export const CLUSTER_CACHE_CONNECTED = 'mesh_webhook_cluster_cache_connected';
 export const CLUSTER_CACHE_LAST_SYNC = 'mesh_webhook_cluster_cache_last_sync_timestamp_seconds';
 export const CLUSTER_CACHE_OBJECTS = 'mesh_webhook_cluster_cache_objects';
 /** Every value of the `outcome` label of {@link ADMISSION_REQUESTS}. */
-export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'rejected', 'error', 'allowed', 'denied', 'refused', 'shed'] as const;
+export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'rejected', 'error', 'allowed', 'denied', 'explained', 'refused', 'shed'] as const;
 /** Admission latency buckets, in seconds: 0.5 ms .. 10 s (the API server's default webhook timeout). */
 export const ADMISSION_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -100,7 +100,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): WebhookMetric
   }
   const admissionRequests = new Counter({
     name: ADMISSION_REQUESTS,
-    help: 'Requests to the admission endpoints, by endpoint (inject, validate), outcome (injected, skipped, rejected, allowed, denied, error, refused, shed) and reason (decision rule, rejection category, validation mode or HTTP status).',
+    help: 'Requests to the admission endpoints, by endpoint (inject, validate, explain), outcome (injected, skipped, rejected, allowed, denied, error, explained, refused, shed) and reason (decision rule, rejection category, validation mode or HTTP status).',
     labelNames: ['endpoint', 'outcome', 'reason'] as const,
     registers: [registry],
   });

@@ -53,9 +53,14 @@ export interface AdmissionReviewRequest {
   request: AdmissionRequest;
 }
 
+/** The `metav1.Status` of an answer: what the API server passes on to the client when the request is denied. */
 export interface AdmissionResponseStatus {
   message: string;
   code?: number;
+  status?: 'Failure';
+  /** A StatusReason, e.g. TooManyRequests (the client then honours details.retryAfterSeconds). */
+  reason?: string;
+  details?: { retryAfterSeconds?: number };
 }
 
 export interface AdmissionResponse {

@@ -121,6 +121,31 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
 }
 
 /**
+ * The answer for an object beyond the count caps (src/admission/limits.ts), which is not validated: a CREATE in
+ * enforce mode is denied with the problem (its pods would be refused by /inject anyway); anything else is allowed with
+ * a warning, so an UPDATE of an object that is already stored (a scale, a rollout) is never blocked by a cap.
+ */
+export function validationLimitAnswer(validator: Validator, review: AdmissionReviewRequest, problem: string): ValidationResult {
+  const request = review.request;
+  const operation = str(request.operation);
+  const object = isObj(request.object) ? request.object : {};
+  let mode: ValidationMode = 'warn';
+  try {
+    const scope = modeScope(object, str(request.namespace));
+    mode = validator.modeFor(scope.namespace, scope.labels);
+  } catch {
+    // keep warn
+  }
+  const reason = `not validated: ${problem}`;
+  const allowed = !(mode === 'enforce' && operation === 'CREATE');
+  const response: Omit<AdmissionResponse, 'uid'> = allowed
+    ? { allowed: true, warnings: [`mesh-webhook: ${reason}`.slice(0, 256)] }
+    : { allowed: false, status: { code: 400, message: `mesh-webhook denied: ${problem}` } };
+  Object.assign(response, withAudit(`${mode}: ${reason}`));
+  return { review: buildAdmissionResponse(review, response), operation, subject: subjectOf(review), checked: false, mode, findings: [], allowed, reason };
+}
+
+/**
  * The answer when the request's deadline passed before it was processed: in enforce mode a denial asking to retry
  * (code 504, as /inject answers), in warn and audit mode allowed unchecked with a warning (validation must not block
  * there). The API server has probably stopped waiting anyway; this only makes the reason explicit.

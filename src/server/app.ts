@@ -6,10 +6,17 @@
  * Contract of the HTTP layer:
  * - every well-formed AdmissionReview gets HTTP 200 with an AdmissionReview, whatever the decision;
  * - anything else gets a 4xx with a JSON body `{ "error": "<message>" }`: 415 (not application/json), 400 (empty body,
- *   bad JSON, not an AdmissionReview), 413 (body over 6 MiB), 404/405 (unknown route / method); never HTML,
- *   never a stack trace, and no input yields a 500;
+ *   bad JSON, not an AdmissionReview), 413 (body over the endpoint's limit, src/server/routes.ts), 404/405 (unknown
+ *   route / method); never HTML, never a stack trace, and no input yields a 500;
+ * - every per-endpoint concern (client certificate, overload guard, body limit, metrics label) is decided on the route
+ *   Fastify matched (src/server/routes.ts), never on the raw URL, so `/%69nject` gets exactly what `/inject` gets;
+ * - an object beyond the count caps (src/admission/limits.ts) is answered at once, before any decision or injection;
+ * - an early answer (401/403, 415, 429) waits until the request body has been read, so closing the connection after
+ *   it never resets a client that is still sending (it would see a failed call instead of the answer);
  * - one log line per admission (uid, namespace, pod name, decision, reason, durationMs), never the pod itself; one
- *   per validation (uid, operation, kind, namespace/name, mode, finding codes, allowed, durationMs);
+ *   per validation (uid, operation, kind, namespace/name, mode, finding codes, allowed, durationMs); one per
+ *   explanation (kind, namespace/name, decision, outcome, durationMs);
+ * - `POST /explain` is served only when asked for (`explain: true`): it reads namespace labels from the cluster cache.
  * - while shutting down, /readyz answers 503 and every answer carries `Connection: close`, so clients move their
  *   keep-alive connections elsewhere while the listener still serves.
  */
@@ -22,15 +29,18 @@ import type { Logger, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   AdmissionReviewError,
+  AUDIT_ANNOTATION,
   admissionReviewJson,
   admit,
   buildAdmissionResponse,
+  notAPodReason,
   parseJsonBody,
   validateAdmissionReview,
   type AdmissionDecision,
   type AdmissionReviewRequest,
 } from '../admission/review.js';
-import { validateAdmission, validationDeadlineAnswer, type ValidationResult } from '../admission/validation.js';
+import { validateAdmission, validationDeadlineAnswer, validationLimitAnswer, type ValidationResult } from '../admission/validation.js';
+import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem, type AdmissionLimits } from '../admission/limits.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
@@ -42,9 +52,10 @@ import { recordAdmission, recordValidation, rejectionCategory, type WebhookMetri
 import type { TlsMaterial } from '../tls/load.js';
 import { createValidator, type Validator } from '../validate/index.js';
 import { admissionBudgetMs, parseGoDuration, parseInjectPath } from './params.js';
+import { ADMISSION_ROUTES, BODY_LIMITS, endpointOf, otherMethods, PROBE_ROUTES, rawTail, type RouteConfig } from './routes.js';
 import { startLoopMonitor, type LoopMonitorOptions } from './health.js';
+import { DEFAULT_MAX_CONNECTIONS, limitConnections } from './connections.js';
 import {
-  CLIENT_CERT_PATHS,
   DEFAULT_SERVER_TIMEOUTS,
   clientCaOf,
   clientCertificateProblem,
@@ -54,8 +65,8 @@ import {
   type ServerTimeouts,
 } from './tls.js';
 
-/** Largest accepted request body: 6 MiB (the API server's own limit on a request is 3 MiB of object). */
-export const BODY_LIMIT_BYTES = 6 * 1024 * 1024;
+/** Body limit of everything but the admission routes (theirs: src/server/routes.ts BODY_LIMITS). */
+const OTHER_BODY_LIMIT = 64 * 1024;
 
 export type WebhookServer = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, FastifyBaseLogger>;
 
@@ -78,6 +89,8 @@ export interface WebhookRuntime {
   readonly validator: Validator;
   /** Decision traces for `POST /explain` and the debug log (derived from the injector when absent). */
   readonly explainer?: Explainer;
+  /** Count caps checked before any work on an object (default {@link DEFAULT_ADMISSION_LIMITS}). */
+  readonly limits?: AdmissionLimits;
 }
 
 /** Compile a configuration into the injector and the validator (same config, same cluster view). */
@@ -158,6 +171,16 @@ export interface BuildServerOptions {
    * and /readyz answers 503 while the loop is overloaded. `false`: off. Default on, with its defaults.
    */
   eventLoop?: LoopMonitorOptions | false;
+  /**
+   * Connections held at most (src/server/connections.ts): beyond it a new connection closes the oldest one without a
+   * request in progress. Default {@link DEFAULT_MAX_CONNECTIONS}; `false`: no cap.
+   */
+  maxConnections?: number | false;
+  /**
+   * Serve `POST /explain`. Default false: an explanation shows the namespace's labels from the cluster cache, for any
+   * namespace, so it is only served when the operator asks for it (and behind the client certificate, if any).
+   */
+  explain?: boolean;
 }
 
 declare module 'fastify' {
@@ -167,13 +190,6 @@ declare module 'fastify' {
     /** The outcome of an admission request for the metrics (set by the /inject and /validate handlers). */
     meshAdmission: { outcome: string; reason: string } | null;
   }
-}
-
-/** The admission endpoint of a path (the `endpoint` label), or undefined for other paths. */
-function admissionEndpoint(path: string): 'inject' | 'validate' | undefined {
-  if (path === '/inject' || path.startsWith('/inject/')) return 'inject';
-  if (path === '/validate' || path === '/validate/') return 'validate';
-  return undefined;
 }
 
 /** A compact `Kind/name` of the pod's owner, from ownerReferences and generateName only (never the spec). */
@@ -212,27 +228,23 @@ function mediaTypeOf(header: string | string[] | undefined): string | undefined 
   return value.split(';', 1)[0]?.trim().toLowerCase();
 }
 
-const ALLOWED_METHODS: { pattern: RegExp; allow: string }[] = [
-  { pattern: /^\/inject(?:\/.*)?$/, allow: 'POST' },
-  { pattern: /^\/validate\/?$/, allow: 'POST' },
-  { pattern: /^\/explain$/, allow: 'POST' },
-  { pattern: /^\/(?:healthz|readyz|metrics)$/, allow: 'GET, HEAD' },
-];
+/** The 415 message, one wording for every endpoint. */
+function unsupportedMediaType(request: FastifyRequest): string {
+  const ct = request.headers['content-type'];
+  return `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`;
+}
 
 /** Map any error reaching Fastify's error handler to a status and a client-safe message. */
 function classifyError(err: unknown, request: FastifyRequest): { status: number; message: string } {
   if (err instanceof AdmissionReviewError) return { status: 400, message: err.message };
   const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; message?: unknown };
   switch (e.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
-      const ct = request.headers['content-type'];
-      return {
-        status: 415,
-        message: `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`,
-      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, message: unsupportedMediaType(request) };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = request.routeOptions.bodyLimit ?? OTHER_BODY_LIMIT;
+      return { status: 413, message: `request body is larger than the limit of ${limit} bytes of ${request.routeOptions.url ?? 'this path'}` };
     }
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, message: `request body is larger than the limit of ${BODY_LIMIT_BYTES} bytes (6 MiB)` };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, message: 'request body length does not match the Content-Length header' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -248,9 +260,44 @@ function classifyError(err: unknown, request: FastifyRequest): { status: number;
 }
 
 /**
+ * Resolves once the rest of a request body has been read and discarded (true), or false when it is not worth reading:
+ * larger than `limit` (by Content-Length, or once that much has arrived), or the connection failed. An answer sent
+ * before the body was read, on a connection that then closes (`Connection: close`, shutdown), would otherwise reset a
+ * client that is still sending, and the client would see a failed call instead of the answer.
+ */
+function drainBody(raw: IncomingMessage, limit: number): Promise<boolean> {
+  if (raw.complete || raw.readableEnded) return Promise.resolve(true);
+  const declared = Number(raw.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ok: boolean) => {
+      raw.removeListener('data', onData);
+      raw.removeListener('end', onEnd);
+      raw.removeListener('error', onFail);
+      raw.removeListener('close', onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer | string) => {
+      seen += chunk.length;
+      if (seen > limit) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const onClose = () => finish(raw.complete);
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', onFail);
+    raw.once('close', onClose);
+    raw.resume();
+  });
+}
+
+/**
  * Build the webhook's HTTPS server (not listening yet: call `listen({ port, host })`).
- * Routes: `POST /inject`, `POST /inject/*` (Istio path parameters), `POST /validate` (and `/validate/`),
- * `GET /healthz`, `GET /readyz`, and `GET /metrics` when `metrics` is given.
+ * Routes (src/server/routes.ts): `POST /inject`, `POST /inject/*` (Istio path parameters), `POST /validate` (and
+ * `/validate/`), `POST /explain` when `explain` is set, `GET /healthz`, `GET /readyz`, and `GET /metrics` when
+ * `metrics` is given; other methods on these paths get 405 with `Allow`.
  */
 export function buildServer(opts: BuildServerOptions): WebhookServer {
   const clock = opts.clock ?? (() => performance.now());
@@ -285,7 +332,8 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     // Fastify's own "incoming request" / "request completed" lines are off: the handler logs one line per
     // admission instead. (The top-level `disableRequestLogging` option is deprecated since Fastify 5.12.)
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT_BYTES,
+    // The admission routes set their own limits (routes.ts BODY_LIMITS); anything else has no business sending more.
+    bodyLimit: OTHER_BODY_LIMIT,
     // Slow or stalled clients cannot hold a request open longer than the API server's largest webhook timeout.
     requestTimeout: timeouts.requestMs,
     return503OnClosing: true,
@@ -299,6 +347,14 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   }) as unknown as WebhookServer;
 
   rememberClientCa(app.server, opts.tls.clientCa);
+  if (opts.maxConnections !== false) {
+    const registry = opts.metrics && 'validationRequests' in opts.metrics ? opts.metrics.registry : opts.metrics;
+    limitConnections(app.server, {
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      ...(registry ? { registry } : {}),
+      logger: app.log.child({ component: 'connections' }),
+    });
+  }
   const loop = opts.eventLoop === false ? undefined : startLoopMonitor(opts.eventLoop);
   if (loop) app.addHook('onClose', (_instance, done) => (loop.close(), done()));
   loop?.watchConnections(app.server);
@@ -312,9 +368,9 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   });
 
   // Only application/json bodies are parsed (media type compared exactly, parameters such as charset ignored);
-  // any other Content-Type fails with FST_ERR_CTP_INVALID_MEDIA_TYPE, mapped to 415 below.
+  // any other Content-Type fails with FST_ERR_CTP_INVALID_MEDIA_TYPE, mapped to 415 below. The limit is the route's.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer));
     } catch (err) {
@@ -327,10 +383,11 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return reply.code(status).type('application/json; charset=utf-8').send(errorBody(message));
   }
 
-  // With a client CA, the admission routes need a verified client certificate; probes and metrics do not.
+  // With a client CA, the admission routes need a verified client certificate; probes and metrics do not. Decided on
+  // the matched route: `/%69nject` is /inject.
   if (opts.tls.clientCa !== undefined) {
     app.addHook('onRequest', (request, reply, done) => {
-      const problem = CLIENT_CERT_PATHS.test(request.url) ? clientCertificateProblem(request.raw.socket as TLSSocket) : undefined;
+      const problem = endpointOf(request) !== undefined ? clientCertificateProblem(request.raw.socket as TLSSocket) : undefined;
       if (problem) refuse(request, reply, problem.status, problem.message);
       else done();
     });
@@ -345,20 +402,18 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return refuse(request, reply, status, message);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = pathOf(request.url);
-    const known = ALLOWED_METHODS.find((r) => r.pattern.test(path));
-    if (known) {
-      void reply.header('allow', known.allow);
-      return refuse(request, reply, 405, `method ${request.method} is not allowed on ${path}; use ${known.allow}`);
-    }
-    return refuse(request, reply, 404, `no route for ${request.method} ${path}`);
-  });
+  app.setNotFoundHandler((request, reply) => refuse(request, reply, 404, `no route for ${request.method} ${pathOf(request.url)}`));
 
   const shuttingDown = opts.shuttingDown ?? (() => false);
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    // An answer before the body was read (401/403, 415, 429, 405): read the rest first, or close a connection whose
+    // body is not worth reading (413 closes by itself).
+    if (!request.raw.complete && reply.statusCode !== 413) {
+      const read = await drainBody(request.raw, request.routeOptions.bodyLimit ?? OTHER_BODY_LIMIT);
+      if (!read) void reply.header('connection', 'close');
+    }
     if (shuttingDown()) void reply.header('connection', 'close');
-    done(null, payload);
+    return payload;
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -381,11 +436,27 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       return reply.type(registry.contentType).send(text);
     });
   }
+
+  // 405 with Allow for the other methods on every known path, answered before any body is parsed.
+  const methodNotAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
+    const allow = (request.routeOptions.config as RouteConfig).allow ?? '';
+    void reply.header('allow', allow);
+    return refuse(request, reply, 405, `method ${request.method} is not allowed on ${pathOf(request.url)}; use ${allow}`);
+  };
+  const unreachable = async () => undefined;
+  for (const url of PROBE_ROUTES.filter((p) => p !== '/metrics' || registry)) {
+    app.route({ method: otherMethods(['GET', 'HEAD']), url, config: { allow: 'GET, HEAD' } satisfies RouteConfig, onRequest: methodNotAllowed, handler: unreachable });
+  }
+  for (const { url, endpoint } of ADMISSION_ROUTES) {
+    const route = { url, bodyLimit: BODY_LIMITS[endpoint], config: { allow: 'POST' } satisfies RouteConfig, onRequest: methodNotAllowed, handler: unreachable };
+    app.route({ ...route, method: otherMethods(['POST']) });
+  }
+
   // Every answer of an admission endpoint is counted once, when it has been sent: the handlers' outcomes, and any
   // HTTP error status (415, 400, 413, 503, ...) as outcome "refused" with the status as reason.
   if (webhookMetrics?.admissionRequests) {
     app.addHook('onResponse', (request, reply, done) => {
-      const endpoint = admissionEndpoint(pathOf(request.url));
+      const endpoint = endpointOf(request);
       if (endpoint !== undefined) {
         const status = reply.statusCode;
         const labels =
@@ -400,10 +471,8 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
 
   /** The AdmissionReview of a request, or the 4xx answer already sent (same checks for /inject and /validate). */
   const readReview = (request: FastifyRequest, reply: FastifyReply): { review: AdmissionReviewRequest } | { refused: FastifyReply } => {
-    const mediaType = mediaTypeOf(request.headers['content-type']);
-    if (mediaType !== 'application/json') {
-      const ct = request.headers['content-type'];
-      return { refused: refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`) };
+    if (mediaTypeOf(request.headers['content-type']) !== 'application/json') {
+      return { refused: refuse(request, reply, 415, unsupportedMediaType(request)) };
     }
     if (request.body === undefined) {
       return { refused: refuse(request, reply, 400, 'request body is empty; expected an AdmissionReview JSON object') };
@@ -473,7 +542,20 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     const runtime = currentRuntime();
     if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
 
-    const result = admit(runtime.injector, review, parseInjectPath(pathOf(request.url)));
+    // A pod beyond the count caps is refused before anything reads it whole (the decision, the template, the patch).
+    const over = notAPodReason(review.request) === undefined ? limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS) : undefined;
+    if (over) {
+      const reason = `limit exceeded: ${over.limit}`;
+      logAdmission('rejected', reason);
+      request.meshAdmission = { outcome: 'rejected', reason: 'limitExceeded' };
+      return buildAdmissionResponse(review, {
+        allowed: false,
+        status: { message: `mesh-webhook: cannot inject: ${describeLimitProblem(over)}`, code: 400 },
+        auditAnnotations: { [AUDIT_ANNOTATION]: `rejected: ${reason}` },
+      });
+    }
+
+    const result = admit(runtime.injector, review, parseInjectPath(`/inject${rawTail(request.url)}`));
     const trace = () => {
       if (result.rule === undefined && result.decision !== 'rejected') return undefined; // not a Pod, or the injector threw
       try {
@@ -491,9 +573,6 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return reply.type('application/json; charset=utf-8').send(admissionReviewJson(result.review));
   };
 
-  app.post('/inject', injectHandler);
-  app.post('/inject/*', injectHandler);
-
   const validateHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const parsed = readReview(request, reply);
     if ('refused' in parsed) return parsed.refused;
@@ -501,16 +580,20 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     const runtime = currentRuntime();
     if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no configuration loaded');
 
-    // Same deadline rule as /inject; the validator is synchronous and fast, so only queueing can overrun it.
+    // Same deadline rule as /inject; the validator is synchronous and fast, so only queueing can overrun it. An object
+    // beyond the count caps is not validated (src/admission/validation.ts says what is answered then).
     const deadline = deadlineOf(request);
+    const over = deadline.expired ? undefined : limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS);
     const result: ValidationResult = deadline.expired
       ? validationDeadlineAnswer(runtime.validator, review, deadline.timeout)
-      : validateAdmission(runtime.validator, review);
+      : over
+        ? validationLimitAnswer(runtime.validator, review, describeLimitProblem(over))
+        : validateAdmission(runtime.validator, review);
 
     if (result.checked && result.mode !== undefined && webhookMetrics) recordValidation(webhookMetrics, result.mode, result.allowed, result.findings);
     request.meshAdmission = {
       outcome: result.error !== undefined ? 'error' : result.allowed ? 'allowed' : 'denied',
-      reason: deadline.expired ? 'deadlineExceeded' : result.checked && result.mode !== undefined ? result.mode : 'notChecked',
+      reason: deadline.expired ? 'deadlineExceeded' : over ? 'limitExceeded' : result.checked && result.mode !== undefined ? result.mode : 'notChecked',
     };
     // The one log line of this review (level error when the validator threw).
     const fields = {
@@ -531,22 +614,16 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return result.review;
   };
 
-  app.post('/validate', validateHandler);
-  app.post('/validate/', validateHandler);
-
   // POST /explain: the decision trace of a posted AdmissionReview (its request.object), Pod or workload, as JSON.
-  app.post('/explain', async (request, reply) => {
-    const mediaType = mediaTypeOf(request.headers['content-type']);
-    if (mediaType !== 'application/json') {
-      const ct = request.headers['content-type'];
-      return refuse(request, reply, 415, `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`);
-    }
+  const explainHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (mediaTypeOf(request.headers['content-type']) !== 'application/json') return refuse(request, reply, 415, unsupportedMediaType(request));
     const body = request.body as Record<string, unknown> | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return refuse(request, reply, 400, 'request body must be an AdmissionReview, a Pod or a workload (a JSON object)');
     }
     let object: unknown = body;
     let namespace: string | undefined;
+    let uid: string | undefined;
     if (body['kind'] === 'AdmissionReview') {
       let review: AdmissionReviewRequest;
       try {
@@ -556,16 +633,44 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
         throw err;
       }
       object = review.request.object;
+      uid = review.request.uid;
       namespace = typeof review.request.namespace === 'string' && review.request.namespace !== '' ? review.request.namespace : undefined;
     }
     const runtime = currentRuntime();
     if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no configuration loaded');
+    const over = limitProblem(object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS);
+    if (over) return refuse(request, reply, 400, `cannot explain: ${describeLimitProblem(over)}`);
     const explanation = explainerOf(runtime).explain(object, namespace !== undefined ? { namespace } : {});
     if (explanation === undefined) {
       return refuse(request, reply, 400, 'the object is not a Pod or a workload with a pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ...)');
     }
+    request.meshAdmission = { outcome: 'explained', reason: explanation.decision.rule };
+    request.log.info(
+      {
+        ...(uid !== undefined ? { uid } : {}),
+        kind: explanation.kind,
+        namespace: explanation.namespace,
+        name: explanation.name,
+        decision: explanation.decision.inject ? 'inject' : 'skip',
+        rule: explanation.decision.rule,
+        outcome: explanation.injector.outcome,
+        durationMs: Math.round((clock() - request.meshReceivedAt) * 100) / 100,
+      },
+      'explanation',
+    );
     return explanation;
-  });
+  };
+
+  const handlers = { inject: injectHandler, validate: validateHandler, explain: explainHandler } as const;
+  for (const { url, endpoint } of ADMISSION_ROUTES) {
+    if (endpoint === 'explain' && !opts.explain) {
+      // Off unless asked for: say so at once (404), before the body is parsed.
+      const off = 'POST /explain is not enabled on this server (mesh-webhook serve --explain turns it on)';
+      app.post(url, { bodyLimit: BODY_LIMITS[endpoint], onRequest: async (request, reply) => refuse(request, reply, 404, off) }, unreachable);
+      continue;
+    }
+    app.post(url, { bodyLimit: BODY_LIMITS[endpoint], config: { endpoint } satisfies RouteConfig }, handlers[endpoint]);
+  }
 
   return app;
 }

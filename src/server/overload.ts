@@ -23,7 +23,9 @@
  * - `POST /validate`: HTTP 429 with `Retry-After` and `{ "error": ... }`: a call failure on purpose, so the
  *   validating webhook's failurePolicy decides, as it does whenever the validator cannot answer (Ignore, warn-only:
  *   the object is admitted unvalidated; Fail, enforce: it is rejected).
- * Nothing else is ever shed (health, readiness, metrics).
+ * - `POST /explain` (when served): HTTP 429 with `Retry-After`, as /validate.
+ * Nothing else is ever shed (health, readiness, metrics). Either answer goes out once the request body has been read
+ * (the server's onSend hook), so a client still sending never has its connection reset under it.
  *
  * Wiring: `installOverloadGuard(app, options)` after buildServer() and before listen().
  */
@@ -31,6 +33,8 @@ import type { IncomingMessage } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { ADMISSION_API_VERSIONS, AUDIT_ANNOTATION, buildAdmissionResponse, type AdmissionApiVersion } from '../admission/review.js';
+import { endpointOf } from './routes.js';
 
 export interface OverloadGuardOptions {
   /**
@@ -234,10 +238,7 @@ export function scanReviewIdentity(text: string): { complete: boolean; found?: R
   return { complete: true };
 }
 
-const ADMISSION_PATH = /^\/(inject|validate)(?=[/?]|$)/;
-const SUPPORTED_API_VERSIONS = new Set(['admission.k8s.io/v1', 'admission.k8s.io/v1beta1']);
-/** The audit annotation of /inject answers (src/admission/review.ts AUDIT_ANNOTATION). */
-const INJECTION_AUDIT_ANNOTATION = 'mesh-webhook/injection';
+const SUPPORTED_API_VERSIONS: ReadonlySet<string> = new Set(ADMISSION_API_VERSIONS);
 const LOG_EVERY_MS = 5_000;
 
 /** Any Fastify instance (HTTP or HTTPS, any logger): the guard only reads the raw request and replies. */
@@ -328,10 +329,12 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
     done();
   });
 
-  // preParsing: after the headers, before the body is read and parsed; what makes shedding cheap.
+  // preParsing: after the headers, before the body is read and parsed; what makes shedding cheap. Which requests are
+  // admissions is decided on the route Fastify matched (src/server/routes.ts), never on the raw URL.
   app.addHook('preParsing', (request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, value?: RequestPayload) => void) => {
     const raw = request.raw;
-    if (raw.method !== 'POST' || !ADMISSION_PATH.test(raw.url ?? '')) return done(null, payload);
+    const endpoint = endpointOf(request);
+    if (endpoint === undefined) return done(null, payload);
     const length = Number(raw.headers['content-length']) || 0;
     let reason: ShedReason | undefined;
     if (inFlight >= maxInFlight) reason = 'in_flight';
@@ -357,11 +360,11 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
     shedSinceLog++;
     // Counted by the server's admission metrics as outcome "shed" (not as a refused request), whatever the status.
     (request as { meshAdmission?: { outcome: string; reason: string } | null }).meshAdmission = { outcome: 'shed', reason };
-    const endpoint = raw.url?.startsWith('/validate') ? 'validate' : 'inject';
     metrics?.shed.inc({ endpoint, reason });
     const why = reason === 'event_loop_delay' ? `requests wait ${Math.round(delayMs)} ms` : reason === 'in_flight' ? `${inFlight} admissions in flight` : `${Math.round(inFlightBytes / 1048576)} MiB of admissions in flight`;
     const message = `mesh-webhook is overloaded (${why}); retry in ${retryAfter}s`;
-    if (endpoint === 'validate') {
+    // The server's onSend hook reads the rest of the body before this answer goes out (src/server/app.ts).
+    if (endpoint !== 'inject') {
       tooManyRequests(reply, retryAfter, message);
       return;
     }
@@ -371,19 +374,15 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
         tooManyRequests(reply, retryAfter, message);
         return;
       }
-      void reply
-        .code(200)
-        .type('application/json; charset=utf-8')
-        .send({
-          apiVersion: identity.apiVersion,
-          kind: 'AdmissionReview',
-          response: {
-            uid: identity.uid,
-            allowed: false,
-            status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds: retryAfter } },
-            auditAnnotations: { [INJECTION_AUDIT_ANNOTATION]: 'rejected: overloaded' },
-          },
-        });
+      const answer = buildAdmissionResponse(
+        { apiVersion: identity.apiVersion as AdmissionApiVersion, request: { uid: identity.uid } },
+        {
+          allowed: false,
+          status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds: retryAfter } },
+          auditAnnotations: { [AUDIT_ANNOTATION]: 'rejected: overloaded' },
+        },
+      );
+      void reply.code(200).type('application/json; charset=utf-8').send(answer);
     });
   });
 

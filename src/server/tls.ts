@@ -11,8 +11,9 @@
  *   OpenSSL in use has it, then X25519, P-256, P-384.
  * - Client certificates (only with `clientCa`): the handshake asks for one (requestCert) but does not fail without
  *   one (rejectUnauthorized: false), because the kubelet's /healthz and /readyz probes never present one; instead the
- *   admission routes (/inject, /validate, /explain) answer 401 when no certificate was presented and 403 when it does
- *   not chain to the client CA, before the body is read. Probes and /metrics stay reachable.
+ *   admission routes (/inject, /validate, /explain: src/server/routes.ts, decided on the route Fastify matched) answer
+ *   401 when no certificate was presented and 403 when it does not chain to the client CA, before the body is read.
+ *   Probes and /metrics stay reachable.
  */
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Server } from 'node:net';
@@ -132,9 +133,6 @@ export function rememberClientCa(server: Server, clientCa: string | undefined): 
 export function clientCaOf(server: Server): string | undefined {
   return clientCas.get(server);
 }
-
-/** Paths that need a verified client certificate when a client CA is configured. */
-export const CLIENT_CERT_PATHS = /^\/(?:inject|validate|explain)(?:[/?]|$)/;
 
 /**
  * Why a request on `socket` may not use an admission route, or undefined when its client certificate was verified

@@ -3,16 +3,19 @@
  * process, with 6 client loops posting AdmissionReviews with `?timeout=1s` the whole time (test/faults/load.ts, each
  * request timed from its creation, connecting included):
  *
- * 1. three event-loop stalls of about two seconds (an admission of a pod with 250,000 labels: a real request,
- *    expensive but within the body limit): /readyz turns 503 naming the overload, /healthz stays 200;
+ * 1. three stalls of two seconds: the server process is stopped (SIGSTOP) and continued (SIGCONT), as a CPU-throttled
+ *    or descheduled container is, while the loops keep sending and a 3 MiB admission (agent: false, so
+ *    `Connection: close`) is in flight: /readyz turns 503 naming the overload, /healthz stays 200;
  * 2. a certificate rotation (Secret volume update, new CA);
  * 3. configuration reloads: valid (new proxy tag), invalid (kept the last good one), valid again;
  * 4. SIGTERM with keep-alive connections busy: /readyz 503 at once, answers go on during the drain delay, exit 0.
  *
- * Zero failed requests and zero requests answered after their deadline: a request that waited out its deadline
- * behind a stall gets the fast "deadline passed, retry" answer (src/server/health.ts), never a late patch. The
- * overload guard (src/server/overload.ts, on by default) may shed some requests right after a stall ("overloaded,
- * retry": counted as shed, not failed); a shed stall request is retried, as the API server's clients would.
+ * Zero failed requests (every request's transport error is counted as a failure, never thrown) and zero requests
+ * answered after their deadline: a request that waited out its deadline behind a stall gets the fast "deadline
+ * passed, retry" answer (src/server/health.ts), never a late patch. The overload guard (src/server/overload.ts, on
+ * by default) may shed some requests right after a stall ("overloaded, retry": counted as shed, not failed); a shed
+ * big request is retried, as the API server's clients would. (The stalls used to be a pod with 250,000 labels; the
+ * count caps of src/admission/limits.ts now refuse that pod at once, which is the point of them.)
  */
 import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -20,12 +23,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
+import type { ReviewAnswer } from '../helpers/https.js';
 import { atomicWriterUpdate, waitFor } from '../reload/fsutil.js';
 import { startLoad } from './load.js';
 
@@ -46,32 +49,43 @@ interface Answer {
   status: number;
   body: string;
   serial?: string;
+  /** The transport error, when there was no answer (status 0). */
+  error?: string;
 }
 
+/** One request; a transport error is an answer with status 0 and the error, never a rejection. */
 function request(port: number, p: string, ca: string[], opts: { method?: string; body?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (answer: Answer) => {
+      if (settled) return;
+      settled = true;
+      resolve(answer);
+    };
     const req = https.request(
       { host: '127.0.0.1', port, path: p, method: opts.method ?? 'GET', agent: false, ca, servername: 'localhost', timeout: 60_000, headers: { 'content-type': 'application/json' } },
       (res) => {
         const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), serial }));
-        res.on('error', reject);
+        res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), serial }));
+        res.on('error', (err) => done({ status: 0, body: '', error: err.message }));
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    req.on('error', (err) => done({ status: 0, body: '', error: `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`.trim() }));
     req.end(opts.body);
   });
 }
 
-/** A pod with 250,000 labels: about 3 MiB, roughly two seconds of injection work in one event-loop turn. */
-function stallBody(): string {
+/** An AdmissionReview of about 3 MiB: long annotation values, within every count cap, so it is injected. */
+function bigBody(): string {
   const pod = samplePod();
-  pod.metadata = { ...pod.metadata, labels: { ...pod.metadata?.labels, ...Object.fromEntries(Array.from({ length: 250_000 }, (_, i) => [`l${i}`, 'v'])) } };
-  return JSON.stringify(sampleAdmissionReview({ uid: 'stall', pod }));
+  pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`example.com/a${i}`, 'x'.repeat(256 * 1024)])) } };
+  return JSON.stringify(sampleAdmissionReview({ uid: 'big', pod }));
 }
+
+const STALL_MS = 2_000;
 
 test('stalls, certificate rotation, config reloads and SIGTERM under load: zero failed, stalled requests get the fast deadline answer', async () => {
   const [pairA, pairB] = await Promise.all([generateDevCertificates(['mesh-webhook.test']), generateDevCertificates(['mesh-webhook.test'])]);
@@ -98,40 +112,41 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
   expect(typeof port, served.stderr).toBe('number');
   const ca = [pairA.ca, pairB.ca];
 
-  const big = stallBody();
+  const big = bigBody();
   const faults: string[] = [];
   const load = startLoad({ url: `https://127.0.0.1:${port}`, ca, deadlineMs: DEADLINE_MS, maxMs: 90_000 });
-  const stalls: number[] = [];
-  let shedStalls = 0;
+  /** Every answer to the big request, shed ones included, and the transport errors. */
+  const bigAnswers: Answer[] = [];
+  let shedBig = 0;
   const readyAfterStall: Answer[] = [];
   const healthAfterStall: Answer[] = [];
   try {
     load.phase = 'steady';
     await waitFor('steady answers', () => load.inPhase('steady').filter((r) => r.kind === 'ok').length >= 30, 20_000);
 
-    // 1. Event-loop stalls.
+    // 1. Stalls: the process stopped for STALL_MS while the loops and a big request keep sending.
     for (let i = 0; i < 3; i++) {
       load.phase = `stall-${i}`;
-      // The overload guard may still be shedding after the previous stall: a shed answer (allowed false, code 429)
-      // is retried after its retryAfterSeconds, as the API server's clients do. Only the served attempt is timed.
-      let answer: Answer;
-      let started: number;
-      for (let attempt = 1; ; attempt++) {
-        started = performance.now();
-        answer = await request(port, '/inject?timeout=30s', ca, { method: 'POST', body: big });
-        if (answer.status !== 200 || attempt === 5) break;
-        const status = (JSON.parse(answer.body) as { response?: { status?: { code?: number; details?: { retryAfterSeconds?: number } } } }).response?.status;
-        if (status?.code !== 429) break;
-        shedStalls++;
-        await new Promise((r) => setTimeout(r, (status.details?.retryAfterSeconds ?? 1) * 1000));
-      }
-      stalls.push(performance.now() - started);
-      expect(answer.status).toBe(200);
-      expect(JSON.parse(answer.body)).toMatchObject({ response: { uid: 'stall', allowed: true } });
+      expect(proc.kill('SIGSTOP')).toBe(true);
+      // The overload guard may shed the big request right after a stall: a shed answer (allowed false, code 429) is
+      // retried after its retryAfterSeconds, as the API server's clients do.
+      const sent = (async () => {
+        for (let attempt = 1; attempt <= 5; attempt++) {
+          const answer = await request(port, '/inject?timeout=30s', ca, { method: 'POST', body: big });
+          bigAnswers.push(answer);
+          const status = answer.status === 200 ? (JSON.parse(answer.body) as ReviewAnswer).response?.status : undefined;
+          if (status?.code !== 429) return;
+          shedBig++;
+          await new Promise((r) => setTimeout(r, (status.details?.retryAfterSeconds ?? 1) * 1000));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, STALL_MS));
+      expect(proc.kill('SIGCONT')).toBe(true);
+      await sent;
       const [ready, health] = await Promise.all([request(port, '/readyz', ca), request(port, '/healthz', ca)]);
       readyAfterStall.push(ready);
       healthAfterStall.push(health);
-      faults.push(`event-loop stall ${Math.round(stalls[i] as number)} ms`);
+      faults.push(`stall ${STALL_MS} ms (SIGSTOP)`);
       await new Promise((r) => setTimeout(r, 500));
     }
 
@@ -175,14 +190,16 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
   console.log(
     `faults under load: ${faults.length} faults (${faults.join(', ')}); ${load.results.length} requests with ?timeout=${DEADLINE_MS}ms: ` +
       `${count('ok')} answered in time, ${count('deadline')} fast "deadline passed" answers, ${count('shed')} shed ${JSON.stringify(shedByPhase)}, ` +
-      `${load.failures().length} failed, ${load.late().length} late; ${shedStalls} stall requests shed and retried; slowest in-time answer ${Math.round(Math.max(...load.results.filter((r) => r.kind === 'ok').map((r) => r.ms)))} ms`,
+      `${load.failures().length} failed, ${load.late().length} late; big request: ${bigAnswers.length} attempts, ${shedBig} shed and retried, ${bigAnswers.filter((a) => a.status === 0).length} transport errors; slowest in-time answer ${Math.round(Math.max(...load.results.filter((r) => r.kind === 'ok').map((r) => r.ms)))} ms`,
   );
   expect(load.failures()).toEqual([]);
   // Answers after their deadline are counted and printed above, not asserted: whether a client sees an answer a few
   // ms past 1 s depends on CPU contention on the machine (timings belong in bench/, not in tests). Measured: 0 late
   // on an otherwise idle machine; 4 of ~1,000 (2.08 s for a 1 s deadline) while a benchmark shared the two cores.
+  // The big request always got its answer (the last attempt injected; shed ones were AdmissionReviews too).
+  expect(bigAnswers.filter((a) => a.status !== 200)).toEqual([]);
+  expect(bigAnswers.map((a) => (JSON.parse(a.body) as ReviewAnswer).response.uid)).toEqual(bigAnswers.map(() => 'big'));
   // The stalls were real: requests queued behind them got the fast answer instead of a late patch.
-  expect(Math.min(...stalls)).toBeGreaterThan(1_100);
   expect(count('deadline')).toBeGreaterThan(0);
   for (const ready of readyAfterStall) {
     expect(ready.status).toBe(503);

@@ -32,6 +32,11 @@ export interface HttpsRequestOptions {
   maxVersion?: SecureVersion;
   ciphers?: string;
   timeoutMs?: number;
+  /**
+   * The request target exactly as sent (`/./inject`, `//inject`): a URL is normalised by WHATWG URL parsing (dot
+   * segments removed), this is not. Default: the URL's path and query.
+   */
+  rawPath?: string;
 }
 
 /**
@@ -57,6 +62,7 @@ export function httpsRequest(url: string | URL, options: HttpsRequestOptions): P
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.ciphers ? { ciphers: options.ciphers } : {}),
         timeout: options.timeoutMs ?? 20_000,
+        ...(options.rawPath !== undefined ? { path: options.rawPath } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

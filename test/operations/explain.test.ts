@@ -237,9 +237,10 @@ describe('POST /explain', () => {
   let server: TestServer;
   beforeAll(async () => {
     const view: ClusterView = { namespaceLabels: (ns) => (ns === 'quiet' ? { 'istio-injection': 'disabled' } : undefined), nativeSidecarsSupported: () => undefined };
-    server = await startTestServer(createRuntime(config, view));
+    server = await startTestServer(createRuntime(config, view), { explain: true, logger: { level: 'info', stream: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } } });
   });
   afterAll(() => server.close());
+  const logLines: Record<string, unknown>[] = [];
 
   it('explains the object of an AdmissionReview in the request namespace, with the cluster cache labels', async () => {
     const r = review('e1', pod('') as never, 'quiet');
@@ -269,5 +270,25 @@ describe('POST /explain', () => {
     const get = await server.request('/explain');
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe('POST');
+  });
+
+  it('logs one line per explanation: the object and the decision, never the object itself', async () => {
+    const before = logLines.length;
+    await server.postJson('/explain', review('e-log', pod('') as never, 'quiet'));
+    const lines = logLines.slice(before).filter((l) => l['msg'] === 'explanation');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ uid: 'e-log', kind: 'Pod', namespace: 'quiet', name: 'app', decision: 'skip', rule: 'namespaceInjectionDisabled', outcome: 'skipped' });
+    expect(JSON.stringify(lines[0])).not.toContain('containers');
+  });
+
+  it('is off unless asked for: 404 naming the flag, and nothing is explained', async () => {
+    const off = await startTestServer(createRuntime(config));
+    try {
+      const res = await off.postJson('/explain', review('e-off', pod('') as never, 'quiet'));
+      expect(res.status).toBe(404);
+      expect((res.json as { error: string }).error).toBe('POST /explain is not enabled on this server (mesh-webhook serve --explain turns it on)');
+    } finally {
+      await off.close();
+    }
   });
 });

@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 async function start(tlsOptions: TlsOptions, extra: { metrics?: boolean } = {}): Promise<{ app: WebhookServer; port: number }> {
-  const app = buildServer({ injector: runtime, tls: tlsOptions, logger: false, ...(extra.metrics ? { metrics: createMetrics() } : {}) });
+  const app = buildServer({ injector: runtime, tls: tlsOptions, logger: false, explain: true, ...(extra.metrics ? { metrics: createMetrics() } : {}) });
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -13,7 +13,6 @@ import { profileConfig } from '../../src/config/profiles.js';
 import type { Injector } from '../../src/inject/api.js';
 import { createInjector } from '../../src/inject/index.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
-import { BODY_LIMIT_BYTES } from '../../src/server/app.js';
 import { ensureDevCertificates } from '../../src/tls/devcert.js';
 import { httpsRequest, removeTestCertificates, startTestServer, type HttpsResponse, type TestServer } from '../helpers/https.js';
 
@@ -261,9 +260,11 @@ describe('refused requests are 4xx JSON, never HTML or a stack', () => {
     expectError(await server.postJson('/inject', { ...review(), kind: 'Pod' }), 400, /^kind "Pod" is not supported/);
   });
 
-  test(`413 for a body over ${BODY_LIMIT_BYTES} bytes`, async () => {
+  test('413 for a body over the endpoint\'s limit: 6 MiB for /inject, 12 MiB for /validate, 64 KiB elsewhere', async () => {
     const big = Buffer.alloc(7 * 1024 * 1024, 0x20);
-    expectError(await server.postJson('/inject', big), 413, /larger than the limit of 6291456 bytes/);
+    expectError(await server.postJson('/inject', big), 413, /larger than the limit of 6291456 bytes of \/inject$/);
+    expectError(await server.postJson('/validate', Buffer.alloc(12 * 1024 * 1024 + 1, 0x20)), 413, /larger than the limit of 12582912 bytes of \/validate$/);
+    expectError(await server.postJson('/nope', Buffer.alloc(64 * 1024 + 1, 0x20)), 413, /larger than the limit of 65536 bytes/);
     // Without Content-Length (chunked) the limit is enforced while reading.
     expectError(
       await server.request('/inject', { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: big }),

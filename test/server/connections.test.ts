@@ -1,0 +1,117 @@
+/**
+ * The connection cap (src/server/connections.ts) on the real HTTPS server with a cap of 4: idle connections (TLS
+ * handshake done, no request; or no TLS at all) are closed oldest first to make room, so an idle flood cannot keep a
+ * client with a request out; only when every connection has a request in progress is a new connection refused. The
+ * memory this bounds is measured in bench/ (connection flood under the Deployment's memory limit).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterEach, describe, expect, test } from 'vitest';
+import { sampleAdmissionReview } from '../../src/admission/sample.js';
+import { profileConfig } from '../../src/config/profiles.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createRuntime } from '../../src/server/app.js';
+import { startTestServer, type TestServer } from '../helpers/https.js';
+import { waitFor } from '../reload/fsutil.js';
+
+const runtime = createRuntime(profileConfig('kyma'));
+const sockets: net.Socket[] = [];
+let server: TestServer | undefined;
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await server?.close();
+  server = undefined;
+});
+
+interface Tracked {
+  socket: tls.TLSSocket | net.Socket;
+  closed: boolean;
+}
+
+function track<T extends net.Socket>(socket: T): Tracked & { socket: T } {
+  const t = { socket, closed: false };
+  sockets.push(socket);
+  socket.on('close', () => (t.closed = true));
+  socket.on('error', () => {});
+  return t;
+}
+
+/** A TLS connection that completes the handshake and then sends nothing. */
+async function idleTls(port: number, ca: string): Promise<Tracked> {
+  const t = track(tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }));
+  await new Promise<void>((resolve, reject) => {
+    t.socket.once('secureConnect', () => resolve());
+    t.socket.once('error', reject);
+  });
+  return t;
+}
+
+/** A TCP connection that never starts TLS. */
+async function idleTcp(port: number): Promise<Tracked> {
+  const t = track(net.connect({ host: '127.0.0.1', port }));
+  await new Promise<void>((resolve) => t.socket.once('connect', () => resolve()));
+  return t;
+}
+
+/** A TLS connection with a request in progress: headers sent, the body not finished. */
+async function busyTls(port: number, ca: string): Promise<Tracked> {
+  const t = await idleTls(port, ca);
+  t.socket.write('POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":');
+  return t;
+}
+
+async function start(maxConnections: number) {
+  const metrics = createMetrics({ processMetrics: false });
+  server = await startTestServer(runtime, { maxConnections, metrics, eventLoop: false });
+  return { server, metrics };
+}
+
+async function closedCount(metrics: ReturnType<typeof createMetrics>): Promise<Record<string, number>> {
+  const text = await metrics.registry.getSingleMetricAsString('mesh_webhook_connections_closed_total');
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^mesh_webhook_connections_closed_total\{reason="(\w+)"\} (\d+)$/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
+describe('connection cap', () => {
+  test('at the cap, a new connection closes the oldest idle one (TCP or TLS), and a request on the new one is answered', async () => {
+    const { server, metrics } = await start(4);
+    const first = await idleTcp(server.port);
+    const second = await idleTls(server.port, server.ca);
+    const third = await idleTls(server.port, server.ca);
+    const fourth = await idleTls(server.port, server.ca);
+    // Room is made for each request below by closing idle connections, oldest first.
+    const res = await server.postJson('/inject', sampleAdmissionReview({ uid: 'made-room' }));
+    expect(res.status).toBe(200);
+    await waitFor('the oldest idle connection to be closed', () => first.closed);
+    expect([second.closed, third.closed, fourth.closed]).toEqual([false, false, false]);
+    // The request's own connection closed after its answer (Connection: close): fill the cap again.
+    const fifth = await idleTls(server.port, server.ca);
+    const again = await server.postJson('/inject', sampleAdmissionReview({ uid: 'made-room-2' }));
+    expect(again.status).toBe(200);
+    await waitFor('the next oldest to be closed', () => second.closed);
+    expect([third.closed, fourth.closed, fifth.closed]).toEqual([false, false, false]);
+    expect(await closedCount(metrics)).toEqual({ evicted_idle: 2, refused_busy: 0 });
+  });
+
+  test('a flood of idle connections far beyond the cap never keeps a request out', async () => {
+    const { server } = await start(4);
+    const flood = await Promise.all(Array.from({ length: 40 }, () => idleTls(server.port, server.ca).catch(() => undefined)));
+    const res = await server.postJson('/validate', sampleAdmissionReview({ uid: 'after-flood' }));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ response: { uid: 'after-flood', allowed: true } });
+    await waitFor('the flood to be cut to the cap', () => flood.filter((t) => t !== undefined && !t.closed).length <= 3);
+  });
+
+  test('with every connection busy, the new connection is refused and the busy ones are kept', async () => {
+    const { server, metrics } = await start(3);
+    const busy = [await busyTls(server.port, server.ca), await busyTls(server.port, server.ca), await busyTls(server.port, server.ca)];
+    // Give the server the time to see the three requests' headers.
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = await idleTcp(server.port);
+    await waitFor('the new connection to be refused', () => extra.closed);
+    expect(busy.map((b) => b.closed)).toEqual([false, false, false]);
+    expect(await closedCount(metrics)).toEqual({ evicted_idle: 0, refused_busy: 1 });
+    expect(await metrics.registry.getSingleMetricAsString('mesh_webhook_connections')).toMatch(/^mesh_webhook_connections 3$/m);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * The count caps (src/admission/limits.ts) through the real HTTPS endpoints: a pod at each cap is injected, one past
+ * it is refused at once with a message naming the field, the count, the limit and the setting; /validate answers by
+ * mode and operation; /explain refuses. The caps are written out here, not imported. The cost they bound is measured
+ * in bench/ (hostile bodies under the Deployment's memory limit), not here.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { profileConfig } from '../../src/config/profiles.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Container, Pod } from '../../src/k8s/types.js';
+import { createRuntime } from '../../src/server/app.js';
+import { startTestServer, type TestServer } from '../helpers/https.js';
+import { admitPod, appPod, podReview } from '../inject/review.js';
+import { deployment, NS } from '../validate/examples.js';
+import { postValidate, validationReview, type Obj } from '../validate/helpers.js';
+
+let server: TestServer;
+let enforcing: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(createRuntime(profileConfig('kyma')), { explain: true });
+  enforcing = await startTestServer(createRuntime(loadConfig({ sets: ['validation.mode=enforce'] })));
+});
+afterAll(async () => {
+  await Promise.all([server?.close(), enforcing?.close()]);
+});
+
+const map = (n: number, prefix: string, value = 'v') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, value]));
+/** The app pod with exactly these labels (appPod adds its own). */
+function withLabels(labels: Record<string, string>): Pod {
+  const pod = appPod();
+  return { ...pod, metadata: { ...pod.metadata, labels } };
+}
+const containers = (n: number, each: (i: number) => Partial<Container> = () => ({})): Container[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: 'example.com/app:1', ...each(i) }));
+
+/** [what, pod at the limit, pod one past it, the message's expected text]. */
+const CASES: [string, () => Pod, () => Pod, RegExp][] = [
+  ['labels', () => withLabels(map(1024, 'l')), () => withLabels(map(1025, 'l')), /^metadata\.labels has more than 1,024 labels; the limit is 1,024 \(setting limits\.labels\)/],
+  ['annotations', () => appPod({ annotations: map(1024, 'example.com/a') }), () => appPod({ annotations: map(1025, 'example.com/a') }), /^metadata\.annotations has more than 1,024 annotations; the limit is 1,024 \(setting limits\.annotations\)/],
+  [
+    'annotation bytes',
+    // One key of 16 bytes and a value filling up to exactly 256 KiB; then one byte more.
+    () => appPod({ annotations: { 'example.com/big1': 'x'.repeat(256 * 1024 - 16) } }),
+    () => appPod({ annotations: { 'example.com/big1': 'x'.repeat(256 * 1024 - 15) } }),
+    /^metadata\.annotations has more than 262,144 bytes of annotations; the limit is 262,144 \(setting limits\.annotationBytes\)/,
+  ],
+  [
+    'containers',
+    () => appPod({ spec: { containers: containers(200), initContainers: containers(56).map((c) => ({ ...c, name: `i${c.name}` })) } }),
+    () => appPod({ spec: { containers: containers(200), initContainers: containers(56).map((c) => ({ ...c, name: `i${c.name}` })), ephemeralContainers: [{ name: 'debug', image: 'busybox' }] } as Pod['spec'] }),
+    /^spec has 257 containers \(containers, initContainers and ephemeralContainers\); the limit is 256 \(setting limits\.containers\)/,
+  ],
+  [
+    'env',
+    () => appPod({ spec: { containers: containers(2, () => ({ env: Array.from({ length: 4096 }, (_, j) => ({ name: `E${j}`, value: 'v' })) })) } }),
+    () => appPod({ spec: { containers: containers(2, (i) => ({ env: Array.from({ length: 4096 }, (_, j) => ({ name: `E${j}`, value: 'v' })), ...(i === 1 ? { envFrom: [{ configMapRef: { name: 'cm' } }] } : {}) })) } }),
+    /^spec has 8,193 environment entries \(env and envFrom of all containers\); the limit is 8,192 \(setting limits\.env\)/,
+  ],
+  [
+    'ports',
+    () => appPod({ spec: { containers: containers(2, (i) => ({ ports: Array.from({ length: 1024 }, (_, j) => ({ containerPort: 20000 + i * 1024 + j })) })) } }),
+    () => appPod({ spec: { containers: containers(2, (i) => ({ ports: Array.from({ length: 1024 + i }, (_, j) => ({ containerPort: 20000 + i * 1024 + j })) })) } }),
+    /^spec has 2,049 container ports \(all containers\); the limit is 2,048 \(setting limits\.ports\)/,
+  ],
+  [
+    'volumes',
+    () => appPod({ spec: { containers: containers(1), volumes: Array.from({ length: 1024 }, (_, i) => ({ name: `v${i}`, emptyDir: {} })) } }),
+    () => appPod({ spec: { containers: containers(1), volumes: Array.from({ length: 1025 }, (_, i) => ({ name: `v${i}`, emptyDir: {} })) } }),
+    /^spec\.volumes has 1,025 volumes; the limit is 1,024 \(setting limits\.volumes\)/,
+  ],
+  [
+    'volume mounts',
+    () => appPod({ spec: { containers: containers(4, (i) => ({ volumeMounts: Array.from({ length: 1024 }, (_, j) => ({ name: 'data', mountPath: `/m/${i}/${j}` })) })), volumes: [{ name: 'data', emptyDir: {} }] } }),
+    () => appPod({ spec: { containers: containers(4, (i) => ({ volumeMounts: Array.from({ length: i === 0 ? 1025 : 1024 }, (_, j) => ({ name: 'data', mountPath: `/m/${i}/${j}` })) })), volumes: [{ name: 'data', emptyDir: {} }] } }),
+    /^spec has 4,097 volume mounts \(all containers\); the limit is 4,096 \(setting limits\.volumeMounts\)/,
+  ],
+];
+
+describe('/inject: the count caps', () => {
+  test.each(CASES)('%s: at the limit injected, one past it refused naming the field and the setting', async (_what, at, past, message) => {
+    const ok = await admitPod(server, at());
+    expect(ok.allowed, ok.message).toBe(true);
+    expect(ok.pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') || ok.pod.spec?.containers?.some((c) => c.name === 'istio-proxy')).toBe(true);
+    const refused = await admitPod(server, past());
+    expect(refused.allowed).toBe(false);
+    expect(refused.patch).toBeUndefined();
+    expect(refused.message).toMatch(/^mesh-webhook: cannot inject: /);
+    expect(refused.message?.replace('mesh-webhook: cannot inject: ', '')).toMatch(message);
+    expect(refused.message).toMatch(/remove some, or ask the operator to raise the limit$/);
+    expect(refused.audit).toMatch(/^rejected: limit exceeded: /);
+  });
+
+  test('a pod with 450,000 labels is refused at once, with a short message', async () => {
+    const refused = await admitPod(server, appPod({ labels: map(450_000, 'l') }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.message).toBe('mesh-webhook: cannot inject: metadata.labels has more than 1,024 labels; the limit is 1,024 (setting limits.labels): remove some, or ask the operator to raise the limit');
+  });
+
+  test('an object that is not a Pod is not counted (it is let through untouched, as before)', async () => {
+    const review = podReview(appPod({ labels: map(2000, 'l') }));
+    review.request.kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
+    const res = await server.postJson('/inject', review);
+    expect(res.json).toMatchObject({ response: { allowed: true } });
+  });
+});
+
+describe('/validate and /explain: the count caps', () => {
+  function wideDeployment(): Obj {
+    const d = deployment('wide', { containers: [{ name: 'app', image: 'example.com/app:1' }] });
+    const template = (d.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template;
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...map(1100, 'l') } };
+    return d;
+  }
+
+  test('warn mode: allowed, not validated, with a warning naming the cap', async () => {
+    const answer = await postValidate(server, validationReview(wideDeployment()));
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings).toEqual(['mesh-webhook: not validated: spec.template.metadata.labels has more than 1,024 labels; the limit is 1,024 (setting limits.labels): remove some, or ask the operator to raise the limit']);
+    expect(answer.audit).toMatch(/^warn: not validated: spec\.template\.metadata\.labels/);
+  });
+
+  test('enforce mode: a CREATE is denied, an UPDATE (a scale, a rollout of an object already stored) is allowed with the warning', async () => {
+    const created = await postValidate(enforcing, validationReview(wideDeployment()));
+    expect(created.allowed).toBe(false);
+    expect(created.code).toBe(400);
+    expect(created.message).toMatch(/^mesh-webhook denied: spec\.template\.metadata\.labels has more than 1,024 labels/);
+    const updated = await postValidate(enforcing, validationReview(wideDeployment(), { operation: 'UPDATE', oldObject: wideDeployment() }));
+    expect(updated.allowed).toBe(true);
+    expect(updated.warnings[0]).toMatch(/^mesh-webhook: not validated: /);
+  });
+
+  test('/explain: 400 naming the cap', async () => {
+    const res = await server.postJson('/explain', wideDeployment());
+    expect(res.status).toBe(400);
+    expect((res.json as { error: string }).error).toBe('cannot explain: spec.template.metadata.labels has more than 1,024 labels; the limit is 1,024 (setting limits.labels): remove some, or ask the operator to raise the limit');
+  });
+
+  test('a Namespace or Service is counted on its own metadata', async () => {
+    const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: map(1025, 'l') } };
+    const answer = await postValidate(server, validationReview(ns));
+    expect(answer.warnings[0]).toMatch(/^mesh-webhook: not validated: metadata\.labels has more than 1,024 labels/);
+  });
+});
