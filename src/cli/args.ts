@@ -40,10 +40,14 @@ export interface ServeArgs {
   port?: number;
   /** --metrics-port: plain-HTTP /metrics listener; absent: 9090; 0: none. */
   metricsPort?: number;
-  /** --metrics-host; absent: 0.0.0.0. */
+  /** --metrics-host; absent: 127.0.0.1. */
   metricsHost?: string;
-  /** Absent: serve()'s default (0.0.0.0). */
+  /** Absent: serve()'s default (127.0.0.1; a pod asks for 0.0.0.0). */
   host?: string;
+  /** --explain: serve POST /explain (off by default). */
+  explain?: boolean;
+  /** --max-connections N: connections held at most; absent: serve()'s default (1000). */
+  maxConnections?: number;
   certFile?: string;
   keyFile?: string;
   /** --client-ca FILE: require the API server's client certificate on the admission routes. */
@@ -130,7 +134,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** serve()'s defaults, repeated for the help text (importing src/server here would load the server stack). */
 export const HELP_DEFAULT_PORT = 8443;
-export const HELP_DEFAULT_HOST = '0.0.0.0';
+export const HELP_DEFAULT_HOST = '127.0.0.1';
+/** src/server/connections.ts DEFAULT_MAX_CONNECTIONS. */
+export const HELP_DEFAULT_MAX_CONNECTIONS = 1000;
+export const MAX_CONNECTIONS_MAX = 1_000_000;
 export const HELP_DEFAULT_SHUTDOWN_DELAY = '5s';
 export const HELP_DEFAULT_METRICS_PORT = 9090;
 /** The overload guard's defaults (src/server/overload.ts DEFAULT_TARGET_DELAY_MS, DEFAULT_MAX_IN_FLIGHT). */
@@ -228,18 +235,23 @@ Flags:
 ${CONFIG_FLAGS}`,
   serve: `Usage: mesh-webhook serve [flags]
 
-Runs the admission webhook over HTTPS (POST /inject, POST /validate, POST /explain, GET /healthz, GET /readyz,
-GET /metrics), and GET /metrics over plain HTTP on --metrics-port.
+Runs the admission webhook over HTTPS (POST /inject, POST /validate, GET /healthz, GET /readyz, GET /metrics,
+and POST /explain with --explain), and GET /metrics over plain HTTP on --metrics-port.
 
 Flags:
       --port N                  listen port, 0 for any free port (default ${HELP_DEFAULT_PORT})
-      --host H                  listen address (default ${HELP_DEFAULT_HOST})
+      --host H                  listen address (default ${HELP_DEFAULT_HOST}: this machine only; in a pod
+                                use 0.0.0.0, as the manifests do)
       --cert FILE               serving certificate (PEM), together with --key; without both,
                                 development certificates are created in .dev-certs
       --key FILE                private key (PEM) of --cert
       --client-ca FILE          CA bundle (PEM) of the API server's client certificate: /inject, /validate and
                                 /explain then answer 401/403 without a certificate it signed (probes and
                                 /metrics need none)
+      --explain                 serve POST /explain (the decision trace of a posted object; it shows the
+                                labels of any namespace from the cluster cache, so it is off by default)
+      --max-connections N       connections held at most; beyond it a new connection closes the oldest one
+                                without a request in progress (default ${HELP_DEFAULT_MAX_CONNECTIONS})
       --certificates MODE       self-managed (CA and certificate in a Secret, caBundle patched), files
                                 (--cert/--key) or dev (default: files with --cert/--key, else
                                 self-managed with a cluster, else dev)
@@ -353,6 +365,8 @@ const SERVE_OPTIONS = {
   service: { type: 'string' },
   secret: { type: 'string' },
   'webhook-config': { type: 'string' },
+  explain: { type: 'boolean' },
+  'max-connections': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Turns `process.argv.slice(2)` into what to run. Throws {@link UsageError}. */
@@ -510,6 +524,10 @@ function parseServe(argv: string[]): Invocation {
   }
   const cluster = clusterOptions(values);
   const overload = overloadOptions(values);
+  const maxConnectionsText = values['max-connections'];
+  if (maxConnectionsText !== undefined && (!/^\d+$/.test(maxConnectionsText) || Number(maxConnectionsText) < 1 || Number(maxConnectionsText) > MAX_CONNECTIONS_MAX)) {
+    throw new UsageError(`--max-connections must be an integer 1..${MAX_CONNECTIONS_MAX}; got "${maxConnectionsText}"`, 'serve');
+  }
   return {
     command: 'serve',
     args: {
@@ -519,6 +537,8 @@ function parseServe(argv: string[]): Invocation {
       ...(values['metrics-port'] !== undefined ? { metricsPort: parsePort(values['metrics-port'], '--metrics-port', '0 = no metrics listener') } : {}),
       ...(values['metrics-host'] !== undefined ? { metricsHost: values['metrics-host'] } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(values.explain === true ? { explain: true } : {}),
+      ...(maxConnectionsText !== undefined ? { maxConnections: Number(maxConnectionsText) } : {}),
       ...(values.cert !== undefined ? { certFile: values.cert } : {}),
       ...(values.key !== undefined ? { keyFile: values.key } : {}),
       ...(values['client-ca'] !== undefined ? { clientCaFile: nonEmpty(values['client-ca'], '--client-ca') } : {}),

@@ -57,6 +57,8 @@ export async function runServe(args: ServeArgs): Promise<void> {
       ...(cluster.certificates ? { selfManaged: { current: () => cluster.certificates?.current(), interimNames: serviceNames } } : {}),
       ...(args.port !== undefined ? { port: args.port } : {}),
       ...(args.host !== undefined ? { host: args.host } : {}),
+      ...(args.explain ? { explain: true } : {}),
+      ...(args.maxConnections !== undefined ? { maxConnections: args.maxConnections } : {}),
       ...(args.certFile !== undefined ? { certFile: args.certFile } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
       ...(args.clientCaFile !== undefined ? { clientCaFile: args.clientCaFile } : {}),

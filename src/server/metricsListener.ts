@@ -8,7 +8,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export const DEFAULT_METRICS_PORT = 9090;
-export const DEFAULT_METRICS_HOST = '0.0.0.0';
+/** This machine only unless asked (`--metrics-host 0.0.0.0`, as the Deployment does so Prometheus can scrape it). */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export interface MetricsListener {
   port: number;

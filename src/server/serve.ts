@@ -30,9 +30,11 @@ import { asRuntime, buildServer, createRuntime, updateCertificates, type Runtime
 import { startMetricsListener, type MetricsListener } from './metricsListener.js';
 import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
+import { shellQuote } from '../util/shellQuote.js';
 
 export const DEFAULT_PORT = 8443;
-export const DEFAULT_HOST = '0.0.0.0';
+/** This machine only: `npm start` is not reachable from the network. A pod asks for all interfaces (`--host 0.0.0.0`). */
+export const DEFAULT_HOST = '127.0.0.1';
 /** DNS names of the in-cluster Service, added to development certificates besides localhost/127.0.0.1/::1. */
 export const DEFAULT_DEV_DNS_NAMES: readonly string[] = [
   'mesh-webhook.mesh-webhook.svc',
@@ -55,7 +57,7 @@ export interface ServeOptions {
   injector: RuntimeValue | (() => RuntimeValue | undefined);
   /** TCP port; default 8443; 0 picks a free one (see the returned `port`). */
   port?: number;
-  /** Listen address; default 0.0.0.0. */
+  /** Listen address; default {@link DEFAULT_HOST} (127.0.0.1). */
   host?: string;
   /** PEM serving certificate; with `keyFile`. When neither is set, development certificates are used. */
   certFile?: string;
@@ -98,7 +100,7 @@ export interface ServeOptions {
    */
   selfManaged?: { current(): TlsMaterial | undefined; interimNames: readonly string[] };
   /**
-   * Also serve GET /metrics over plain HTTP on this port (0: any free one) and host (default 0.0.0.0), outside the
+   * Also serve GET /metrics over plain HTTP on this port (0: any free one) and host (default 127.0.0.1), outside the
    * webhook's TLS (and any client-certificate requirement). Absent: no metrics listener (/metrics stays on HTTPS).
    */
   metricsListener?: { port: number; host?: string };
@@ -114,6 +116,10 @@ export interface ServeOptions {
    * name others. `false`: off.
    */
   overload?: OverloadGuardOptions | false;
+  /** Serve POST /explain (`--explain`); default false (see BuildServerOptions.explain). */
+  explain?: boolean;
+  /** Connections held at most (`--max-connections`); default src/server/connections.ts DEFAULT_MAX_CONNECTIONS. */
+  maxConnections?: number;
 }
 
 export interface RunningServer {
@@ -159,10 +165,6 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Settles when the server has closed (after close(), shutdown() or a signal); rejects when closing failed. */
   closed: Promise<void>;
-}
-
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A path relative to the working directory when it is inside it (shorter to paste), else absolute. */
@@ -235,6 +237,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     shuttingDown: () => shuttingDown,
     metrics,
     ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
+    ...(opts.explain ? { explain: true } : {}),
+    ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
   });
   // Hooks must be added before listen(); the guard stops sampling on app.close() (its onClose hook).
   const overload = opts.overload === false ? undefined : startOverloadGuard(app, metrics, logger, opts.overload);
@@ -421,7 +425,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const sample = shellQuote(displayPath(dev.samplePath));
     out.write(
       [
-        `mesh-webhook is serving https on ${boundAddress}:${boundPort} (POST /inject, POST /validate, GET /healthz, GET /readyz)`,
+        `mesh-webhook is serving https on ${boundAddress}:${boundPort} (POST /inject, POST /validate, ${opts.explain ? 'POST /explain, ' : ''}GET /healthz, GET /readyz)`,
         `Development certificates ${dev.generated ? 'created' : 'reused'}; clients trust the CA in ${displayPath(dev.caPath)}`,
         `Try it with a sample AdmissionReview (a Deployment's pod in namespace default):`,
         `  curl --cacert ${ca} -H 'Content-Type: application/json' --data @${sample} ${url}/inject`,

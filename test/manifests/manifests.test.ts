@@ -3,20 +3,20 @@
  * valid against the Kubernetes (and cert-manager) OpenAPI schemas, and the settings that matter for a webhook that
  * can block pod creation cluster-wide are exactly as documented in README "Deploying".
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import type { IMutatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhook';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import type { IRuleWithOperations } from 'kubernetes-models/admissionregistration.k8s.io/v1/RuleWithOperations';
 import type { IValidatingWebhook } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhook';
 import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
@@ -32,10 +32,7 @@ import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/
 import { Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
 import { parseCommandLine } from '../../src/cli/args.js';
 import { loadConfig } from '../../src/config/load.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OVERLAYS_DIR = join(ROOT, 'manifests', 'overlays');
-const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+import { OVERLAYS_DIR, renderOverlay, type Obj } from './render.js';
 
 const NS = 'mesh-webhook';
 const NAME = 'mesh-webhook';
@@ -66,43 +63,18 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': ValidatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': ValidatingAdmissionPolicyBinding,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'cert-manager.io/v1/Certificate': Certificate,
   'cert-manager.io/v1/Issuer': Issuer,
 };
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
-
-interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [key: string]: unknown;
-}
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+]);
 
 // ---- rendering ----------------------------------------------------------------------------------------------------
-
-function render(overlay: string): Obj[] {
-  const result = spawnSync(KUBECTL, ['kustomize', join(OVERLAYS_DIR, overlay)], { encoding: 'utf8', timeout: 30_000 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(
-      `"${KUBECTL}" was not found: these tests render the manifests with \`kubectl kustomize\` (kubectl >= 1.27 ` +
-        `with kustomize v5). Install kubectl or point the KUBECTL environment variable at it.`,
-    );
-  }
-  if (result.error || result.status !== 0) {
-    throw new Error(`kubectl kustomize manifests/overlays/${overlay} failed:\n${result.stderr || result.error?.message}`);
-  }
-  // kustomize warns on stderr about deprecated fields; the manifests use none.
-  if (result.stderr.trim() !== '') throw new Error(`kubectl kustomize manifests/overlays/${overlay} warned:\n${result.stderr}`);
-  const out = result.stdout;
-  const docs = parseAllDocuments(out);
-  const objs: Obj[] = [];
-  for (const doc of docs) {
-    if (doc.errors.length > 0) throw new Error(`overlay ${overlay}: YAML error: ${doc.errors[0]?.message}`);
-    const value: unknown = doc.toJS();
-    if (value !== null) objs.push(value as Obj);
-  }
-  return objs;
-}
 
 const overlayNames = readdirSync(OVERLAYS_DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -113,7 +85,7 @@ const rendered = new Map<string, Obj[]>();
 function objects(overlay: string): Obj[] {
   let objs = rendered.get(overlay);
   if (!objs) {
-    objs = render(overlay);
+    objs = renderOverlay(overlay);
     rendered.set(overlay, objs);
   }
   return objs;
@@ -204,6 +176,34 @@ function expandRules(rules: IRuleWithOperations[] | undefined): string[] {
   }
   return out.sort();
 }
+
+/**
+ * The RBAC each overlay grants, rule by rule, written out (README "Webhook settings and why", src/cluster/client.ts):
+ * self-managed certificates read and patch the two webhook configurations and read/renew/create one Secret; files mode
+ * (cert-manager) only lists and watches namespaces and nodes.
+ */
+const NAMESPACES_NODES: IPolicyRule = { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] };
+const SELF_MANAGED_RBAC: { clusterRole: IPolicyRule[]; role?: IPolicyRule[] } = {
+  clusterRole: [
+    NAMESPACES_NODES,
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      resourceNames: ['mesh-webhook'],
+      verbs: ['get', 'patch'],
+    },
+  ],
+  role: [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-webhook-tls'], verbs: ['get', 'update'] },
+    // create cannot be restricted by resourceNames (the name is not known when it is authorised).
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  ],
+};
+const RBAC: Record<string, { clusterRole: IPolicyRule[]; role?: IPolicyRule[] }> = {
+  kyma: SELF_MANAGED_RBAC,
+  staging: SELF_MANAGED_RBAC,
+  'cert-manager': { clusterRole: [NAMESPACES_NODES] },
+};
 
 const tmp = mkdtempSync(join(tmpdir(), 'mesh-webhook-manifests-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -369,22 +369,27 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     const certManager = overlay === 'cert-manager';
     // staging appends `--set validation.mode=enforce` to the kyma arguments.
     const staging = overlay === 'staging';
+    // The CLI listens on 127.0.0.1 by default; in a pod the API server, the kubelet and Prometheus connect to the pod
+    // IP, so both listeners are asked for on all interfaces (the NetworkPolicy decides who may connect).
+    const allInterfaces = ['--host', '0.0.0.0', '--metrics-host', '0.0.0.0'];
     expect(c.args).toEqual(
       certManager
         ? [
             'serve',
+            ...allInterfaces,
             '--config', '/etc/mesh-webhook/config/config.yaml',
             '--certificates', 'files',
             '--cert', '/etc/mesh-webhook/tls/tls.crt',
             '--key', '/etc/mesh-webhook/tls/tls.key',
           ]
         : [
-            'serve', '--config', '/etc/mesh-webhook/config/config.yaml', '--certificates', 'self-managed',
+            'serve', ...allInterfaces, '--config', '/etc/mesh-webhook/config/config.yaml', '--certificates', 'self-managed',
             ...(staging ? ['--set', 'validation.mode=enforce'] : []),
           ],
     );
     // The CLI accepts exactly these arguments.
     const invocation = parseCommandLine(c.args ?? []);
+    expect(invocation).toMatchObject({ command: 'serve', args: { host: '0.0.0.0', metricsHost: '0.0.0.0' } });
     expect(invocation).toMatchObject({
       command: 'serve',
       args: certManager
@@ -435,49 +440,43 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(pdb.spec.selector).toEqual({ matchLabels: APP_LABEL });
   });
 
-  it('RBAC: least privilege, bound to the mesh-webhook ServiceAccount', () => {
+  it('RBAC: exactly what the code calls, bound to the mesh-webhook ServiceAccount', () => {
     one(overlay, 'ServiceAccount');
+    const expected = RBAC[overlay];
+    expect(expected, `an RBAC table for overlay ${overlay}`).toBeDefined();
     const clusterRoles = all<RbacRole>(overlay, 'ClusterRole');
     const roles = all<RbacRole>(overlay, 'Role');
     expect(clusterRoles.map((r) => r.metadata.name)).toEqual([NAME]);
-    expect(roles.map((r) => r.metadata.name)).toEqual([NAME]);
-    const clusterRole = clusterRoles[0]!;
-    const role = roles[0]!;
+    expect(clusterRoles[0]!.rules).toEqual(expected!.clusterRole);
+    if (expected!.role === undefined) {
+      expect(roles, 'no namespaced Role: it would be empty').toEqual([]);
+      expect(all(overlay, 'RoleBinding'), 'no RoleBinding without a Role').toEqual([]);
+    } else {
+      expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([`${NS}/${NAME}`]);
+      expect(roles[0]!.rules).toEqual(expected!.role);
+    }
 
-    for (const rule of [...clusterRole.rules, ...role.rules]) {
+    for (const rule of [...clusterRoles, ...roles].flatMap((r) => r.rules)) {
       const text = JSON.stringify(rule);
       for (const field of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? [], rule.resourceNames ?? []]) {
         expect(field, `no wildcard in ${text}`).not.toContain('*');
       }
       expect(rule.nonResourceURLs, text).toBeUndefined();
-      for (const verb of ['escalate', 'bind', 'impersonate', 'delete', 'deletecollection']) expect(rule.verbs, text).not.toContain(verb);
+      // Nothing the code never does, and nothing that would let a stolen token widen its own rights.
+      for (const verb of ['update', 'escalate', 'bind', 'impersonate', 'delete', 'deletecollection']) {
+        if (verb === 'update' && rule.resources?.includes('secrets')) continue; // the Secret renewal is a PUT
+        expect(rule.verbs, text).not.toContain(verb);
+      }
+      expect(rule.resources ?? [], `${text}: the configuration is a mounted volume, never read through the API`).not.toContain('configmaps');
     }
-
-    expect(clusterRole.rules).toEqual([
-      { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
-      {
-        apiGroups: ['admissionregistration.k8s.io'],
-        resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
-        resourceNames: ['mesh-webhook'],
-        verbs: ['get', 'update', 'patch'],
-      },
-    ]);
-    // The webhook configurations the ClusterRole names are the ones rendered.
-    expect(one(overlay, 'MutatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
-    expect(one(overlay, 'ValidatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
-
-    expect(role.metadata.namespace).toBe(NS);
-    expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['mesh-webhook-config'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-webhook-tls'], verbs: ['get', 'update'] },
-      // create cannot be restricted by resourceNames (the name is not known when it is authorised).
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-    ]);
     // Every secret rule except the bare create is scoped by name.
-    for (const rule of role.rules.filter((r) => r.resources?.includes('secrets'))) {
+    for (const rule of roles.flatMap((r) => r.rules).filter((r) => r.resources?.includes('secrets'))) {
       if (rule.resourceNames === undefined) expect(rule.verbs).toEqual(['create']);
       else expect(rule.resourceNames).toEqual(['mesh-webhook-tls']);
     }
+    // The webhook configurations the ClusterRole names are the ones rendered.
+    expect(one(overlay, 'MutatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
+    expect(one(overlay, 'ValidatingWebhookConfiguration').metadata.name).toBe('mesh-webhook');
     // The names match what the Deployment mounts (cert-manager) or manages through the API (self-managed).
     const volumes = deployment(overlay).spec.template.spec.volumes ?? [];
     expect(volumes.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(overlay === 'cert-manager' ? ['mesh-webhook-tls'] : []);
@@ -487,10 +486,12 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     const crb = one<Binding>(overlay, 'ClusterRoleBinding');
     expect(crb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME });
     expect(crb.subjects).toEqual([subject]);
-    const rb = one<Binding>(overlay, 'RoleBinding');
-    expect(rb.metadata.namespace).toBe(NS);
-    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME });
-    expect(rb.subjects).toEqual([subject]);
+    if (expected!.role !== undefined) {
+      const rb = one<Binding>(overlay, 'RoleBinding');
+      expect(rb.metadata.namespace).toBe(NS);
+      expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME });
+      expect(rb.subjects).toEqual([subject]);
+    }
   });
 
   it('HorizontalPodAutoscaler: CPU 70 %, 2..6 replicas of the Deployment', () => {
@@ -534,8 +535,9 @@ describe('kyma overlay (default)', () => {
       [
         'ClusterRole/mesh-webhook', 'ClusterRoleBinding/mesh-webhook', 'ConfigMap/mesh-webhook-config', 'Deployment/mesh-webhook',
         'HorizontalPodAutoscaler/mesh-webhook', 'MutatingWebhookConfiguration/mesh-webhook', 'Namespace/mesh-webhook',
-        'PodDisruptionBudget/mesh-webhook', 'Role/mesh-webhook', 'RoleBinding/mesh-webhook', 'Service/mesh-webhook',
-        'ServiceAccount/mesh-webhook', 'ValidatingWebhookConfiguration/mesh-webhook',
+        'NetworkPolicy/mesh-webhook-gardener', 'PodDisruptionBudget/mesh-webhook', 'Role/mesh-webhook', 'RoleBinding/mesh-webhook',
+        'Service/mesh-webhook', 'ServiceAccount/mesh-webhook', 'ValidatingAdmissionPolicy/mesh-webhook-cabundle-only',
+        'ValidatingAdmissionPolicyBinding/mesh-webhook-cabundle-only', 'ValidatingWebhookConfiguration/mesh-webhook',
       ].sort(),
     );
   });
@@ -610,6 +612,15 @@ describe('cert-manager overlay', () => {
     expect(one<IssuerView>('cert-manager', 'Issuer', 'mesh-webhook-selfsigned').spec).toEqual({ selfSigned: {} });
     expect(all('cert-manager', 'Certificate')).toHaveLength(2);
     expect(all('cert-manager', 'Issuer')).toHaveLength(2);
+  });
+
+  it('renders the kyma objects without the namespaced Role and RoleBinding, plus the cert-manager objects', () => {
+    const ids = (overlay: string) => objects(overlay).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const expected = ids('kyma')
+      .filter((id) => id !== 'Role/mesh-webhook' && id !== 'RoleBinding/mesh-webhook')
+      .concat(['Certificate/mesh-webhook-ca', 'Certificate/mesh-webhook-serving', 'Issuer/mesh-webhook-ca', 'Issuer/mesh-webhook-selfsigned'])
+      .sort();
+    expect(ids('cert-manager')).toEqual(expected);
   });
 
   it('serves the certificate files from the Secret instead of self-managed certificates', () => {
