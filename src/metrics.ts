@@ -179,6 +179,7 @@ export function rejectionCategory(reason: string): string {
   if (reason.startsWith('invalid pod')) return 'invalidPod';
   if (reason.startsWith('unknown injection template')) return 'unknownTemplate';
   if (reason.startsWith('invalid prometheus.io/port')) return 'invalidPrometheusPort';
+  if (reason.startsWith('unsafe injection')) return 'unsafeInjection';
   if (reason.startsWith('request deadline')) return 'deadlineExceeded';
   if (reason.startsWith('internal error')) return 'internalError';
   return 'other';

@@ -55,7 +55,10 @@ function profileOf(file: JsonObject | undefined, name: string | undefined): Prof
   throw new ConfigError('profile', `in ${name}: must be one of ${PROFILE_NAMES.join(', ')}; got ${show(p)}`);
 }
 
-/** `values`/`meshConfig` deep-merge over the profile; every other key replaces the profile's value. */
+/**
+ * `values`/`meshConfig` deep-merge over the profile; `safety` merges key by key (a file that sets one limit keeps the
+ * profile's other limits); every other key replaces the profile's value.
+ */
 function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
   const out: Draft = { ...draft };
   for (const [key, value] of Object.entries(file)) {
@@ -67,6 +70,8 @@ function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
       if (value === null) continue;
       if (!isPlainObject(value)) throw new ConfigError(key, `in ${name}: must be a map; got ${show(value)}`);
       out[key] = deepMerge(out[key] as JsonObject, value);
+    } else if (key === 'safety' && isPlainObject(value) && isPlainObject(out[key])) {
+      out[key] = { ...(out[key] as JsonObject), ...value };
     } else {
       out[key] = value;
     }

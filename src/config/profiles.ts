@@ -35,6 +35,59 @@ const KYMA_MESH_CONFIG: JsonObject = {
   },
 };
 
+/**
+ * Environment variables pods may not set in the injected containers (safety.forbiddenInjectedEnv), by what they
+ * change. Why each one: docs/drafts/injection-safety.md.
+ */
+export const KYMA_FORBIDDEN_INJECTED_ENV: readonly string[] = [
+  // What the dynamic loader and glibc load or read: glibc's UNSECURE_ENVVARS (the variables ld.so drops for setuid
+  // programs), `LD_*` for all of the loader's own.
+  'LD_*',
+  'GCONV_PATH',
+  'GETCONF_DIR',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'MALLOC_TRACE',
+  'NIS_PATH',
+  'NLSPATH',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'TMPDIR',
+  'TZDIR',
+  // Who the proxy says it is (pilot-agent: node ID, certificate request, metadata istiod authorises by).
+  'POD_NAME',
+  'POD_NAMESPACE',
+  'SERVICE_ACCOUNT',
+  'INSTANCE_IP',
+  'TRUST_DOMAIN',
+  'ISTIO_META_CLUSTER_ID',
+  'ISTIO_META_MESH_ID',
+  'ISTIO_META_CERT_SIGNER',
+  // Where its certificate and configuration come from and whom it trusts for them.
+  'CA_ADDR',
+  'CA_PROVIDER',
+  'PILOT_CERT_PROVIDER',
+  'XDS_ROOT_CA',
+  'CA_ROOT_CA',
+  'ISTIOD_SAN',
+  'XDS_AUTH_PROVIDER',
+  'JWT_POLICY',
+  'CREDENTIAL_FETCHER_TYPE',
+  'CREDENTIAL_IDENTITY_PROVIDER',
+  'PROV_CERT',
+  'FILE_MOUNTED_CERTS',
+  'OUTPUT_CERTS',
+  'WORKLOAD_IDENTITY_SOCKET_FILE',
+  'PROXY_CONFIG',
+  // istio-iptables (root, NET_ADMIN): whose traffic skips the proxy, which network namespace it rewrites.
+  'PROXY_UID',
+  'PROXY_GID',
+  'NETWORK_NAMESPACE',
+  'CNI_MODE',
+];
+
 function base(profile: ProfileName): InjectorConfig {
   return {
     profile,
@@ -48,7 +101,14 @@ function base(profile: ProfileName): InjectorConfig {
     values: ISTIO_VALUES,
     meshConfig: ISTIO_MESH_CONFIG,
     validation: { mode: 'warn' },
-    safety: { allowedProxyImagePrefixes: [], forbiddenUserVolumeTypes: ['hostPath'] },
+    safety: {
+      allowedProxyImagePrefixes: [],
+      forbiddenUserVolumeTypes: ['hostPath'],
+      limitInjectedPrivileges: true,
+      lockInjectedCommands: true,
+      forbiddenInjectedEnv: [...KYMA_FORBIDDEN_INJECTED_ENV],
+      stripOnlyInjectedContainers: true,
+    },
   };
 }
 
@@ -59,8 +119,15 @@ export function profileConfig(profile: ProfileName): InjectorConfig {
     return {
       ...cfg,
       excludedNamespaces: [],
-      // Istio itself puts no limits on these annotations.
-      safety: { allowedProxyImagePrefixes: ['*'], forbiddenUserVolumeTypes: [] },
+      // Istio itself puts no limits on what annotations and declared containers ask for.
+      safety: {
+        allowedProxyImagePrefixes: ['*'],
+        forbiddenUserVolumeTypes: [],
+        limitInjectedPrivileges: false,
+        lockInjectedCommands: false,
+        forbiddenInjectedEnv: [],
+        stripOnlyInjectedContainers: false,
+      },
       values: deepMerge({}, cfg.values),
       meshConfig: deepMerge({}, cfg.meshConfig),
     };

@@ -42,12 +42,39 @@ export interface InjectorConfig {
  */
 export interface SafetySettings {
   /**
-   * Image prefixes `sidecar.istio.io/proxyImage` may use (`registry/path`, matched on a `/` boundary). Empty: only
-   * the configured hub (`values.global.hub`); `*`: any image (the istio profile, as Istio).
+   * Image prefixes `sidecar.istio.io/proxyImage` may use (`registry/path`, matched on a `/` boundary), and, when the
+   * list is not `*`, the final image of every injected container (after `proxy.istio.io/overrides`, declared
+   * containers and `image: auto`; MW0605). The images the operator's configuration names are always allowed. Empty:
+   * only the configured hub (`values.global.hub`); `*`: any image (the istio profile, as Istio).
    */
   allowedProxyImagePrefixes: string[];
   /** Volume sources `sidecar.istio.io/userVolume` may not use (default: hostPath). */
   forbiddenUserVolumeTypes: string[];
+  /**
+   * The injected containers (istio-init, istio-validation, istio-proxy, enable-core-dump) get no privilege beyond
+   * what the operator's configuration gives them: a pod's annotations, declared containers or
+   * `proxy.istio.io/overrides` cannot make them root, privileged, add capabilities or host ports, allow privilege
+   * escalation, make the root file system writable or lift seccomp/AppArmor/SELinux confinement (MW0603).
+   */
+  limitInjectedPrivileges: boolean;
+  /**
+   * What the injected init containers (and istio-proxy when it runs with privileges) execute stays the template's:
+   * no command, args, exec hook or exec probe from the pod, no volume mounted over the programs or the loader's
+   * files (MW0604).
+   */
+  lockInjectedCommands: boolean;
+  /**
+   * Environment variables a pod may not set or change in the injected containers (`proxyMetadata` of
+   * `proxy.istio.io/config`, declared containers, `proxy.istio.io/overrides`, `apm.datadoghq.com/env`); `envFrom`
+   * on an injected container is refused while the list is not empty. An entry ending in `*` is a prefix (MW0606).
+   */
+  forbiddenInjectedEnv: string[];
+  /**
+   * Re-injection removes only containers with the injector's own names (istio-init, istio-validation, istio-proxy,
+   * enable-core-dump) among those `sidecar.istio.io/status` lists, so a status written by the pod cannot remove its
+   * own or another webhook's containers (MW0607).
+   */
+  stripOnlyInjectedContainers: boolean;
 }
 
 /** What the validating webhook does with findings: deny errors, only warn, or only record. */

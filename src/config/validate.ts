@@ -1,7 +1,7 @@
 import type { JsonObject } from '../k8s/types.js';
 import { isPlainObject } from './merge.js';
 import { PROFILE_NAMES } from './profiles.js';
-import { ConfigError, VALIDATION_MODES, type InjectorConfig } from './types.js';
+import { ConfigError, VALIDATION_MODES, type InjectorConfig, type SafetySettings } from './types.js';
 
 /** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
 const KEY_SET: Record<keyof InjectorConfig, true> = {
@@ -61,15 +61,40 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   const validation = map(cfg.validation, 'validation', 'a map with the key mode');
   for (const key of Object.keys(validation)) if (key !== 'mode') fail(`validation.${key}`, key, 'absent: the only key is mode');
   oneOf(validation.mode, 'validation.mode', VALIDATION_MODES);
-  const safety = map(cfg.safety, 'safety', 'a map with allowedProxyImagePrefixes and forbiddenUserVolumeTypes');
+  validateSafety(map(cfg.safety, 'safety', `a map with the keys ${SAFETY_KEYS.join(', ')}`));
+  return cfg as unknown as InjectorConfig;
+}
+
+/** Every key of `safety`, in documentation order (exhaustive by construction). */
+const SAFETY_KEY_SET: Record<keyof SafetySettings, true> = {
+  allowedProxyImagePrefixes: true,
+  forbiddenUserVolumeTypes: true,
+  limitInjectedPrivileges: true,
+  lockInjectedCommands: true,
+  forbiddenInjectedEnv: true,
+  stripOnlyInjectedContainers: true,
+};
+export const SAFETY_KEYS = Object.keys(SAFETY_KEY_SET) as readonly (keyof SafetySettings)[];
+
+/** An environment variable name (anything but `=` and control characters), or a prefix: such a name ending in `*`. */
+const ENV_PATTERN = /^[^=*\x00-\x20\x7f]+\*?$/;
+
+function validateSafety(safety: JsonObject): void {
   for (const key of Object.keys(safety)) {
-    if (key !== 'allowedProxyImagePrefixes' && key !== 'forbiddenUserVolumeTypes') {
-      fail(`safety.${key}`, key, 'absent: the keys are allowedProxyImagePrefixes and forbiddenUserVolumeTypes');
-    }
+    if (!Object.hasOwn(SAFETY_KEY_SET, key)) fail(`safety.${key}`, key, `absent: the keys are ${SAFETY_KEYS.join(', ')}`);
   }
+  for (const key of SAFETY_KEYS) if (safety[key] === undefined) throw new ConfigError(`safety.${key}`, 'is missing');
   stringList(safety.allowedProxyImagePrefixes, 'safety.allowedProxyImagePrefixes');
   stringList(safety.forbiddenUserVolumeTypes, 'safety.forbiddenUserVolumeTypes');
-  return cfg as unknown as InjectorConfig;
+  boolean(safety.limitInjectedPrivileges, 'safety.limitInjectedPrivileges');
+  boolean(safety.lockInjectedCommands, 'safety.lockInjectedCommands');
+  boolean(safety.stripOnlyInjectedContainers, 'safety.stripOnlyInjectedContainers');
+  stringList(safety.forbiddenInjectedEnv, 'safety.forbiddenInjectedEnv');
+  (safety.forbiddenInjectedEnv as string[]).forEach((name, i) => {
+    if (!ENV_PATTERN.test(name)) {
+      fail(`safety.forbiddenInjectedEnv[${i}]`, name, 'an environment variable name (no "=", spaces or control characters), or a prefix ending in "*" such as "LD_*"');
+    }
+  });
 }
 
 /** Typed checks of the `values` fields the injector reads; everything else passes through to the template. */

@@ -7,6 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isQuantity } from './quantity.js';
 import { parseProxyConfigAnnotation } from './proxyConfig.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
+import { quoteValue } from './quote.js';
 
 export const A = {
   inject: 'sidecar.istio.io/inject',
@@ -94,20 +95,24 @@ function cidrList(what: string, wildcard: boolean): Validator {
     if (wildcard && v === '*') return undefined;
     if (v.length === 0) return undefined;
     for (const cidr of v.split(',')) {
-      if (!isCidr(cidr)) return `${what} invalid: failed parsing cidr '${cidr}'`;
+      if (!isCidr(cidr)) return `${what} invalid: failed parsing cidr '${quoteValue(cidr)}'`;
     }
     return undefined;
   };
 }
 
-/** Comma-separated ports 1-65535 (spaces around entries allowed, as Istio's parsePorts). */
+/**
+ * Comma-separated ports, Istio's parsePorts (pkg/kube/inject/validate.go): the whole value trimmed, empty = no ports,
+ * each entry trimmed and a decimal uint16 (no sign, no empty entry); 0 is refused here (Istio accepts it, but it names
+ * no port).
+ */
 export function parsePortList(v: string): number[] | string {
   const trimmed = v.trim();
   if (trimmed.length === 0) return [];
   const ports: number[] = [];
   for (const entry of trimmed.split(',')) {
     const p = entry.trim();
-    if (!/^\d+$/.test(p) || Number(p) > 65535) return `failed parsing port '${p}'`;
+    if (!/^\d+$/.test(p) || Number(p) > 65535) return `failed parsing port '${quoteValue(p)}'`;
     if (Number(p) < 1) return `port number ${p} must be in the range 1..65535`;
     ports.push(Number(p));
   }
@@ -116,7 +121,8 @@ export function parsePortList(v: string): number[] | string {
 
 function portList(what: string, wildcard: boolean): Validator {
   return (v) => {
-    if (wildcard && v.trim() === '*') return undefined;
+    // Istio compares with "*" as it is: " * " is not the wildcard (and not a port either).
+    if (wildcard && v === '*') return undefined;
     const parsed = parsePortList(v);
     return typeof parsed === 'string' ? `${what} invalid: ${parsed}` : undefined;
   };
@@ -127,7 +133,7 @@ function interfaceList(v: string): string | undefined {
   if (v.trim().length === 0) return undefined;
   for (const name of v.split(',')) {
     const n = name.trim();
-    if (n.length === 0 || n.length > 15 || /[\s/:]/.test(n)) return `invalid interface name '${n}'`;
+    if (n.length === 0 || n.length > 15 || /[\s/:]/.test(n)) return `invalid interface name '${quoteValue(n)}'`;
   }
   return undefined;
 }
@@ -159,7 +165,7 @@ function validateJsonMap(v: string): string | undefined {
     const parsed: unknown = JSON.parse(v);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'must be a JSON object (name → definition)';
     for (const [name, item] of Object.entries(parsed)) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) return `entry '${name}' must be a JSON object`;
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) return `entry '${quoteValue(name)}' must be a JSON object`;
     }
     return undefined;
   } catch (e) {
@@ -179,6 +185,9 @@ export const ANNOTATION_VALIDATORS: ReadonlyMap<string, Validator> = new Map<str
   [A.includeInboundPorts, portList('includeInboundPorts', true)],
   [A.excludeInboundPorts, portList('excludeInboundPorts', false)],
   [A.excludeOutboundPorts, portList('excludeOutboundPorts', false)],
+  // Not validated by Istio (its template passes the value to istio-iptables as it is, so `-u` became an argument):
+  // mesh-webhook refuses what is not a port list.
+  [A.includeOutboundPorts, portList('includeOutboundPorts', false)],
   [A.excludeInterfaces, interfaceList],
   [A.kubevirtInterfaces, interfaceList],
   [A.rerouteVirtualInterfaces, interfaceList],
@@ -211,10 +220,8 @@ export function validateInjectionAnnotations(annotations: Record<string, string>
   return problems;
 }
 
-/** Longest annotation value quoted whole in a message; longer ones are cut (a hostile value may be megabytes). */
-export const MAX_QUOTED_VALUE = 256;
+export { MAX_QUOTED_VALUE, quoteValue } from './quote.js';
 
 export function describeAnnotationProblem(p: AnnotationProblem): string {
-  const value = p.value.length > MAX_QUOTED_VALUE ? `${p.value.slice(0, MAX_QUOTED_VALUE)}…(${p.value.length} characters)` : p.value;
-  return `invalid value '${value}' for annotation '${p.annotation}': ${p.problem}`;
+  return `invalid value '${quoteValue(p.value)}' for annotation '${quoteValue(p.annotation)}': ${p.problem}`;
 }

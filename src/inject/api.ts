@@ -1,6 +1,7 @@
 import type { InjectorConfig } from '../config/types.js';
 import type { Pod } from '../k8s/types.js';
 import type { DecisionRule } from './decision.js';
+import type { InjectionProblem } from './safety.js';
 
 /** One RFC 6902 operation, as sent back to the API server (base64 of a JSON array of these). */
 export type PatchOperation =
@@ -30,7 +31,13 @@ export interface InjectionRequest {
 export type InjectionOutcome =
   | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule }
   | { kind: 'skipped'; reason: string; rule?: DecisionRule }
-  | { kind: 'rejected'; reason: string; message: string };
+  | {
+      kind: 'rejected';
+      reason: string;
+      message: string;
+      /** The safety problems of the injected containers (MW0603-MW0606), when that is why the pod is rejected. */
+      problems?: InjectionProblem[];
+    };
 
 /** A configuration compiled once at load: everything config-dependent is computed here, not per request. */
 export interface Injector {

@@ -5,6 +5,7 @@
 import type { InjectorConfig } from '../config/types.js';
 import type { Pod } from '../k8s/types.js';
 import { A, L } from './annotations.js';
+import { quoteValue } from './quote.js';
 import { describeSelector, selectorMatches } from './labelSelector.js';
 
 /** Namespaces Istio never injects, whatever the configuration. */
@@ -141,7 +142,7 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
       evaluate: () =>
         explicit
           ? { inject: selectorValue === 'true', reason: `${source}=${selectorValue}` }
-          : { pass: selectorValue ? `${source}=${JSON.stringify(selectorValue)} is not "true" or "false": ignored` : 'not set' },
+          : { pass: selectorValue ? `${source}=${quoteValue(JSON.stringify(selectorValue))} is not "true" or "false": ignored` : 'not set' },
     },
     {
       rule: 'neverInjectSelector',
@@ -169,7 +170,7 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
           ? `set the pod label ${L.inject}: "false" or the namespace label istio-injection=disabled`
           : `set the pod label ${L.inject}: "true", or policy: enabled`,
       evaluate: () => {
-        const ignored = selectorValue !== undefined && selectorValue !== '' && !explicit ? ` (ignored ${source}=${JSON.stringify(selectorValue)}: use "true" or "false")` : '';
+        const ignored = selectorValue !== undefined && selectorValue !== '' && !explicit ? ` (ignored ${source}=${quoteValue(JSON.stringify(selectorValue))}: use "true" or "false")` : '';
         return { inject: config.policy === 'enabled', reason: `policy ${config.policy}${ignored}` };
       },
     },

@@ -8,7 +8,7 @@ import { ConfigError } from '../config/types.js';
 import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
-import { A, L, describeAnnotationProblem, parseGoBool, validateInjectionAnnotations } from './annotations.js';
+import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
 import { deployMetaFromPod } from './deployMeta.js';
 import {
@@ -24,7 +24,15 @@ import { buildPatch } from './patch.js';
 import { APP_PROBERS_ENV, appProbers, rewriteContainerProbes } from './probes.js';
 import { mergePrometheus, prometheusPort, withoutPrometheusAnnotations } from './prometheus.js';
 import { DEFAULT_PROXY_CONFIG, mergeProxyConfig, parseProxyConfigAnnotation, proxyConfigJson } from './proxyConfig.js';
-import { compileSafety, safetyProblems, type SafetyRules } from './safety.js';
+import {
+  checksInjectedPod,
+  compileSafety,
+  INJECTED_CONTAINER_NAMES,
+  injectedPodProblems,
+  safetyProblems,
+  templatePrivileges,
+  type SafetyRules,
+} from './safety.js';
 import { compileSettings, type Settings } from './settings.js';
 import { strategicMerge } from './smp.js';
 import {
@@ -62,9 +70,39 @@ interface Compiled {
   cluster: ClusterView | undefined;
   settings: Settings;
   safety: SafetyRules;
+  /** Whether the injected containers of the final pod are checked (any safety check on). */
+  checkInjected: boolean;
   /** meshConfig.defaultConfig over Istio's DefaultProxyConfig. */
   proxyConfig: JsonObject;
   proxyConfigJson: string;
+}
+
+const IMAGE_TYPES = [undefined, 'default', 'distroless', 'debug'];
+
+/**
+ * What the operator's own configuration makes the template produce, for a pod that asks for nothing (no annotation,
+ * no declared sidecar container): the privileges of each injected container and the images it can name.
+ */
+function operatorTemplate(config: InjectorConfig, s: Settings, proxyConfig: JsonObject, pcJson: string) {
+  const pod: Pod = { metadata: { name: 'operator-template', namespace: 'default', labels: {}, annotations: {} }, spec: { containers: [{ name: 'app', image: 'app' }] } };
+  const meshImageType = (proxyConfig.image as { imageType?: string } | undefined)?.imageType;
+  const template = renderSidecarTemplate({
+    settings: s,
+    pod,
+    deployMeta: { apiVersion: 'v1', kind: 'Pod', name: 'operator-template', namespace: 'default' },
+    proxyConfig,
+    proxyConfigJson: pcJson,
+    native: config.nativeSidecars === true,
+    hold: false,
+    proxyImage: imageUrl(s, s.proxyImageName, meshImageType),
+    proxyInitImage: imageUrl(s, s.proxyInitImageName, meshImageType),
+  });
+  const images = new Set<string>();
+  for (const type of [...IMAGE_TYPES, meshImageType]) for (const name of [s.proxyImageName, s.proxyInitImageName]) images.add(imageUrl(s, name, type));
+  const metadata = proxyConfig.proxyMetadata;
+  const proxyMetadata: Record<string, string> = {};
+  if (isPlainObject(metadata)) for (const [k, v] of Object.entries(metadata)) proxyMetadata[k] = String(v);
+  return { images: [...images], privileges: templatePrivileges(template), proxyMetadata };
 }
 
 function compile(config: InjectorConfig, cluster: ClusterView | undefined): Compiled {
@@ -76,17 +114,18 @@ function compile(config: InjectorConfig, cluster: ClusterView | undefined): Comp
   if (config.policy !== 'enabled' && config.policy !== 'disabled') {
     throw new ConfigError('policy', `must be "enabled" or "disabled", got ${JSON.stringify(config.policy)}`);
   }
-  const safety = compileSafety(config.safety, settings.hub);
-  return { config, cluster, settings, safety, proxyConfig, proxyConfigJson: proxyConfigJson(proxyConfig) };
+  const pcJson = proxyConfigJson(proxyConfig);
+  const safety = compileSafety(config.safety, settings.hub, operatorTemplate(config, settings, proxyConfig, pcJson));
+  return { config, cluster, settings, safety, checkInjected: checksInjectedPod(safety), proxyConfig, proxyConfigJson: pcJson };
 }
 
 /**
  * Compiles `config` once (errors are ConfigErrors naming the key) into an injector. `cluster`, when given, supplies
  * namespace labels and node versions from informer caches.
  */
-export function createInjector(config: InjectorConfig, cluster?: ClusterView): Injector {
+export function createInjector(config: InjectorConfig, cluster?: ClusterView): Injector & { readonly safety: SafetyRules } {
   const compiled = compile(config, cluster);
-  return { config, inject: (request) => injectPod(request, compiled) };
+  return { config, safety: compiled.safety, inject: (request) => injectPod(request, compiled) };
 }
 
 const rejected = (message: string, reason = message): InjectionOutcome => ({ kind: 'rejected', reason, message });
@@ -101,7 +140,7 @@ function podShapeProblem(pod: unknown): string | undefined {
       const map = meta[field];
       if (map === undefined || map === null) continue;
       if (!isPlainObject(map)) return `metadata.${field} must be a map of strings`;
-      for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') return `metadata.${field}["${k}"] must be a string`;
+      for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') return `metadata.${field}["${quoteValue(k)}"] must be a string`;
     }
     for (const field of ['name', 'generateName', 'namespace'] as const) {
       const v = meta[field];
@@ -153,12 +192,21 @@ function setEnv(env: EnvVar[] | undefined, name: string, value: string): EnvVar[
   return [...(env ?? []), { name, value }];
 }
 
-/** Istio's stripPod: removes an earlier injection so that injecting twice gives the same pod. */
-function stripPod(pod: Pod, prometheusStatusPort: number): Pod {
+/**
+ * Istio's stripPod: removes an earlier injection (the containers `sidecar.istio.io/status` names) so that injecting
+ * twice gives the same pod. With `onlyInjected` (safety.stripOnlyInjectedContainers) only containers with the
+ * injector's own names are removed, so a status the pod wrote itself cannot remove its other containers. Like Istio,
+ * volumes and image pull secrets are never removed (the template's merge by name replaces its own).
+ */
+function stripPod(pod: Pod, prometheusStatusPort: number, onlyInjected: boolean): Pod {
   const status = parseStatus(pod.metadata?.annotations?.[A.status]);
   if (!status) return pod;
   const spec = pod.spec!;
-  const without = (list: Container[] | undefined, names: string[]) => list?.filter((c) => !names.includes(c.name));
+  const removable = (names: string[]) => (onlyInjected ? names.filter((n) => INJECTED_CONTAINER_NAMES.has(n)) : names);
+  const without = (list: Container[] | undefined, names: string[]) => {
+    const remove = removable(names);
+    return remove.length === 0 ? list : list?.filter((c) => !remove.includes(c.name));
+  };
   let annotations = { ...pod.metadata!.annotations };
   if (prometheusPort(annotations) === String(prometheusStatusPort)) annotations = withoutPrometheusAnnotations(annotations);
   delete annotations[A.status];
@@ -219,6 +267,17 @@ function clusterEnvs(pathParams: Record<string, string> | undefined, s: Settings
   return envs;
 }
 
+/** The variable names `apm.datadoghq.com/env` gives istio-proxy (the template reads it with the datadog tracer). */
+function datadogEnvNames(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isPlainObject(parsed) ? Object.keys(parsed) : [];
+  } catch {
+    return [];
+  }
+}
+
 function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const { settings: s, config } = c;
   const shape = podShapeProblem(request.pod);
@@ -244,22 +303,27 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const unknown = templates.filter((t) => !SUPPORTED_TEMPLATES.includes(t));
   if (unknown.length > 0) {
     return rejected(
-      `invalid value '${annotations[A.templates]}' for annotation '${A.templates}': requested template '${unknown[0]}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]`,
-      `unknown injection template ${unknown[0]}`,
+      `invalid value '${quoteValue(annotations[A.templates]!)}' for annotation '${A.templates}': requested template '${quoteValue(unknown[0]!)}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]`,
+      `unknown injection template ${quoteValue(unknown[0]!)}`,
     );
   }
 
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
   const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
-  let pod = stripPod(original, meshStatusPort);
+  let pod = stripPod(original, meshStatusPort, c.safety.stripOnlyInjected);
 
   // ProxyConfig: mesh default overlaid by the pod's proxy.istio.io/config.
   let proxyConfig = c.proxyConfig;
   let pcJson = c.proxyConfigJson;
   const podProxyConfig = annotations[A.proxyConfig];
+  let podProxyMetadata: Record<string, unknown> | undefined;
+  let podProxyConfigParsed: JsonObject | undefined;
   if (podProxyConfig !== undefined) {
-    proxyConfig = mergeProxyConfig(c.proxyConfig, parseProxyConfigAnnotation(podProxyConfig) as JsonObject);
+    const parsed = parseProxyConfigAnnotation(podProxyConfig) as JsonObject;
+    podProxyConfigParsed = parsed;
+    if (isPlainObject(parsed.proxyMetadata)) podProxyMetadata = parsed.proxyMetadata;
+    proxyConfig = mergeProxyConfig(c.proxyConfig, parsed);
     pcJson = proxyConfigJson(proxyConfig);
   }
   const nativeAnnotation = annotations[A.nativeSidecar];
@@ -384,5 +448,25 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   pod = reorder(pod, hold);
 
   const final = pod;
+  if (c.checkInjected) {
+    const unsafe = injectedPodProblems(
+      {
+        original,
+        final,
+        template,
+        annotations,
+        overrides,
+        overridesFromAnnotation: existingOverrides !== undefined,
+        podProxyMetadata,
+        podProxyConfig: podProxyConfigParsed,
+        datadogEnv: s.tracer === 'datadog' ? datadogEnvNames(annotations[A.datadogEnv]) : [],
+        clusterEnv: envs,
+      },
+      c.safety,
+    );
+    if (unsafe.length > 0) {
+      return { kind: 'rejected', reason: `unsafe injection: ${unsafe[0]!.code} ${unsafe[0]!.path}`, message: unsafe.map((p) => p.message).join('; '), problems: unsafe };
+    }
+  }
   return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };
 }

@@ -39,12 +39,23 @@ export function parseStatus(text: string | undefined): InjectionStatus | undefin
   }
 }
 
-/** Parses `proxy.istio.io/overrides`; undefined when absent or unreadable. */
+/** `image: auto` in a declared container or an override means "the injected image": the override has no image. */
+function withoutAutoImage(c: Container): Container {
+  if (c === null || typeof c !== 'object' || c.image !== 'auto') return c;
+  const { image: _image, ...rest } = c;
+  return rest as Container;
+}
+
+/** Parses `proxy.istio.io/overrides`; undefined when absent or unreadable. `image: auto` is dropped, as Istio does. */
 export function parseOverrides(text: string | undefined): Overrides | undefined {
   if (!text || jsonDepth(text) > MAX_JSON_DEPTH) return undefined;
   try {
-    const o = JSON.parse(text) as Partial<Overrides>;
-    return { containers: Array.isArray(o.containers) ? o.containers : [], initContainers: Array.isArray(o.initContainers) ? o.initContainers : [] };
+    const o = JSON.parse(text) as Partial<Overrides> | null;
+    if (o === null) return undefined;
+    // Entries that are not objects name no container (Go decodes them to an empty Container): left out.
+    const list = (v: unknown) =>
+      Array.isArray(v) ? (v as unknown[]).filter((c): c is Container => c !== null && typeof c === 'object' && !Array.isArray(c)).map(withoutAutoImage) : [];
+    return { containers: list(o.containers), initContainers: list(o.initContainers) };
   } catch {
     return undefined;
   }
@@ -62,11 +73,7 @@ export function collectOverrides(pod: Pod, templateNames: { containers: Set<stri
   const pick = (list: Container[] | undefined, names: Set<string>) =>
     (list ?? [])
       .filter((c) => names.has(c.name) && !skip.has(c.name))
-      .map((c) => {
-        if (c.image !== 'auto') return c;
-        const { image: _image, ...rest } = c;
-        return rest as Container;
-      });
+      .map(withoutAutoImage);
   return { containers: pick(pod.spec?.containers, templateNames.containers), initContainers: pick(pod.spec?.initContainers, templateNames.initContainers) };
 }
 

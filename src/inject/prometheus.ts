@@ -3,6 +3,7 @@
  * and replaced by the proxy's merged endpoint on the status port, so one scrape gets app and Envoy metrics.
  */
 import { parseGoBool } from './annotations.js';
+import { quoteValue } from './quote.js';
 
 /** Ports the proxy owns: a scrape port among them would loop metrics through the proxy. */
 export const RESERVED_PROXY_PORTS: readonly number[] = [15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053, 15090];
@@ -47,7 +48,7 @@ export function mergePrometheus(annotations: Record<string, string>, statusPort:
   if (port !== undefined && port !== '') {
     const n = Number(port);
     if (!/^\d+$/.test(port) || n < 1 || n > 65535) {
-      return { kind: 'error', message: `invalid value '${port}' for annotation 'prometheus.io/port': must be a port number (1-65535)` };
+      return { kind: 'error', message: `invalid value '${quoteValue(port)}' for annotation 'prometheus.io/port': must be a port number (1-65535)` };
     }
     if (RESERVED_PROXY_PORTS.includes(n)) {
       return {

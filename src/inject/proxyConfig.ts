@@ -6,6 +6,7 @@ import { isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { JsonObject } from '../k8s/types.js';
 import { FORBIDDEN_KEYS, isPlainObject } from '../config/merge.js';
 import { jsonDepth } from '../util/jsonDepth.js';
+import { quoteValue } from './quote.js';
 
 type FieldType = 'string' | 'oneofString' | 'oneofEnum' | 'duration' | 'uint' | 'int' | 'bool' | 'enum' | 'stringMap' | 'message' | 'list' | 'wrapperInt' | 'wrapperBool';
 
@@ -112,7 +113,7 @@ function checkField(name: string, type: FieldType, value: unknown): string | und
     case 'stringMap':
       if (!isPlainObject(value)) return `${where} must be a map of strings`;
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== 'string') return `${where}.${k} must be a string (quote it)`;
+        if (typeof v !== 'string') return `${where}.${quoteValue(k)} must be a string (quote it)`;
       }
       return undefined;
     case 'list':
@@ -162,7 +163,7 @@ function parseBoundedYaml(text: string): unknown {
   const error = doc.errors[0];
   if (error) throw error;
   const duplicate = duplicateKey(doc.contents);
-  if (duplicate !== undefined) throw new Error(`Map keys must be unique: '${duplicate}' appears twice`);
+  if (duplicate !== undefined) throw new Error(`Map keys must be unique: '${quoteValue(duplicate)}' appears twice`);
   const value: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   try {
     JSON.stringify(value);
@@ -187,16 +188,16 @@ export function parseProxyConfigAnnotation(text: string): JsonObject | string {
   try {
     parsed = parseBoundedYaml(text);
   } catch (e) {
-    return `not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`;
+    return `not valid YAML or JSON: ${quoteValue((e as Error).message.split('\n')[0] ?? '')}`;
   }
   if (parsed === null || parsed === undefined) return {};
   if (!isPlainObject(parsed)) return 'must be a ProxyConfig object (YAML or JSON)';
   const out: JsonObject = {};
   for (const [rawKey, value] of Object.entries(parsed)) {
     const key = snakeToCamel(rawKey);
-    if (FORBIDDEN_KEYS.has(rawKey)) return `unknown field '${rawKey}'`;
+    if (FORBIDDEN_KEYS.has(rawKey)) return `unknown field '${quoteValue(rawKey)}'`;
     const type = FIELD_TYPES.get(key);
-    if (!type) return `unknown ProxyConfig field '${rawKey}'`;
+    if (!type) return `unknown ProxyConfig field '${quoteValue(rawKey)}'`;
     if (value === null) continue;
     const problem = checkField(key, type, value);
     if (problem) return problem;

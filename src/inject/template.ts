@@ -333,18 +333,30 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     }
   }
 
-  const privilegedProxy = (t.proxyConfig.proxyMetadata as Record<string, string> | undefined)?.IPTABLES_TRACE_LOGGING === 'true' && tproxy;
+  // Istio's template: ProxyMetadata IPTABLES_TRACE_LOGGING=true gives the privileged variant (root, NET_ADMIN), whatever
+  // the interception mode.
+  const traceLogging = (t.proxyConfig.proxyMetadata as Record<string, string> | undefined)?.IPTABLES_TRACE_LOGGING === 'true';
   const add = [...(tproxy ? ['NET_ADMIN'] : []), ...(capNetBind ? ['NET_BIND_SERVICE'] : [])];
   const rootProxy = tproxy || capNetBind;
-  const proxySecurity: Record<string, unknown> = {
-    allowPrivilegeEscalation: s.privileged || privilegedProxy,
-    capabilities: add.length > 0 ? { add, drop: ['ALL'] } : { drop: ['ALL'] },
-    privileged: s.privileged || privilegedProxy,
-    readOnlyRootFilesystem: true,
-    runAsGroup: 1337,
-    runAsNonRoot: !rootProxy,
-    runAsUser: rootProxy ? 0 : 1337,
-  };
+  const proxySecurity: Record<string, unknown> = traceLogging
+    ? {
+        allowPrivilegeEscalation: true,
+        capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+        privileged: true,
+        readOnlyRootFilesystem: true,
+        runAsGroup: 1337,
+        runAsNonRoot: false,
+        runAsUser: 0,
+      }
+    : {
+        allowPrivilegeEscalation: s.privileged,
+        capabilities: add.length > 0 ? { add, drop: ['ALL'] } : { drop: ['ALL'] },
+        privileged: s.privileged,
+        readOnlyRootFilesystem: true,
+        runAsGroup: 1337,
+        runAsNonRoot: !rootProxy,
+        runAsUser: rootProxy ? 0 : 1337,
+      };
   if (s.seccompProfile) proxySecurity.seccompProfile = { ...s.seccompProfile };
 
   const volumeMounts: Container['volumeMounts'] = [

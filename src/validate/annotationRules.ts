@@ -4,7 +4,7 @@
  * Checked: the pod template's annotations (kind Pod) and, for workloads, the workload's own annotations — where a
  * pod annotation has no effect (istioctl checks Deployments; we check every workload kind).
  */
-import { describeAnnotationProblem, validateInjectionAnnotations } from '../inject/annotations.js';
+import { describeAnnotationProblem, quoteValue, validateInjectionAnnotations } from '../inject/annotations.js';
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
 import { ALWAYS_IGNORED_ANNOTATIONS, DEPRECATION_EXTRA_MESSAGES, ISTIO_ANNOTATIONS, isIstioDomain } from './istioAnnotations.js';
@@ -31,10 +31,10 @@ export function annotationFindings(
   const check = (annotations: Record<string, string>, onKind: string, base: string, onWorkload: boolean) => {
     for (const key of Object.keys(annotations)) {
       if (!isIstioDomain(key) || ALWAYS_IGNORED_ANNOTATIONS.has(key)) continue;
-      const path = `${base}["${key}"]`;
+      const path = `${base}["${quoteValue(key)}"]`;
       const known = ISTIO_ANNOTATIONS.get(key);
       if (!known) {
-        add('IST0108', path, `unknown annotation ${key}: Istio ignores it; check the spelling`);
+        add('IST0108', path, `unknown annotation ${quoteValue(key)}: Istio ignores it; check the spelling`);
         continue;
       }
       if (known.deprecated && !(key === INJECT && Object.hasOwn(podLabels, INJECT))) {

@@ -6,8 +6,8 @@ import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig, ValidationMode } from '../config/types.js';
 import { VALIDATION_MODES } from '../config/types.js';
 import { decideInjection } from '../inject/decision.js';
+import { quoteValue } from '../inject/annotations.js';
 import { createInjector } from '../inject/index.js';
-import { compileSafety } from '../inject/safety.js';
 import { compileSettings } from '../inject/settings.js';
 import type { Pod } from '../k8s/types.js';
 import { apiGroup, podTemplateShape } from '../workloads/kinds.js';
@@ -59,7 +59,8 @@ export interface Validator {
 export function createValidator(config: InjectorConfig, cluster?: ClusterView): Validator {
   const injector = createInjector(config, cluster);
   const settings = compileSettings(config);
-  const safety = compileSafety(config.safety, settings.hub);
+  // The injector's own limits (with the images and privileges of the operator's template), so both always agree.
+  const safety = injector.safety;
   const rootNamespace = str(config.meshConfig.rootNamespace) || 'istio-system';
   const labelsOf = (ns: string) => cluster?.namespaceLabels(ns) ?? config.namespaceLabels[ns];
 
@@ -70,7 +71,7 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView): 
     const meta = isObj(object.metadata) ? object.metadata : {};
     const name = str(meta.name) || str(meta.generateName);
     const namespace = str(meta.namespace) || requestNamespace;
-    const id = namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    const id = namespace ? `${quoteValue(kind)} ${quoteValue(namespace)}/${quoteValue(name)}` : `${quoteValue(kind)} ${quoteValue(name)}`;
     const objectAnnotations = stringMap(meta.annotations);
     let findings: Finding[] = [];
     let templateAnnotations: Record<string, string> = {};

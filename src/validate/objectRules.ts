@@ -1,6 +1,7 @@
 /** Rules for Namespaces, Services and Istio PeerAuthentications. */
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
+import { quoteValue } from '../inject/annotations.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -15,7 +16,7 @@ export interface NamespaceContext {
 export function namespaceFindings(object: string, labels: Record<string, string>, ctx: NamespaceContext): Finding[] {
   const { out, add } = findingsFor(object);
   if (labels['istio-injection'] !== undefined && labels['istio.io/rev'] !== undefined) {
-    add('IST0123', 'metadata.labels', `both istio-injection=${labels['istio-injection']} and istio.io/rev=${labels['istio.io/rev']}: istio-injection wins; keep one label`);
+    add('IST0123', 'metadata.labels', `both istio-injection=${quoteValue(labels['istio-injection']!)} and istio.io/rev=${quoteValue(labels['istio.io/rev']!)}: istio-injection wins; keep one label`);
   }
   const enforce = labels['pod-security.kubernetes.io/enforce'];
   if ((enforce === 'baseline' || enforce === 'restricted') && ctx.istioInit && ctx.injected) {
@@ -39,7 +40,7 @@ export function serviceFindings(object: string, spec: unknown): Finding[] {
     if (!isObj(port) || (typeof port.appProtocol === 'string' && port.appProtocol !== '')) return;
     const name = typeof port.name === 'string' ? port.name : '';
     if (!declaresProtocol(name)) {
-      add('IST0118', `spec.ports[${i}]`, `port ${name ? `'${name}'` : `${String(port.port)} (unnamed)`} does not declare a protocol; name it http-..., grpc-..., tcp-... or set appProtocol`);
+      add('IST0118', `spec.ports[${i}]`, `port ${name ? `'${quoteValue(name)}'` : `${quoteValue(String(port.port))} (unnamed)`} does not declare a protocol; name it http-..., grpc-..., tcp-... or set appProtocol`);
     }
   });
   return out;
@@ -60,7 +61,7 @@ export function peerAuthenticationFindings(object: string, namespace: string, sp
   const mode = isObj(s.mtls) ? s.mtls.mode : undefined;
   const check = (value: unknown, path: string) => {
     if (value !== undefined && !MTLS_MODES.includes(value as string)) {
-      add('MW0501', path, `mTLS mode ${JSON.stringify(value)} is not one of ${MTLS_MODES.join(', ')}`);
+      add('MW0501', path, `mTLS mode ${quoteValue(JSON.stringify(value) ?? String(value))} is not one of ${MTLS_MODES.join(', ')}`);
     }
   };
   check(mode, 'spec.mtls.mode');
@@ -69,7 +70,7 @@ export function peerAuthenticationFindings(object: string, namespace: string, sp
   }
   const selector = isObj(s.selector) && isObj(s.selector.matchLabels) && Object.keys(s.selector.matchLabels).length > 0;
   if (ctx.requireStrictMeshWide && namespace === ctx.rootNamespace && !selector && mode !== 'STRICT') {
-    add('MW0502', 'spec.mtls.mode', `mesh-wide PeerAuthentication in ${ctx.rootNamespace} has mode ${mode === undefined ? 'unset' : String(mode)}; Kyma requires STRICT mesh-wide — relax per namespace or workload instead`);
+    add('MW0502', 'spec.mtls.mode', `mesh-wide PeerAuthentication in ${ctx.rootNamespace} has mode ${mode === undefined ? 'unset' : quoteValue(String(mode))}; Kyma requires STRICT mesh-wide — relax per namespace or workload instead`);
   }
   return out;
 }

@@ -3,12 +3,13 @@
  * there. The injector itself is run as a dry run, so these rules see exactly the pod the webhook would produce.
  */
 import type { InjectionOutcome } from '../inject/api.js';
-import { A, parseGoBool, validateInjectionAnnotations } from '../inject/annotations.js';
+import { A, parseGoBool, quoteValue, validateInjectionAnnotations } from '../inject/annotations.js';
+import { parseStatus } from '../inject/overrides.js';
 import type { Container, Pod, Probe } from '../k8s/types.js';
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
 import { annotationFindings } from './annotationRules.js';
-import { safetyProblems, type SafetyRules } from '../inject/safety.js';
+import { INJECTED_CONTAINER_NAMES, safetyProblems, type SafetyRules } from '../inject/safety.js';
 
 /** Ports the proxy listens on inside the pod's network namespace. */
 export const PROXY_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
@@ -61,7 +62,7 @@ function probeFindings(c: Container, at: string, rewrite: boolean, add: (code: s
     if (probe.exec) {
       const cmd = (probe.exec.command ?? []).join(' ');
       if (/https?:\/\/(?!(?:localhost|127\.0\.0\.1|\[::1\])(?:[:/]|\s|$))/.test(cmd)) {
-        add('MW0104', path, `exec probe calls ${cmd.match(/https?:\/\/[^\s/]+/)?.[0]}: with STRICT mTLS that goes through the mesh; probe localhost instead`);
+        add('MW0104', path, `exec probe calls ${quoteValue(cmd.match(/https?:\/\/[^\s/]+/)?.[0] ?? '')}: with STRICT mTLS that goes through the mesh; probe localhost instead`);
       }
       continue;
     }
@@ -70,12 +71,32 @@ function probeFindings(c: Container, at: string, rewrite: boolean, add: (code: s
       continue;
     }
     if (action && typeof action.port === 'string' && !declared.has(action.port)) {
-      add('MW0103', `${path}.${probe.httpGet ? 'httpGet' : 'tcpSocket'}.port`, `named port '${action.port}' is not declared in this container's ports: the proxy cannot resolve it and the probe fails; declare the port or use its number`);
+      add('MW0103', `${path}.${probe.httpGet ? 'httpGet' : 'tcpSocket'}.port`, `named port '${quoteValue(action.port)}' is not declared in this container's ports: the proxy cannot resolve it and the probe fails; declare the port or use its number`);
     }
     if (probe.httpGet?.host) {
-      add('MW0103', `${path}.httpGet.host`, `httpGet.host '${probe.httpGet.host}' sends the rewritten probe elsewhere than the proxy; remove host`);
+      add('MW0103', `${path}.httpGet.host`, `httpGet.host '${quoteValue(String(probe.httpGet.host))}' sends the rewritten probe elsewhere than the proxy; remove host`);
     }
   }
+}
+
+/**
+ * MW0607: a `sidecar.istio.io/status` that names containers of the pod the injector never adds (written by hand, or
+ * copied from another pod): Istio's re-injection removes every container it names.
+ */
+function statusFindings(s: PodSubject, annotations: Record<string, string>, path: string, add: (code: string, path: string, msg: string) => void): void {
+  const status = parseStatus(annotations[A.status]);
+  if (!status) return;
+  const present = new Set([...(s.pod.spec?.containers ?? []), ...(s.pod.spec?.initContainers ?? [])].map((c) => c?.name));
+  const foreign = [...new Set([...status.containers, ...status.initContainers])].filter((n) => !INJECTED_CONTAINER_NAMES.has(n) && present.has(n));
+  if (foreign.length === 0) return;
+  const names = quoteValue(foreign.join(', '));
+  add(
+    'MW0607',
+    path,
+    s.safety.stripOnlyInjected
+      ? `${A.status} names container(s) ${names}, which the injector does not add: they are kept (safety.stripOnlyInjectedContainers); remove the annotation, the injector writes it`
+      : `${A.status} names container(s) ${names}, which the injector does not add: injection removes them, as Istio does; remove the annotation, or set safety.stripOnlyInjectedContainers`,
+  );
 }
 
 export function podFindings(s: PodSubject): Finding[] {
@@ -87,11 +108,23 @@ export function podFindings(s: PodSubject): Finding[] {
   const unsafe = safetyProblems(annotations, s.safety);
   for (const p of unsafe) add(p.code, `${metaPath}["${p.annotation}"]`, `${p.annotation}: ${p.problem}`);
   if (s.outcome.kind === 'rejected') {
+    // The injected containers' problems carry their own codes (MW0603-MW0606) and where the pod asked for them.
+    const problems = s.outcome.problems ?? [];
+    // One finding per code and place (istio-validation takes a declared istio-proxy's user: both point at it).
+    const merged = new Map<string, { code: string; path: string; messages: string[] }>();
+    for (const p of problems) {
+      const key = `${p.code} ${p.path}`;
+      const entry = merged.get(key) ?? { code: p.code, path: p.path, messages: [] };
+      entry.messages.push(p.message);
+      merged.set(key, entry);
+    }
+    for (const m of merged.values()) add(m.code, join(s.templatePath, m.path), m.messages.join('; '));
     // Annotation values are reported as IST0125 above, limits as MW060x; anything else the injector refuses is MW0401.
-    if (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0) add('MW0401', metaPath, s.outcome.message);
+    if (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0 && problems.length === 0) add('MW0401', metaPath, s.outcome.message);
     return out;
   }
   if (s.outcome.kind !== 'injected') return out;
+  statusFindings(s, annotations, `${metaPath}["${A.status}"]`, add);
 
   const injected = s.outcome.pod;
   const specPath = join(s.templatePath, 'spec');
@@ -106,12 +139,12 @@ export function podFindings(s: PodSubject): Finding[] {
       if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
       const at = `${specPath}.${field}[${i}]`;
       if ((c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID) {
-        add('IST0144', `${at}.securityContext.runAsUser`, `container ${c.name} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
+        add('IST0144', `${at}.securityContext.runAsUser`, `container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
       }
       (c.ports ?? []).forEach((p, j) => {
         const reserved = typeof p.containerPort === 'number' ? PROXY_RESERVED_PORTS.get(p.containerPort) : undefined;
         if (reserved) add('MW0101', `${at}.ports[${j}]`, `port ${p.containerPort} is reserved by the proxy (${reserved}); move the application to another port`);
-        if (p.protocol === 'UDP') add('MW0102', `${at}.ports[${j}]`, `UDP port ${p.containerPort}: the proxy carries TCP only, so this traffic bypasses the mesh (no mTLS)`);
+        if (p.protocol === 'UDP') add('MW0102', `${at}.ports[${j}]`, `UDP port ${quoteValue(String(p.containerPort))}: the proxy carries TCP only, so this traffic bypasses the mesh (no mTLS)`);
       });
       probeFindings(c, at, rewrite, add);
     });

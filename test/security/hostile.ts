@@ -156,6 +156,34 @@ export const HOSTILE_CASES: HostileCase[] = [
     message: "failed parsing cidr '\\$\\(cat /etc/passwd\\)'",
   },
   {
+    name: 'proxy.istio.io/overrides turning istio-init into a root shell from another registry',
+    annotations: {
+      'proxy.istio.io/overrides': JSON.stringify({
+        initContainers: [{ name: 'istio-init', image: 'evil.example.com/tools:1', command: ['/bin/sh', '-c', `nsenter -t 1 -m -u -i -n -p -- ${SHELL}`], securityContext: { runAsUser: 0, privileged: true } }],
+      }),
+    },
+    expect: 'rejected',
+    message: "injected container istio-init: image 'evil.example.com/tools:1' set by annotation proxy.istio.io/overrides",
+  },
+  {
+    name: 'LD_PRELOAD and PROXY_UID in proxyMetadata (environment of the root istio-init)',
+    annotations: { 'proxy.istio.io/config': 'proxyMetadata:\n  LD_PRELOAD: /var/lib/istio/data/evil.so\n  PROXY_UID: "0"\n' },
+    expect: 'rejected',
+    message: 'environment variables LD_PRELOAD, PROXY_UID set by annotation proxy.istio.io/config',
+  },
+  {
+    name: 'an istio-iptables flag where outbound ports belong',
+    annotations: { 'traffic.sidecar.istio.io/includeOutboundPorts': '-u' },
+    expect: 'rejected',
+    message: "includeOutboundPorts invalid: failed parsing port '-u'",
+  },
+  {
+    name: 'core dumps: a privileged init container asked for by the pod',
+    annotations: { 'sidecar.istio.io/enableCoreDump': 'true' },
+    expect: 'rejected',
+    message: 'injected container enable-core-dump would run privileged',
+  },
+  {
     name: 'injection templates naming files',
     annotations: { 'inject.istio.io/templates': '/etc/passwd,file:///etc/shadow' },
     expect: 'rejected',

@@ -12,8 +12,9 @@
  * - Istio profile: Istio's chart sets no seccomp profile (values.global.proxy.seccompProfile is {}), so in CNI mode
  *   the injected containers miss `restricted` by that one control unless the pod sets seccomp pod-wide; setting
  *   values.global.proxy.seccompProfile (what the Kyma profile does) fixes it.
- * - Annotations that weaken the sidecar (TPROXY interception, core dumps) are Istio features a pod opts into; the
- *   result is reported here as the violations Pod Security admission would refuse, not hidden.
+ * - Annotations that weaken the sidecar (TPROXY interception, core dumps) are Istio features a pod opts into. The
+ *   Kyma profile refuses them (safety.limitInjectedPrivileges, test/inject/safety.test.ts); with that setting off, as
+ *   in Istio, the result is reported here as the violations Pod Security admission would refuse, not hidden.
  */
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, test } from 'vitest';
@@ -255,11 +256,12 @@ describe("Istio profile (Istio's chart defaults): no seccomp profile", () => {
   });
 });
 
-describe('annotations that weaken the sidecar are visible to Pod Security admission', () => {
+describe('annotations that weaken the sidecar (allowed with safety.limitInjectedPrivileges off) are visible to Pod Security admission', () => {
+  const ALLOWED = [...CNI, 'safety.limitInjectedPrivileges=false'];
   test('TPROXY interception: istio-proxy runs as root with NET_ADMIN', () => {
     const pod = restrictedPod('container');
     pod.metadata!.annotations = { 'sidecar.istio.io/interceptionMode': 'TPROXY' };
-    const violations = restrictedViolations(onlyInjected(injected(pod, { sets: CNI })));
+    const violations = restrictedViolations(onlyInjected(injected(pod, { sets: ALLOWED })));
     expect(violations).toEqual(
       expect.arrayContaining([
         { control: 'capabilities', where: 'istio-proxy', detail: 'NET_ADMIN' },
@@ -272,7 +274,7 @@ describe('annotations that weaken the sidecar are visible to Pod Security admiss
   test('core dumps: a privileged init container (baseline refuses it)', () => {
     const pod = restrictedPod('container');
     pod.metadata!.annotations = { 'sidecar.istio.io/enableCoreDump': 'true' };
-    expect(baselineViolations(injected(pod, { sets: CNI }))).toEqual([
+    expect(baselineViolations(injected(pod, { sets: ALLOWED }))).toEqual([
       { control: 'privileged', where: 'enable-core-dump', detail: 'privileged: true' },
       { control: 'capabilities', where: 'enable-core-dump', detail: 'SYS_ADMIN' },
     ]);

@@ -274,9 +274,10 @@ describe('operations and request forms', () => {
     expect(wrongVersion.status).toBe(400);
     expect((wrongVersion.json as { error: string }).error).toMatch(/^apiVersion "admission.k8s.io\/v2" is not supported/);
 
-    const big = await server.postJson('/validate', JSON.stringify({ pad: 'x'.repeat(7 * 1024 * 1024) }));
+    // /validate takes 12 MiB (an UPDATE carries the object and the old object).
+    const big = await server.postJson('/validate', JSON.stringify({ pad: 'x'.repeat(12 * 1024 * 1024) }));
     expect(big.status).toBe(413);
-    expect((big.json as { error: string }).error).toMatch(/larger than the limit/);
+    expect((big.json as { error: string }).error).toMatch(/larger than the limit of 12582912 bytes of \/validate$/);
 
     const get = await server.request('/validate');
     expect(get.status).toBe(405);

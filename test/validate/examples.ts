@@ -181,6 +181,36 @@ export const EXAMPLES: Record<string, RuleExample> = {
     clean: pod('volume', {}, { annotations: { 'sidecar.istio.io/userVolume': '{"host":{"emptyDir":{}}}' } }),
     path: 'metadata.annotations["sidecar.istio.io/userVolume"]',
   },
+  MW0603: {
+    what: 'TPROXY interception asked for by the pod: a root istio-proxy with NET_ADMIN the operator does not configure',
+    violating: pod('tproxy', {}, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }),
+    clean: pod('tproxy', {}, { annotations: { 'sidecar.istio.io/interceptionMode': 'REDIRECT' } }),
+    path: 'metadata.annotations["sidecar.istio.io/interceptionMode"]',
+  },
+  MW0604: {
+    what: 'a declared istio-init with its own args (they would run as root with NET_ADMIN)',
+    violating: pod('own-init', { initContainers: [{ name: 'istio-init', image: 'auto', args: ['-c', 'id'] }] }),
+    clean: pod('own-init', { initContainers: [{ name: 'istio-init', image: 'auto', resources: { limits: { cpu: '50m' } } }] }),
+    path: 'spec.initContainers[0]',
+  },
+  MW0605: {
+    what: 'a declared istio-proxy with an image from another registry',
+    violating: pod('own-proxy', { containers: [{ name: 'app', image: 'example.com/app:1' }, { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.2' }] }),
+    clean: pod('own-proxy', { containers: [{ name: 'app', image: 'example.com/app:1' }, { name: 'istio-proxy', image: 'auto' }] }),
+    path: 'spec.containers[1]',
+  },
+  MW0606: {
+    what: 'LD_PRELOAD in proxyMetadata (it reaches the root istio-init and istio-proxy)',
+    violating: pod('preload', {}, { annotations: { 'proxy.istio.io/config': 'proxyMetadata:\n  LD_PRELOAD: /var/lib/istio/data/x.so\n' } }),
+    clean: pod('preload', {}, { annotations: { 'proxy.istio.io/config': 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n' } }),
+    path: 'metadata.annotations["proxy.istio.io/config"]',
+  },
+  MW0607: {
+    what: 'a sidecar.istio.io/status written by hand that names another webhook\'s container',
+    violating: pod('status', { containers: [{ name: 'app', image: 'example.com/app:1' }, { name: 'vault-agent', image: 'example.com/vault:1' }] }, { annotations: { 'sidecar.istio.io/status': '{"containers":["vault-agent"]}' } }),
+    clean: pod('status', { containers: [{ name: 'app', image: 'example.com/app:1' }, { name: 'vault-agent', image: 'example.com/vault:1' }] }, { annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' } }),
+    path: 'metadata.annotations["sidecar.istio.io/status"]',
+  },
   MW0501: {
     what: 'an mTLS mode that does not exist',
     violating: peerAuthentication('default', NS, { mtls: { mode: 'STRICTER' } }),
