@@ -7,28 +7,13 @@
  *
  * The defaults are far above what real pods carry, so that no workload the API server would store is refused for
  * them: the annotation size is Kubernetes' own limit (the API server refuses more after admission anyway), the counts
- * are several times what the largest pods seen in practice have. An operator can lower or raise them.
+ * are several times what the largest pods seen in practice have. An operator can lower or raise them (configuration
+ * key `limits`, any subset of the keys).
  */
+import type { AdmissionLimits } from '../config/types.js';
 import { podTemplateShape } from '../workloads/kinds.js';
 
-export interface AdmissionLimits {
-  /** Labels of one metadata (the object's, its pod template's). */
-  readonly labels: number;
-  /** Annotations of one metadata. */
-  readonly annotations: number;
-  /** Bytes of one metadata's annotations, keys and values (Kubernetes refuses more than 256 KiB). */
-  readonly annotationBytes: number;
-  /** Containers of one pod spec: containers, initContainers and ephemeralContainers together. */
-  readonly containers: number;
-  /** Environment entries (env and envFrom) of one pod spec, over all its containers. */
-  readonly env: number;
-  /** Container ports of one pod spec, over all its containers. */
-  readonly ports: number;
-  /** Volumes of one pod spec. */
-  readonly volumes: number;
-  /** Volume mounts of one pod spec, over all its containers. */
-  readonly volumeMounts: number;
-}
+export type { AdmissionLimits };
 
 export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = Object.freeze({
   labels: 1024,

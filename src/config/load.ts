@@ -56,8 +56,8 @@ function profileOf(file: JsonObject | undefined, name: string | undefined): Prof
 }
 
 /**
- * `values`/`meshConfig` deep-merge over the profile; `safety` merges key by key (a file that sets one limit keeps the
- * profile's other limits); every other key replaces the profile's value.
+ * `values`/`meshConfig` deep-merge over the profile; `safety` and `limits` merge key by key (a file that sets one
+ * limit keeps the profile's other limits); every other key replaces the profile's value.
  */
 function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
   const out: Draft = { ...draft };
@@ -70,7 +70,7 @@ function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
       if (value === null) continue;
       if (!isPlainObject(value)) throw new ConfigError(key, `in ${name}: must be a map; got ${show(value)}`);
       out[key] = deepMerge(out[key] as JsonObject, value);
-    } else if (key === 'safety' && isPlainObject(value) && isPlainObject(out[key])) {
+    } else if ((key === 'safety' || key === 'limits') && isPlainObject(value) && isPlainObject(out[key])) {
       out[key] = { ...(out[key] as JsonObject), ...value };
     } else {
       out[key] = value;

@@ -1,3 +1,4 @@
+import { DEFAULT_ADMISSION_LIMITS } from '../admission/limits.js';
 import type { JsonObject } from '../k8s/types.js';
 import { ISTIO_MESH_CONFIG, ISTIO_VALUES } from './istio-defaults.js';
 import { deepMerge } from './merge.js';
@@ -101,6 +102,7 @@ function base(profile: ProfileName): InjectorConfig {
     values: ISTIO_VALUES,
     meshConfig: ISTIO_MESH_CONFIG,
     validation: { mode: 'warn' },
+    limits: { ...DEFAULT_ADMISSION_LIMITS },
     safety: {
       allowedProxyImagePrefixes: [],
       forbiddenUserVolumeTypes: ['hostPath'],

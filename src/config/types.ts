@@ -34,6 +34,31 @@ export interface InjectorConfig {
   validation: ValidationSettings;
   /** What pod annotations may ask of the injector. */
   safety: SafetySettings;
+  /** Caps on what makes one admission expensive, checked before any work (src/admission/limits.ts). */
+  limits: AdmissionLimits;
+}
+
+/**
+ * Caps on one admission's object, checked on the parsed object before any decision, injection, validation or
+ * explanation (src/admission/limits.ts has the defaults and why).
+ */
+export interface AdmissionLimits {
+  /** Labels of one metadata (the object's, its pod template's). */
+  readonly labels: number;
+  /** Annotations of one metadata. */
+  readonly annotations: number;
+  /** Bytes of one metadata's annotations, keys and values (Kubernetes refuses more than 256 KiB). */
+  readonly annotationBytes: number;
+  /** Containers of one pod spec: containers, initContainers and ephemeralContainers together. */
+  readonly containers: number;
+  /** Environment entries (env and envFrom) of one pod spec, over all its containers. */
+  readonly env: number;
+  /** Container ports of one pod spec, over all its containers. */
+  readonly ports: number;
+  /** Volumes of one pod spec. */
+  readonly volumes: number;
+  /** Volume mounts of one pod spec, over all its containers. */
+  readonly volumeMounts: number;
 }
 
 /**

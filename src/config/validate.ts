@@ -1,7 +1,7 @@
 import type { JsonObject } from '../k8s/types.js';
 import { isPlainObject } from './merge.js';
 import { PROFILE_NAMES } from './profiles.js';
-import { ConfigError, VALIDATION_MODES, type InjectorConfig, type SafetySettings } from './types.js';
+import { ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
 
 /** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
 const KEY_SET: Record<keyof InjectorConfig, true> = {
@@ -17,6 +17,7 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   meshConfig: true,
   validation: true,
   safety: true,
+  limits: true,
 };
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
@@ -62,7 +63,34 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   for (const key of Object.keys(validation)) if (key !== 'mode') fail(`validation.${key}`, key, 'absent: the only key is mode');
   oneOf(validation.mode, 'validation.mode', VALIDATION_MODES);
   validateSafety(map(cfg.safety, 'safety', `a map with the keys ${SAFETY_KEYS.join(', ')}`));
+  validateLimits(map(cfg.limits, 'limits', `a map with the keys ${LIMIT_KEYS.join(', ')}`));
   return cfg as unknown as InjectorConfig;
+}
+
+/** Every key of `limits`, in documentation order (exhaustive by construction). */
+const LIMIT_KEY_SET: Record<keyof AdmissionLimits, true> = {
+  labels: true,
+  annotations: true,
+  annotationBytes: true,
+  containers: true,
+  env: true,
+  ports: true,
+  volumes: true,
+  volumeMounts: true,
+};
+export const LIMIT_KEYS = Object.keys(LIMIT_KEY_SET) as readonly (keyof AdmissionLimits)[];
+/** Largest value of a limit: far beyond what a body within the size limits can hold. */
+const LIMIT_MAX = 100_000_000;
+
+function validateLimits(limits: JsonObject): void {
+  for (const key of Object.keys(limits)) {
+    if (!Object.hasOwn(LIMIT_KEY_SET, key)) fail(`limits.${key}`, key, `absent: the keys are ${LIMIT_KEYS.join(', ')}`);
+  }
+  for (const key of LIMIT_KEYS) {
+    const v = limits[key];
+    if (v === undefined) throw new ConfigError(`limits.${key}`, 'is missing');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > LIMIT_MAX) fail(`limits.${key}`, v, `an integer 1..${LIMIT_MAX}`);
+  }
 }
 
 /** Every key of `safety`, in documentation order (exhaustive by construction). */

@@ -40,9 +40,9 @@ import {
   type AdmissionReviewRequest,
 } from '../admission/review.js';
 import { validateAdmission, validationDeadlineAnswer, validationLimitAnswer, type ValidationResult } from '../admission/validation.js';
-import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem, type AdmissionLimits } from '../admission/limits.js';
+import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem } from '../admission/limits.js';
 import type { ClusterView } from '../cluster/view.js';
-import type { InjectorConfig } from '../config/types.js';
+import type { AdmissionLimits, InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
 import { createInjector } from '../inject/index.js';
 import { compactTrace, createExplainer, type Explainer } from '../explain/index.js';
@@ -96,7 +96,7 @@ export interface WebhookRuntime {
 /** Compile a configuration into the injector and the validator (same config, same cluster view). */
 export function createRuntime(config: InjectorConfig, cluster?: ClusterView): WebhookRuntime {
   const injector = createInjector(config, cluster);
-  return { injector, validator: createValidator(config, cluster), explainer: createExplainer(injector, cluster ? { cluster } : {}) };
+  return { injector, validator: createValidator(config, cluster), explainer: createExplainer(injector, cluster ? { cluster } : {}), limits: config.limits };
 }
 
 /** Explainers derived for runtimes without one (from the injector's configuration, no cluster view), cached. */
@@ -128,7 +128,7 @@ export function asRuntime(value: Injector | WebhookRuntime): WebhookRuntime {
   if (isRuntime(value)) return value;
   let runtime = derived.get(value);
   if (!runtime) {
-    runtime = { injector: value, validator: createValidator(value.config) };
+    runtime = { injector: value, validator: createValidator(value.config), limits: value.config.limits };
     derived.set(value, runtime);
   }
   return runtime;

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseCommandLine, UsageError } from '../../src/cli/args.js';
@@ -237,7 +238,7 @@ describe('POST /explain', () => {
   let server: TestServer;
   beforeAll(async () => {
     const view: ClusterView = { namespaceLabels: (ns) => (ns === 'quiet' ? { 'istio-injection': 'disabled' } : undefined), nativeSidecarsSupported: () => undefined };
-    server = await startTestServer(createRuntime(config, view), { explain: true, logger: { level: 'info', stream: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } } });
+    server = await startTestServer(createRuntime(config, view), { explain: true, logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }) });
   });
   afterAll(() => server.close());
   const logLines: Record<string, unknown>[] = [];

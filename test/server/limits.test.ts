@@ -141,3 +141,19 @@ describe('/validate and /explain: the count caps', () => {
     expect(answer.warnings[0]).toMatch(/^mesh-webhook: not validated: metadata\.labels has more than 1,024 labels/);
   });
 });
+
+describe('the configured limits', () => {
+  test('limits from the configuration apply to /inject', async () => {
+    const tight = await startTestServer(createRuntime(loadConfig({ sets: ['limits.labels=4', 'limits.containers=2'] })));
+    try {
+      const four = await admitPod(tight, withLabels({ a: '1', b: '2', c: '3', d: '4' }));
+      expect(four.allowed, four.message).toBe(true);
+      const five = await admitPod(tight, withLabels({ a: '1', b: '2', c: '3', d: '4', e: '5' }));
+      expect(five.message).toBe('mesh-webhook: cannot inject: metadata.labels has more than 4 labels; the limit is 4 (setting limits.labels): remove some, or ask the operator to raise the limit');
+      const three = await admitPod(tight, appPod({ spec: { containers: containers(3) } }));
+      expect(three.message).toMatch(/^mesh-webhook: cannot inject: spec has 3 containers .*the limit is 2 \(setting limits\.containers\)/);
+    } finally {
+      await tight.close();
+    }
+  });
+});
