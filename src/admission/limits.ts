@@ -24,10 +24,15 @@ export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = Object.freeze({
   ports: 2048,
   volumes: 1024,
   volumeMounts: 4096,
+  // A pod at every count cap above is about 100,000 tokens; a 6 MiB body of small keys about 900,000.
+  jsonTokens: 262_144,
 });
 
-/** Names of the limits in the order they are checked (and documented). */
-export const ADMISSION_LIMIT_NAMES = Object.keys(DEFAULT_ADMISSION_LIMITS) as readonly (keyof AdmissionLimits)[];
+/** The token limit of an endpoint's body: /validate takes twice (an UPDATE carries the object and the old object). */
+export function tokenLimit(limits: AdmissionLimits, endpoint: 'inject' | 'validate' | 'explain'): number {
+  return endpoint === 'validate' ? 2 * limits.jsonTokens : limits.jsonTokens;
+}
+
 
 /** One limit exceeded: where, what and by how much. */
 export interface LimitProblem {
@@ -151,6 +156,7 @@ const WHAT: Record<keyof AdmissionLimits, string> = {
   ports: 'container ports (all containers)',
   volumes: 'volumes',
   volumeMounts: 'volume mounts (all containers)',
+  jsonTokens: 'JSON tokens ({, [, : and , outside strings: about one per value)',
 };
 
 /** One line for the answer and the log: what, where, the limit, the setting that raises it. */

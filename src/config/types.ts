@@ -59,6 +59,11 @@ export interface AdmissionLimits {
   readonly volumes: number;
   /** Volume mounts of one pod spec, over all its containers. */
   readonly volumeMounts: number;
+  /**
+   * Structural JSON tokens of a request body (about one per value), counted before it is parsed; twice this for
+   * /validate, whose UPDATE reviews carry two objects.
+   */
+  readonly jsonTokens: number;
 }
 
 /**

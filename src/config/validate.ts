@@ -77,6 +77,7 @@ const LIMIT_KEY_SET: Record<keyof AdmissionLimits, true> = {
   ports: true,
   volumes: true,
   volumeMounts: true,
+  jsonTokens: true,
 };
 export const LIMIT_KEYS = Object.keys(LIMIT_KEY_SET) as readonly (keyof AdmissionLimits)[];
 /** Largest value of a limit: far beyond what a body within the size limits can hold. */

@@ -28,6 +28,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import {
+  ADMISSION_API_VERSIONS,
   AdmissionReviewError,
   AUDIT_ANNOTATION,
   admissionReviewJson,
@@ -36,11 +37,14 @@ import {
   notAPodReason,
   parseJsonBody,
   validateAdmissionReview,
+  type AdmissionApiVersion,
   type AdmissionDecision,
   type AdmissionReviewRequest,
 } from '../admission/review.js';
 import { validateAdmission, validationDeadlineAnswer, validationLimitAnswer, type ValidationResult } from '../admission/validation.js';
-import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem } from '../admission/limits.js';
+import { scanReviewIdentity, type ReviewIdentity } from '../admission/identity.js';
+import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem, tokenLimit, type LimitProblem } from '../admission/limits.js';
+import { countJsonTokens, mayExceedTokens } from '../util/jsonTokens.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { AdmissionLimits, InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
@@ -234,6 +238,26 @@ function unsupportedMediaType(request: FastifyRequest): string {
   return `Content-Type must be application/json, got ${ct === undefined ? 'none' : JSON.stringify(ct)}`;
 }
 
+/**
+ * A body that was not parsed because it has more JSON tokens than its endpoint's limit: what an answer can still say
+ * about it (the review's identity, read from the start of the text).
+ */
+class UnparsedBody {
+  constructor(
+    readonly problem: LimitProblem,
+    readonly identity: ReviewIdentity | undefined,
+  ) {}
+}
+
+/** Where the identity of an unparsed review is looked for: the API server writes it first. */
+const IDENTITY_PREFIX_BYTES = 64 * 1024;
+
+function unparsedBody(body: Buffer, max: number): UnparsedBody {
+  const found = scanReviewIdentity(body.toString('utf8', 0, Math.min(body.length, IDENTITY_PREFIX_BYTES))).found;
+  const identity = found && (ADMISSION_API_VERSIONS as readonly string[]).includes(found.apiVersion) && found.uid !== '' ? found : undefined;
+  return new UnparsedBody({ limit: 'jsonTokens', path: 'the request body', count: max + 1, exact: false, max }, identity);
+}
+
 /** Map any error reaching Fastify's error handler to a status and a client-safe message. */
 function classifyError(err: unknown, request: FastifyRequest): { status: number; message: string } {
   if (err instanceof AdmissionReviewError) return { status: 400, message: err.message };
@@ -369,10 +393,18 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
 
   // Only application/json bodies are parsed (media type compared exactly, parameters such as charset ignored);
   // any other Content-Type fails with FST_ERR_CTP_INVALID_MEDIA_TYPE, mapped to 415 below. The limit is the route's.
+  // A large admission body is counted before it is parsed: beyond the endpoint's token limit it is not parsed at all
+  // (parsing is where a body of small keys costs its memory and time), and the handler answers from its identity.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    const endpoint = endpointOf(request);
+    if (endpoint !== undefined) {
+      const max = tokenLimit(currentRuntime()?.limits ?? DEFAULT_ADMISSION_LIMITS, endpoint);
+      if (mayExceedTokens(bytes.length, max) && countJsonTokens(bytes, max + 1) > max) return done(null, unparsedBody(bytes, max));
+    }
     try {
-      done(null, parseJsonBody(body as Buffer));
+      done(null, parseJsonBody(bytes));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -469,13 +501,25 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     });
   }
 
-  /** The AdmissionReview of a request, or the 4xx answer already sent (same checks for /inject and /validate). */
-  const readReview = (request: FastifyRequest, reply: FastifyReply): { review: AdmissionReviewRequest } | { refused: FastifyReply } => {
+  /**
+   * The AdmissionReview of a request, or the 4xx answer already sent (same checks for /inject and /validate). A body
+   * beyond the token limit comes back as its identity with the problem (`over`), or is refused when it has none.
+   */
+  const readReview = (request: FastifyRequest, reply: FastifyReply): { review: AdmissionReviewRequest; over?: LimitProblem } | { refused: FastifyReply } => {
     if (mediaTypeOf(request.headers['content-type']) !== 'application/json') {
       return { refused: refuse(request, reply, 415, unsupportedMediaType(request)) };
     }
     if (request.body === undefined) {
       return { refused: refuse(request, reply, 400, 'request body is empty; expected an AdmissionReview JSON object') };
+    }
+    if (request.body instanceof UnparsedBody) {
+      const { problem, identity } = request.body;
+      if (identity === undefined) {
+        return { refused: refuse(request, reply, 413, `${describeLimitProblem(problem)}; nor does it start with an AdmissionReview's apiVersion and request.uid`) };
+      }
+      const { apiVersion, uid, namespace, operation } = identity;
+      const partial = { uid, ...(namespace !== undefined ? { namespace } : {}), ...(operation !== undefined ? { operation } : {}) };
+      return { review: { apiVersion: apiVersion as AdmissionApiVersion, kind: 'AdmissionReview', request: partial }, over: problem };
     }
     try {
       return { review: validateAdmissionReview(request.body) };
@@ -543,7 +587,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     if (runtime === undefined) return refuse(request, reply, 503, 'mesh-webhook is not ready: no injector configuration loaded');
 
     // A pod beyond the count caps is refused before anything reads it whole (the decision, the template, the patch).
-    const over = notAPodReason(review.request) === undefined ? limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS) : undefined;
+    const over = parsed.over ?? (notAPodReason(review.request) === undefined ? limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS) : undefined);
     if (over) {
       const reason = `limit exceeded: ${over.limit}`;
       logAdmission('rejected', reason);
@@ -583,7 +627,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     // Same deadline rule as /inject; the validator is synchronous and fast, so only queueing can overrun it. An object
     // beyond the count caps is not validated (src/admission/validation.ts says what is answered then).
     const deadline = deadlineOf(request);
-    const over = deadline.expired ? undefined : limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS);
+    const over = deadline.expired ? undefined : (parsed.over ?? limitProblem(review.request.object, runtime.limits ?? DEFAULT_ADMISSION_LIMITS));
     const result: ValidationResult = deadline.expired
       ? validationDeadlineAnswer(runtime.validator, review, deadline.timeout)
       : over
@@ -617,6 +661,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   // POST /explain: the decision trace of a posted AdmissionReview (its request.object), Pod or workload, as JSON.
   const explainHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (mediaTypeOf(request.headers['content-type']) !== 'application/json') return refuse(request, reply, 415, unsupportedMediaType(request));
+    if (request.body instanceof UnparsedBody) return refuse(request, reply, 400, `cannot explain: ${describeLimitProblem(request.body.problem)}`);
     const body = request.body as Record<string, unknown> | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return refuse(request, reply, 400, 'request body must be an AdmissionReview, a Pod or a workload (a JSON object)');

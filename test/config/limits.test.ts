@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/types.js';
 
-const DEFAULTS = { labels: 1024, annotations: 1024, annotationBytes: 262144, containers: 256, env: 8192, ports: 2048, volumes: 1024, volumeMounts: 4096 };
+const DEFAULTS = { labels: 1024, annotations: 1024, annotationBytes: 262144, containers: 256, env: 8192, ports: 2048, volumes: 1024, volumeMounts: 4096, jsonTokens: 262144 };
 
 let dir: string;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe('limits', () => {
     ['limits.ports=1.5', 'config limits.ports: must be an integer 1..100000000; got 1.5 (number)'],
     ['limits.env="many"', 'config limits.env: must be an integer 1..100000000; got "many"'],
     ['limits.volumes=100000001', 'config limits.volumes: must be an integer 1..100000000; got 100000001 (number)'],
-    ['limits.lables=5', 'config limits.lables: must be absent: the keys are labels, annotations, annotationBytes, containers, env, ports, volumes, volumeMounts; got "lables"'],
+    ['limits.lables=5', 'config limits.lables: must be absent: the keys are labels, annotations, annotationBytes, containers, env, ports, volumes, volumeMounts, jsonTokens; got "lables"'],
   ])('%s is refused naming the key', (set, message) => {
     expect(() => loadConfig({ sets: [set] })).toThrow(ConfigError);
     expect(() => loadConfig({ sets: [set] })).toThrow(message);

@@ -90,10 +90,19 @@ describe('/inject: the count caps', () => {
     expect(refused.audit).toMatch(/^rejected: limit exceeded: /);
   });
 
-  test('a pod with 450,000 labels is refused at once, with a short message', async () => {
+  test('a pod with 450,000 labels is not even parsed: refused from its identity, with a short message', async () => {
     const refused = await admitPod(server, appPod({ labels: map(450_000, 'l') }));
     expect(refused.allowed).toBe(false);
-    expect(refused.message).toBe('mesh-webhook: cannot inject: metadata.labels has more than 1,024 labels; the limit is 1,024 (setting limits.labels): remove some, or ask the operator to raise the limit');
+    expect(refused.message).toBe(
+      'mesh-webhook: cannot inject: the request body has more than 262,144 JSON tokens ({, [, : and , outside strings: about one per value); the limit is 262,144 (setting limits.jsonTokens): remove some, or ask the operator to raise the limit',
+    );
+    expect(refused.audit).toBe('rejected: limit exceeded: jsonTokens');
+  });
+
+  test('a body beyond the token limit without an AdmissionReview identity at its start: 413', async () => {
+    const res = await server.postJson('/inject', JSON.stringify({ padding: Array.from({ length: 300_000 }, () => 0), apiVersion: 'admission.k8s.io/v1' }));
+    expect(res.status).toBe(413);
+    expect((res.json as { error: string }).error).toMatch(/^the request body has more than 262,144 JSON tokens .*; nor does it start with an AdmissionReview's apiVersion and request\.uid$/);
   });
 
   test('an object that is not a Pod is not counted (it is let through untouched, as before)', async () => {
@@ -127,6 +136,24 @@ describe('/validate and /explain: the count caps', () => {
     const updated = await postValidate(enforcing, validationReview(wideDeployment(), { operation: 'UPDATE', oldObject: wideDeployment() }));
     expect(updated.allowed).toBe(true);
     expect(updated.warnings[0]).toMatch(/^mesh-webhook: not validated: /);
+  });
+
+  test('a review beyond the token limit (twice the inject limit for /validate): the mode of its namespace and its operation decide, unparsed', async () => {
+    const padded = (operation: string) => {
+      const d = deployment('padded', { containers: [{ name: 'app', image: 'example.com/app:1' }] });
+      (d.metadata as Record<string, unknown>)['managedFields'] = Array.from({ length: 300_000 }, () => ({}));
+      return validationReview(d, operation === 'UPDATE' ? { operation: 'UPDATE', oldObject: deployment('padded') } : {});
+    };
+    const created = await postValidate(enforcing, padded('CREATE'));
+    expect(created.allowed).toBe(false);
+    expect(created.message).toBe(
+      'mesh-webhook denied: the request body has more than 524,288 JSON tokens ({, [, : and , outside strings: about one per value); the limit is 524,288 (setting limits.jsonTokens): remove some, or ask the operator to raise the limit',
+    );
+    const updated = await postValidate(enforcing, padded('UPDATE'));
+    expect(updated.allowed).toBe(true);
+    expect(updated.warnings[0]).toMatch(/^mesh-webhook: not validated: the request body has more than 524,288 JSON tokens/);
+    const warned = await postValidate(server, padded('CREATE'));
+    expect(warned.allowed).toBe(true);
   });
 
   test('/explain: 400 naming the cap', async () => {

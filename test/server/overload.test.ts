@@ -9,7 +9,8 @@ import { profileConfig } from '../../src/config/profiles.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildServer } from '../../src/server/app.js';
 import { createInjector } from '../../src/inject/index.js';
-import { installOverloadGuard, scanReviewIdentity, type OverloadGuard, type OverloadGuardOptions } from '../../src/server/overload.js';
+import { scanReviewIdentity } from '../../src/admission/identity.js';
+import { installOverloadGuard, type OverloadGuard, type OverloadGuardOptions } from '../../src/server/overload.js';
 import { httpsRequest, testCertificates, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
 
 const injector = createInjector(profileConfig('kyma'));
@@ -128,12 +129,18 @@ describe('overload guard', () => {
 describe('scanReviewIdentity', () => {
   const review = JSON.stringify(sampleAdmissionReview({ uid: 'scan-1' }));
 
-  test('finds apiVersion and request.uid near the start', () => {
-    expect(scanReviewIdentity(review)).toEqual({ complete: true, found: { apiVersion: 'admission.k8s.io/v1', uid: 'scan-1' } });
+  test('finds apiVersion, request.uid, and the namespace and operation before the object', () => {
+    expect(scanReviewIdentity(review)).toEqual({ complete: true, found: { apiVersion: 'admission.k8s.io/v1', uid: 'scan-1', namespace: 'default', operation: 'CREATE' } });
   });
 
-  test('asks for more text while the prefix is too short', () => {
+  test('asks for more text while the prefix is too short; once the uid is read, what it has is enough to answer', () => {
     for (const n of [0, 1, 10, 40, review.indexOf('scan-1') + 3]) expect(scanReviewIdentity(review.slice(0, n))).toEqual({ complete: false });
+    expect(scanReviewIdentity(review.slice(0, review.indexOf('scan-1') + 8))).toEqual({ complete: false, found: { apiVersion: 'admission.k8s.io/v1', uid: 'scan-1' } });
+  });
+
+  test('stops at the object: a namespace or operation after it is not read', () => {
+    const text = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', object: { metadata: { namespace: 'inner' } }, namespace: 'late' } });
+    expect(scanReviewIdentity(text)).toEqual({ complete: true, found: { apiVersion: 'admission.k8s.io/v1', uid: 'u' } });
   });
 
   test('skips nested values, strings with escapes and literals before uid', () => {
