@@ -12,6 +12,7 @@ import { L } from '../inject/annotations.js';
 import { traceInjection, type DecisionTrace, type InjectionDecision, type TraceStep } from '../inject/decision.js';
 import { compileSettings } from '../inject/settings.js';
 import type { Pod } from '../k8s/types.js';
+import { shellQuote } from '../util/shellQuote.js';
 import { podTemplateShape } from '../workloads/kinds.js';
 
 /** Where the labels of the pod's namespace came from (rule 4 reads them). */
@@ -75,47 +76,76 @@ function at(root: Obj, path: readonly string[]): unknown {
   return cur;
 }
 
+/**
+ * Shell words of the suggested commands. Names come from the object (a manifest can hold anything, e.g.
+ * `web$(curl ...|sh)`), so every object-derived word is quoted for a POSIX shell; `<name>`-style placeholders stand
+ * where the object has no name and stay as they are.
+ */
+const nsFlag = (namespace: string) => (namespace ? ` -n ${shellQuote(namespace)}` : '');
+const nsWord = (namespace: string) => (namespace ? shellQuote(namespace) : '<namespace>');
+/** `kind/name` as one word (`<kind>/<name>` when the object has no name). */
+const resourceWord = (kind: string, name: string | undefined) =>
+  name ? shellQuote(`${kind.toLowerCase()}/${name}`) : `${kind.toLowerCase()}/<name>`;
+
 /** How to re-create the pods of a workload, so that they go through the webhook again. */
-function restartAdvice(kind: string, name: string, namespace: string): string {
-  const ns = namespace ? ` -n ${namespace}` : '';
+function restartAdvice(kind: string, name: string | undefined, namespace: string): string {
+  const ns = nsFlag(namespace);
+  const shown = name ?? '<name>';
   switch (kind) {
     case 'Deployment':
     case 'DaemonSet':
     case 'StatefulSet':
-      return `kubectl rollout restart ${kind.toLowerCase()}/${name}${ns}`;
+      return `kubectl rollout restart ${resourceWord(kind, name)}${ns}`;
     case 'ReplicaSet':
     case 'ReplicationController':
-      return `delete the pods of ${kind} ${name} (kubectl delete pod${ns} -l <its selector>); it creates them again`;
+      return `delete the pods of ${kind} ${shown} (kubectl delete pod${ns} -l <its selector>); it creates them again`;
     case 'Job':
       return `delete the Job and create it again (kubectl replace --force -f <file>${ns})`;
     case 'CronJob':
-      return `the next Job of CronJob ${name} gets the change (or kubectl create job --from=cronjob/${name} <name>${ns})`;
+      return `the next Job of CronJob ${shown} gets the change (or kubectl create job ${name ? shellQuote(`--from=cronjob/${name}`) : '--from=cronjob/<name>'} <name>${ns})`;
     case 'Pod':
       return `delete the pod and create it again (kubectl replace --force -f <file>${ns})`;
     default:
-      return `re-create the pods of ${kind} ${name}`;
+      return `re-create the pods of ${kind} ${shown}`;
   }
 }
 
-function troubleshooting(e: Omit<Explanation, 'troubleshooting' | 'change'>, config: InjectorConfig): string[] {
-  const { kind, name, namespace } = e;
+/**
+ * `objectName`: the object's metadata.name (undefined when it has none, e.g. a pod with only generateName), for the
+ * commands; `e.name` is the display form.
+ */
+function troubleshooting(e: Omit<Explanation, 'troubleshooting' | 'change'>, config: InjectorConfig, objectName: string | undefined): string[] {
+  const { kind, namespace } = e;
   const ns = namespace || '<namespace>';
   const isPod = kind === 'Pod';
   const labelPath = isPod ? '.metadata' : kind === 'CronJob' ? '.spec.jobTemplate.spec.template.metadata' : '.spec.template.metadata';
-  const resource = `${kind.toLowerCase()}/${name || '<name>'}`;
+  const resource = resourceWord(kind, objectName);
   const steps = [
-    `Check the namespace labels: kubectl get namespace ${ns} --show-labels (istio-injection=disabled or gardener.cloud/purpose=kube-system turn injection off; istio.io/rev must name this injector's revision)`,
-    `Check the ${isPod ? 'pod' : 'pod template'} label and annotation ${L.inject}: kubectl get ${resource} -n ${ns} -o jsonpath='{${labelPath}.labels}{"\\n"}{${labelPath}.annotations}' (the label wins over the annotation; only "true" and "false" count)`,
+    `Check the namespace labels: kubectl get namespace ${nsWord(namespace)} --show-labels (istio-injection=disabled or gardener.cloud/purpose=kube-system turn injection off; istio.io/rev must name this injector's revision)`,
+    `Check the ${isPod ? 'pod' : 'pod template'} label and annotation ${L.inject}: kubectl get ${resource} -n ${nsWord(namespace)} -o jsonpath='{${labelPath}.labels}{"\\n"}{${labelPath}.annotations}' (the label wins over the annotation; only "true" and "false" count)`,
     `Check that ${ns} is not excluded: excludedNamespaces of the mesh-webhook configuration (${config.excludedNamespaces.join(', ') || 'none'}) and Istio's system namespaces`,
     `Check that the API server calls the webhook for this pod: kubectl get mutatingwebhookconfiguration mesh-webhook -o yaml (namespaceSelector and objectSelector; the objectSelector skips pods labelled ${L.inject}=false before the webhook sees them), and the webhook's log line for the pod (decision and reason)`,
-    `Labels and annotations act when a pod is created: after changing them, ${restartAdvice(kind, name || '<name>', namespace)}`,
+    `Labels and annotations act when a pod is created: after changing them, ${restartAdvice(kind, objectName, namespace)}`,
   ];
   if (e.injector.outcome === 'injected') {
     steps.push(
-      `Check that the running pods have the sidecar: kubectl get pods -n ${ns} -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.initContainers[*].name}{" "}{.spec.containers[*].name}{"\\n"}{end}' (istio-proxy is an init container when native)`,
+      `Check that the running pods have the sidecar: kubectl get pods -n ${nsWord(namespace)} -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.initContainers[*].name}{" "}{.spec.containers[*].name}{"\\n"}{end}' (istio-proxy is an init container when native)`,
     );
   }
   return steps;
+}
+
+/**
+ * A rule's `change` with the namespace (and revision) of its `kubectl label namespace` command quoted for the shell
+ * (the decision rules write them as they are; see src/inject/decision.ts). Other texts are returned unchanged.
+ */
+function quotedChange(change: string, namespace: string, revision: string): string {
+  const prefix = `kubectl label namespace ${namespace} `;
+  if (!change.startsWith(prefix)) return change;
+  let rest = change.slice(prefix.length);
+  const label = `istio.io/rev=${revision}`;
+  if (rest.startsWith(`${label} `)) rest = `${shellQuote(label)}${rest.slice(label.length)}`;
+  return `kubectl label namespace ${shellQuote(namespace)} ${rest}`;
 }
 
 function rejectionChange(message: string): string {
@@ -154,7 +184,8 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     // labels of spec.jobTemplate.spec.template, whatever istioctl reads offline).
     const pod = { metadata: isObj(template.metadata) ? template.metadata : {}, spec: isObj(template.spec) ? template.spec : {} } as Pod;
     const namespace = str(meta.namespace) || str(pod.metadata?.namespace) || opts.namespace || '';
-    const name = str(meta.name) || (str(meta.generateName) ? `(generateName ${str(meta.generateName)})` : '');
+    const objectName = str(meta.name) || undefined;
+    const name = objectName ?? (str(meta.generateName) ? `(generateName ${str(meta.generateName)})` : '');
     const workload: WorkloadRef | undefined = isPod ? undefined : { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
 
     const t = trace(pod, namespace);
@@ -174,19 +205,23 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
       verdict = { outcome: 'error', reason: `internal error: ${message}`, message };
     }
 
-    const deciding = t.steps.find((s) => s.result === 'decided');
+    const steps = t.steps.map((s) => {
+      const change = quotedChange(s.change, namespace, revision);
+      return change === s.change ? s : { ...s, change };
+    });
+    const deciding = steps.find((s) => s.result === 'decided');
     const base = {
       object: `${kind} ${namespace ? `${namespace}/` : ''}${name}`,
       kind,
       name,
       namespace,
       namespaceLabels: labelsOf(namespace),
-      steps: t.steps,
+      steps,
       decision: t.decision,
       injector: verdict,
     };
     const change = verdict.message !== undefined ? rejectionChange(verdict.message) : (deciding?.change ?? '');
-    return { ...base, change, troubleshooting: troubleshooting(base, config) };
+    return { ...base, change, troubleshooting: troubleshooting(base, config, objectName) };
   }
 
   return { config, trace, explain };

@@ -87,3 +87,55 @@ describe('parseInjectPath', () => {
     expect(parseInjectPath('/inject/:ENV:cluster=a--slash--b')).toEqual({ cluster: 'a/b' });
   });
 });
+
+describe('boundaries (cases added for mutation testing)', () => {
+  test.each([
+    ['1.25s', 1_250],
+    ['.25s', 250],
+    ['0.125ms', 0.125],
+    ['1.s', 1_000],
+    ['2h45m', 9_900_000],
+    ['1h1h', 7_200_000],
+    ['10μs', 0.01],
+    ['-0', 0],
+    ['+0', 0],
+  ])('parseGoDuration(%j) → %d ms', (text, ms) => {
+    expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
+  });
+
+  test.each(['.s', '00', '+', '1.5', 's10', '10s ', '10ss', `${'9'.repeat(400)}h`])('parseGoDuration(%j) is invalid', (text) => {
+    expect(parseGoDuration(text)).toBeUndefined();
+  });
+
+  test('admissionBudgetMs: the smallest positive budgets count, zero and negative do not', () => {
+    expect(admissionBudgetMs('1ms')).toBe(1);
+    expect(admissionBudgetMs('1ns')).toBeCloseTo(0.000001, 12);
+    expect(admissionBudgetMs('0.5ms')).toBe(0.5);
+    expect(admissionBudgetMs('0ms')).toBe(10_000);
+    expect(admissionBudgetMs('0.0s')).toBe(10_000);
+    expect(admissionBudgetMs('-0s')).toBe(10_000);
+    expect(admissionBudgetMs('-1ns')).toBe(10_000);
+    expect(admissionBudgetMs(['bogus', '5s'])).toBe(10_000);
+    expect(admissionBudgetMs([])).toBe(10_000);
+  });
+
+  test('parseInjectPath: trailing slashes, however many, are ignored', () => {
+    expect(parseInjectPath('/inject/cluster/c1/net//')).toEqual({ cluster: 'c1' });
+    expect(parseInjectPath('/inject/cluster//')).toEqual({});
+    expect(parseInjectPath('/inject//')).toEqual({});
+  });
+
+  test('parseInjectPath: an empty key segment is dropped, its value with it', () => {
+    expect(parseInjectPath('/inject//x/net/n1')).toEqual({ net: 'n1' });
+  });
+
+  test('parseInjectPath: --slash-- in a key stands for / too', () => {
+    expect(parseInjectPath('/inject/a--slash--b/v')).toEqual({ 'a/b': 'v' });
+    expect(parseInjectPath('/inject/:ENV:a--slash--b=v')).toEqual({ 'a/b': 'v' });
+  });
+
+  test('parseInjectPath: a path that is not under /inject/ has no parameters', () => {
+    expect(parseInjectPath('/validate/cluster/c1/net/n1')).toEqual({});
+    expect(parseInjectPath('/injection/cluster/c1')).toEqual({});
+  });
+});
