@@ -120,6 +120,17 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
   }
 }
 
+/** The mode for a review that is answered without validating it (warn when even that cannot be told). */
+function unvalidatedMode(validator: Validator, review: AdmissionReviewRequest): ValidationMode {
+  const request = review.request;
+  try {
+    const scope = modeScope(isObj(request.object) ? request.object : {}, str(request.namespace));
+    return validator.modeFor(scope.namespace, scope.labels);
+  } catch {
+    return 'warn';
+  }
+}
+
 /**
  * The answer for an object beyond the count caps (src/admission/limits.ts), which is not validated: a CREATE in
  * enforce mode is denied with the problem (its pods would be refused by /inject anyway); anything else is allowed with
@@ -128,14 +139,7 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
 export function validationLimitAnswer(validator: Validator, review: AdmissionReviewRequest, problem: string): ValidationResult {
   const request = review.request;
   const operation = str(request.operation);
-  const object = isObj(request.object) ? request.object : {};
-  let mode: ValidationMode = 'warn';
-  try {
-    const scope = modeScope(object, str(request.namespace));
-    mode = validator.modeFor(scope.namespace, scope.labels);
-  } catch {
-    // keep warn
-  }
+  const mode = unvalidatedMode(validator, review);
   const reason = `not validated: ${problem}`;
   const allowed = !(mode === 'enforce' && operation === 'CREATE');
   const response: Omit<AdmissionResponse, 'uid'> = allowed
@@ -152,14 +156,7 @@ export function validationLimitAnswer(validator: Validator, review: AdmissionRev
  */
 export function validationDeadlineAnswer(validator: Validator, review: AdmissionReviewRequest, timeout: string): ValidationResult {
   const request = review.request;
-  const object = isObj(request.object) ? request.object : {};
-  let mode: ValidationMode = 'warn';
-  try {
-    const scope = modeScope(object, str(request.namespace));
-    mode = validator.modeFor(scope.namespace, scope.labels);
-  } catch {
-    // keep warn
-  }
+  const mode = unvalidatedMode(validator, review);
   const reason = `request deadline (${timeout}) passed before processing`;
   const message = `mesh-webhook: ${reason}; retry`;
   const allowed = mode !== 'enforce';

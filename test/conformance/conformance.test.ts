@@ -17,7 +17,7 @@ import {
   normalizeGo,
   normalizeWebhookPod,
 } from './normalize.js';
-import { WebhookHarness } from './webhook.js';
+import { checkWebhookCase, WebhookHarness } from './webhook.js';
 import path from 'node:path';
 
 const cases = loadCases();
@@ -100,31 +100,7 @@ async function checkCli(c: ConformanceCase): Promise<void> {
 
 async function checkWebhook(c: ConformanceCase): Promise<void> {
   if (!harness) fail(`webhook harness unavailable: ${String((harnessError as Error)?.stack ?? harnessError)}`);
-  const inputs = webhookPods(readTestdata(c.input), c.input);
-  if (inputs.length === 0) fail(`${c.input}: no injectable document`);
-  const server = await harness.serverFor(c);
-
-  if (c.expectError !== null) {
-    for (const [i, { pod, namespace }] of inputs.entries()) {
-      const res = await server.review(pod, namespace);
-      if (res.allowed !== false) fail(`pod ${i}: expected allowed: false, got ${JSON.stringify(res).slice(0, 500)}`);
-      const msg = String(res.status?.message ?? '');
-      if (!msg.toLowerCase().includes(c.expectError)) {
-        fail(`pod ${i}: status.message does not contain ${JSON.stringify(c.expectError)}: ${JSON.stringify(msg)}`);
-      }
-    }
-    return;
-  }
-
-  const wants = webhookPods(readTestdata(c.golden!), c.golden!);
-  if (wants.length !== inputs.length) fail(`input has ${inputs.length} injectable docs, golden ${wants.length}`);
-  for (const [i, { pod, namespace }] of inputs.entries()) {
-    const got = await server.admitAndPatch(pod, namespace);
-    const problems = checkMetaJsonEnv(got);
-    if (problems.length > 0) fail(`pod ${i}: ${problems.join('; ')}`);
-    const d = firstDiff(normalizeWebhookPod(got) as Json, normalizeWebhookPod(wants[i]!.pod as JsonObj) as Json, `pod[${i}]`);
-    if (d) fail(`patched pod differs from ${c.golden}: ${formatDiff(d)}`);
-  }
+  await checkWebhookCase(harness, c);
 }
 
 describe('istio conformance', () => {

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { configKey, loadConfigOptions, type ConformanceCase } from './cases.js';
-import { isObj, type JsonObj } from './convert.js';
+import { configKey, loadConfigOptions, readTestdata, type ConformanceCase } from './cases.js';
+import { isObj, webhookPods, type Json, type JsonObj } from './convert.js';
+import { checkMetaJsonEnv, firstDiff, formatDiff, normalizeWebhookPod } from './normalize.js';
 
 // The project modules are imported lazily (in WebhookHarness.create) so the CLI half of the suite still runs while
 // parts of src/ do not exist yet.
@@ -123,5 +124,40 @@ export class WebhookHarness {
     const all = await Promise.allSettled([...this.servers.values()]);
     await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
     await this.mods.removeTestCertificates();
+  }
+}
+
+/**
+ * One case through the webhook: every injectable document of its input as an AdmissionReview, the answer's patch
+ * applied and compared with the golden pod (or the rejection's message checked). Throws an Error saying what differs.
+ */
+export async function checkWebhookCase(harness: WebhookHarness, c: ConformanceCase): Promise<void> {
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
+  const inputs = webhookPods(readTestdata(c.input), c.input);
+  if (inputs.length === 0) fail(`${c.input}: no injectable document`);
+  const server = await harness.serverFor(c);
+
+  if (c.expectError !== null) {
+    for (const [i, { pod, namespace }] of inputs.entries()) {
+      const res = await server.review(pod, namespace);
+      if (res.allowed !== false) fail(`pod ${i}: expected allowed: false, got ${JSON.stringify(res).slice(0, 500)}`);
+      const msg = String(res.status?.message ?? '');
+      if (!msg.toLowerCase().includes(c.expectError)) {
+        fail(`pod ${i}: status.message does not contain ${JSON.stringify(c.expectError)}: ${JSON.stringify(msg)}`);
+      }
+    }
+    return;
+  }
+
+  const wants = webhookPods(readTestdata(c.golden!), c.golden!);
+  if (wants.length !== inputs.length) fail(`input has ${inputs.length} injectable docs, golden ${wants.length}`);
+  for (const [i, { pod, namespace }] of inputs.entries()) {
+    const got = await server.admitAndPatch(pod, namespace);
+    const problems = checkMetaJsonEnv(got);
+    if (problems.length > 0) fail(`pod ${i}: ${problems.join('; ')}`);
+    const d = firstDiff(normalizeWebhookPod(got) as Json, normalizeWebhookPod(wants[i]!.pod as JsonObj) as Json, `pod[${i}]`);
+    if (d) fail(`patched pod differs from ${c.golden}: ${formatDiff(d)}`);
   }
 }

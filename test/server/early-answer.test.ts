@@ -14,35 +14,11 @@
 import https from 'node:https';
 import { afterEach, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
-import { profileConfig } from '../../src/config/profiles.js';
-import { createMetrics } from '../../src/metrics.js';
-import { buildServer, createRuntime, type BuildServerOptions } from '../../src/server/app.js';
-import { installOverloadGuard } from '../../src/server/overload.js';
 import { testCertificates } from '../helpers/https.js';
+import { closeEdgeServers, startEdgeServer } from './edgeServer.js';
 
-const runtime = createRuntime(profileConfig('kyma'));
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function start(options: Partial<BuildServerOptions> & { shedAll?: boolean } = {}) {
-  const certs = await testCertificates();
-  const { shedAll, ...rest } = options;
-  const metrics = createMetrics({ processMetrics: false });
-  const app = buildServer({ injector: runtime, tls: { cert: certs.cert, key: certs.key, ...(rest.tls ?? {}) }, logger: false, metrics, eventLoop: false, ...rest });
-  const guard = shedAll ? installOverloadGuard(app, { eventLoopDelayMs: () => 100_000, intervalMs: 5 }) : undefined;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  closers.push(async () => {
-    guard?.close();
-    await app.close();
-  });
-  if (guard) for (let i = 0; i < 400 && guard.state().shedRatio < 1; i++) await new Promise((r) => setTimeout(r, 5));
-  expect(guard?.state().shedRatio ?? 1).toBe(1);
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { port: address.port, ca: certs.ca };
-}
+afterEach(closeEdgeServers);
+const start = startEdgeServer;
 
 interface Outcome {
   status: number;

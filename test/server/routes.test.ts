@@ -9,11 +9,9 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
-import { profileConfig } from '../../src/config/profiles.js';
-import { createMetrics, type WebhookMetrics } from '../../src/metrics.js';
-import { buildServer, createRuntime, type BuildServerOptions } from '../../src/server/app.js';
-import { installOverloadGuard } from '../../src/server/overload.js';
+import type { WebhookMetrics } from '../../src/metrics.js';
 import { httpsRequest, testCertificates, type HttpsResponse } from '../helpers/https.js';
+import { closeEdgeServers, startEdgeServer } from './edgeServer.js';
 
 type Endpoint = 'inject' | 'validate' | 'explain';
 
@@ -54,27 +52,12 @@ const SPELLINGS: readonly [string, Endpoint | null][] = [
   ['/x/../inject', null],
 ];
 
-const runtime = createRuntime(profileConfig('kyma'));
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+afterEach(closeEdgeServers);
 
-async function start(options: Partial<BuildServerOptions> & { shedAll?: boolean } = {}) {
+async function start(options: Parameters<typeof startEdgeServer>[0] = {}) {
   const certs = await testCertificates();
-  const { shedAll, ...rest } = options;
-  const metrics = createMetrics({ processMetrics: false });
-  const app = buildServer({ injector: runtime, tls: { cert: certs.cert, key: certs.key, ...(rest.tls ?? {}) }, logger: false, metrics, explain: true, eventLoop: false, ...rest });
-  const guard = shedAll ? installOverloadGuard(app, { eventLoopDelayMs: () => 100_000, intervalMs: 5 }) : undefined;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  closers.push(async () => {
-    guard?.close();
-    await app.close();
-  });
-  if (guard) for (let i = 0; i < 400 && guard.state().shedRatio < 1; i++) await new Promise((r) => setTimeout(r, 5));
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  const base = `https://127.0.0.1:${address.port}/`;
+  const { port, metrics } = await startEdgeServer({ explain: true, ...options });
+  const base = `https://127.0.0.1:${port}/`;
   // The path goes out exactly as written (no URL normalisation of `/./inject` or `//inject`).
   const postBody = (path: string, body: string): Promise<HttpsResponse> =>
     httpsRequest(base, { ca: certs.ca, method: 'POST', rawPath: path, headers: { 'content-type': 'application/json' }, body });
