@@ -60,7 +60,13 @@ export function parsePrivateKeyPem(text: string, file: string): KeyObject {
  * unreadable, not PEM, unparsable, or a key that does not belong to the certificate.
  */
 export async function loadCertificates(certPath: string, keyPath: string): Promise<TlsMaterial> {
-  const [cert, key] = await Promise.all([readPem(certPath, 'certificate'), readPem(keyPath, 'key')]);
+  // Both read at once, but the certificate's problem is reported first whichever read fails first (Promise.all would
+  // report the faster failure: a different message from one run to the next when both files are missing).
+  const [certRead, keyRead] = await Promise.allSettled([readPem(certPath, 'certificate'), readPem(keyPath, 'key')]);
+  if (certRead.status === 'rejected') throw certRead.reason;
+  if (keyRead.status === 'rejected') throw keyRead.reason;
+  const cert = certRead.value;
+  const key = keyRead.value;
   const x509 = parseCertificatePem(cert, certPath);
   const privateKey = parsePrivateKeyPem(key, keyPath);
   if (!x509.checkPrivateKey(privateKey)) {
