@@ -38,7 +38,7 @@ const KYMA_MESH_CONFIG: JsonObject = {
 
 /**
  * Environment variables pods may not set in the injected containers (safety.forbiddenInjectedEnv), by what they
- * change. Why each one: docs/drafts/injection-safety.md.
+ * change. Why each one: docs/security.md, "Injection safety".
  */
 export const KYMA_FORBIDDEN_INJECTED_ENV: readonly string[] = [
   // What the dynamic loader and glibc load or read: glibc's UNSECURE_ENVVARS (the variables ld.so drops for setuid

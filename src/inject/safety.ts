@@ -1,5 +1,5 @@
 /**
- * What a pod may ask of the injector, within the operator's limits (config key `safety`; docs/drafts/injection-safety.md):
+ * What a pod may ask of the injector, within the operator's limits (config key `safety`; docs/security.md, "Injection safety"):
  *
  * - before injecting, on the annotations: `sidecar.istio.io/proxyImage` only from allowed image prefixes (MW0601),
  *   `sidecar.istio.io/userVolume` without forbidden volume types (MW0602);

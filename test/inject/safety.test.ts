@@ -1,5 +1,5 @@
 /**
- * Injection safety (config key `safety`, docs/drafts/injection-safety.md): every path by which a pod could make the
+ * Injection safety (config key `safety`, docs/security.md, "Injection safety"): every path by which a pod could make the
  * injected containers root, privileged, run a command or image of its choosing, or carry a loader/identity variable,
  * through the real HTTPS webhook with the answer's patch applied:
  * - the `kyma` profile refuses it (allowed: false, the whole one-line message written here literally);

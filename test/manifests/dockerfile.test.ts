@@ -29,7 +29,7 @@ describe('Dockerfile', () => {
       const m = PINNED.exec(line);
       expect(m, `${line}: FROM image:tag@sha256:<64 hex digits>`).not.toBeNull();
     }
-    // The pins themselves (docs/drafts/manifests-security.md says where each came from); a change is deliberate.
+    // The pins themselves (docs/security.md, "Supply chain", says where each came from and how to update); a change is deliberate.
     expect(stages.map((l) => PINNED.exec(l)?.[3])).toEqual([
       '0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6',
       '14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a',

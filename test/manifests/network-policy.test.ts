@@ -46,7 +46,7 @@ const METRICS_RULE: IngressRule = {
 };
 const KUBE_SYSTEM = { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } };
 
-/** Each variant's policy, written out: the peers documented in docs/drafts/manifests-security.md. */
+/** Each variant's policy, written out: the peers documented in docs/security.md, "NetworkPolicy". */
 const VARIANTS: Record<string, { name: string; webhookPeers: Peer[] }> = {
   gardener: {
     name: 'mesh-webhook-gardener',
