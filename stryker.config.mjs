@@ -11,7 +11,8 @@ export default {
     pool: 'forks',
   },
   // TypeScript sources: Stryker mutates them, Vitest transforms them (no build, no type-check step needed).
-  mutate: ['src/inject/**/*.ts', 'src/server/**/*.ts', 'src/validate/**/*.ts'],
+  // The injector, the HTTP edge and the validator, and the defences against hostile bodies that run before them.
+  mutate: ['src/inject/**/*.ts', 'src/server/**/*.ts', 'src/validate/**/*.ts', 'src/admission/limits.ts', 'src/admission/identity.ts', 'src/util/jsonTokens.ts'],
   // Run only the tests that cover a mutant, for each mutant.
   coverageAnalysis: 'perTest',
   // Re-use the results of mutants whose code and covering tests did not change since the last run.
