@@ -95,7 +95,7 @@ function podSpecProblem(spec: unknown, path: string, limits: AdmissionLimits): L
   const at = (key: string) => join(path, key);
   let containers = 0;
   for (const list of CONTAINER_LISTS) containers += lengthOf(spec[list]);
-  if (containers > limits.containers) return { limit: 'containers', path: path || 'spec', count: containers, exact: true, max: limits.containers };
+  if (containers > limits.containers) return { limit: 'containers', path, count: containers, exact: true, max: limits.containers };
   const volumes = lengthOf(spec['volumes']);
   if (volumes > limits.volumes) return { limit: 'volumes', path: at('volumes'), count: volumes, exact: true, max: limits.volumes };
   let env = 0;
@@ -111,9 +111,9 @@ function podSpecProblem(spec: unknown, path: string, limits: AdmissionLimits): L
       mounts += lengthOf(c['volumeMounts']);
     }
   }
-  if (env > limits.env) return { limit: 'env', path: path || 'spec', count: env, exact: true, max: limits.env };
-  if (ports > limits.ports) return { limit: 'ports', path: path || 'spec', count: ports, exact: true, max: limits.ports };
-  if (mounts > limits.volumeMounts) return { limit: 'volumeMounts', path: path || 'spec', count: mounts, exact: true, max: limits.volumeMounts };
+  if (env > limits.env) return { limit: 'env', path, count: env, exact: true, max: limits.env };
+  if (ports > limits.ports) return { limit: 'ports', path, count: ports, exact: true, max: limits.ports };
+  if (mounts > limits.volumeMounts) return { limit: 'volumeMounts', path, count: mounts, exact: true, max: limits.volumeMounts };
   return undefined;
 }
 

@@ -381,3 +381,66 @@ describe('proxy.istio.io/overrides entries that are not objects', () => {
     expect(container(pod, 'istio-proxy')).toBeDefined();
   });
 });
+
+describe('kyma: what the locked istio-init runs, case by case (proxy.istio.io/overrides)', () => {
+  const overrides = (init: Record<string, unknown>) => withAnnotations({ 'proxy.istio.io/overrides': JSON.stringify({ initContainers: [{ name: 'istio-init', ...init }] }) });
+  const outcome = async (pod: Pod): Promise<string> => {
+    const answer = await admitPod(servers['kyma']!, pod);
+    return answer.allowed ? 'injected' : (answer.message ?? 'refused');
+  };
+
+  it.each<[string, unknown, boolean]>([
+    ['/usr', '/usr', true],
+    ['a directory under /usr', '/usr/local/bin', true],
+    ['/usr spelled with extra slashes', '//usr//lib/', true],
+    ['/usr spelled relative', './lib64', true],
+    ['the root', '/', true],
+    ['/etc, which holds the loader files', '/etc', true],
+    ['/etc/ld.so.preload', '/etc/ld.so.preload', true],
+    ['under /etc/ld.so.conf.d', '/etc/ld.so.conf.d/x.conf', true],
+    ['/bin', '/bin', true],
+    ['/sbin', '/sbin', true],
+    ['a path with ..', '/var/../usr', true],
+    ['a mountPath that is not a string', 5, true],
+    ['/var/lib/istio/data', '/var/lib/istio/data', false],
+    ['/etc/istio/proxy', '/etc/istio/proxy', false],
+    ['/tmp', '/tmp', false],
+    ['/usrx (not /usr)', '/usrx', false],
+    ['/libx (not /lib)', '/libx', false],
+  ])('a volume at %s: refused %s', async (_name, mountPath, refusedExpected) => {
+    const result = await outcome(overrides({ volumeMounts: [{ name: 'x', mountPath }] }));
+    if (refusedExpected) {
+      expect(result).toMatch(/^injected container istio-init: a volume mounted over its programs .* set by annotation proxy\.istio\.io\/overrides \(its istio-init entry\) would change what it runs/);
+    } else {
+      expect(result).toBe('injected');
+    }
+  });
+
+  it("args: only istio-iptables' proxy UID after -u may differ, and only as a positive number", async () => {
+    const template = container(await injected('kyma', appPod()), 'istio-init')!.args as string[];
+    const u = template.indexOf('-u');
+    expect(u).toBeGreaterThan(0);
+    const withUid = (uid: string) => template.map((a, i) => (i === u + 1 ? uid : a));
+    expect(await outcome(overrides({ args: withUid('1234') }))).toBe('injected');
+    expect(await outcome(overrides({ args: template }))).toBe('injected');
+    for (const uid of ['0', '01337', '-1', '12345678901', 'x']) {
+      expect(await outcome(overrides({ args: withUid(uid) })), uid).toMatch(/^injected container istio-init: args .* would change what it runs/);
+    }
+    const otherFlag = template.map((a, i) => (i > 0 && template[i - 1] === '-p' ? '15002' : a));
+    expect(otherFlag).not.toEqual(template);
+    expect(await outcome(overrides({ args: otherFlag }))).toMatch(/^injected container istio-init: args /);
+    expect(await outcome(overrides({ args: [...template, '--dry-run'] }))).toMatch(/^injected container istio-init: args /);
+    expect(await outcome(overrides({ args: template.slice(0, -1) }))).toMatch(/^injected container istio-init: args /);
+  });
+
+  it('exec hooks, exec probes and volume devices', async () => {
+    const exec = { exec: { command: ['/bin/sh', '-c', 'id'] } };
+    expect(await outcome(overrides({ lifecycle: { postStart: exec } }))).toMatch(/^injected container istio-init: lifecycle\.postStart\.exec /);
+    expect(await outcome(overrides({ lifecycle: { preStop: exec } }))).toMatch(/^injected container istio-init: lifecycle\.preStop\.exec /);
+    expect(await outcome(overrides({ readinessProbe: exec }))).toMatch(/^injected container istio-init: readinessProbe\.exec /);
+    expect(await outcome(overrides({ livenessProbe: exec }))).toMatch(/^injected container istio-init: livenessProbe\.exec /);
+    expect(await outcome(overrides({ startupProbe: exec }))).toMatch(/^injected container istio-init: startupProbe\.exec /);
+    expect(await outcome(overrides({ volumeDevices: [{ name: 'd', devicePath: '/dev/xvda' }] }))).toMatch(/^injected container istio-init: volumeDevices /);
+    expect(await outcome(overrides({ volumeDevices: [] }))).toBe('injected');
+  });
+});

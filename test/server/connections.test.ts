@@ -103,13 +103,32 @@ describe('connection cap', () => {
     await waitFor('the flood to be cut to the cap', () => flood.filter((t) => t !== undefined && !t.closed).length <= 3);
   });
 
+  test('a keep-alive connection whose request has been answered is idle again: it is the one evicted', async () => {
+    const { server, metrics } = await start(2);
+    const reused = await idleTls(server.port, server.ca);
+    const body = JSON.stringify(sampleAdmissionReview({ uid: 'kept-alive' }));
+    let received = '';
+    reused.socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    reused.socket.write(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await waitFor('the answer on the kept-alive connection', () => received.includes('"kept-alive"'));
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    // Let the server finish the response it has written (its 'close' ends the request's busy mark).
+    await new Promise((r) => setTimeout(r, 100));
+    const younger = await idleTls(server.port, server.ca);
+    const newcomer = await idleTcp(server.port);
+    await waitFor('the connection that had a request to be evicted', () => reused.closed, 5_000);
+    expect([younger.closed, newcomer.closed]).toEqual([false, false]);
+    expect(await closedCount(metrics)).toEqual({ evicted_idle: 1, refused_busy: 0 });
+  });
+
   test('with every connection busy, the new connection is refused and the busy ones are kept', async () => {
     const { server, metrics } = await start(3);
     const busy = [await busyTls(server.port, server.ca), await busyTls(server.port, server.ca), await busyTls(server.port, server.ca)];
     // Give the server the time to see the three requests' headers.
     await new Promise((r) => setTimeout(r, 100));
     const extra = await idleTcp(server.port);
-    await waitFor('the new connection to be refused', () => extra.closed);
+    // Closed at once, not by the 10 s TLS handshake timeout.
+    await waitFor('the new connection to be refused', () => extra.closed, 5_000);
     expect(busy.map((b) => b.closed)).toEqual([false, false, false]);
     expect(await closedCount(metrics)).toEqual({ evicted_idle: 0, refused_busy: 1 });
     expect(await metrics.registry.getSingleMetricAsString('mesh_webhook_connections')).toMatch(/^mesh_webhook_connections 3$/m);

@@ -5,6 +5,8 @@
  * in bench/ (hostile bodies under the Deployment's memory limit), not here.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { limitProblem } from '../../src/admission/limits.js';
+import type { AdmissionLimits } from '../../src/config/types.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
@@ -182,5 +184,52 @@ describe('the configured limits', () => {
     } finally {
       await tight.close();
     }
+  });
+});
+
+describe('limitProblem: where each kind keeps what is counted', () => {
+  // Small limits, so that each case is a few entries; the defaults are checked through HTTPS above.
+  const small: AdmissionLimits = { labels: 2, annotations: 2, annotationBytes: 64, containers: 2, env: 2, ports: 2, volumes: 2, volumeMounts: 2, jsonTokens: 1000 };
+  const three = (prefix: string) => ({ [`${prefix}0`]: 'v', [`${prefix}1`]: 'v', [`${prefix}2`]: 'v' });
+  const c = (extra: Obj = {}) => ({ name: 'c', image: 'i', ...extra });
+  const where = (object: unknown) => {
+    const p = limitProblem(object, small);
+    return p ? `${p.limit} at ${p.path}: ${p.count}${p.exact ? '' : '+'}` : undefined;
+  };
+
+  test.each<[string, unknown, string | undefined]>([
+    ['a bare pod (no kind, as the webhook may see one)', { metadata: { labels: three('l') } }, 'labels at metadata.labels: 3+'],
+    ['a kind that is not a string counts as a Pod', { kind: 5, spec: { containers: [c(), c(), c()] } }, 'containers at spec: 3'],
+    ['a Pod: init, app and ephemeral containers together', { apiVersion: 'v1', kind: 'Pod', spec: { initContainers: [c()], containers: [c()], ephemeralContainers: [c()] } }, 'containers at spec: 3'],
+    ['env and envFrom over all containers, entries that are not objects skipped', { kind: 'Pod', spec: { containers: [null, c({ env: [{}, {}], envFrom: [{}] })] } }, 'env at spec: 3'],
+    ['ports', { kind: 'Pod', spec: { containers: [c({ ports: [{}, {}] }), c({ ports: [{}] })] } }, 'ports at spec: 3'],
+    ['volumes', { kind: 'Pod', spec: { containers: [c()], volumes: [{}, {}, {}] } }, 'volumes at spec.volumes: 3'],
+    ['volume mounts', { kind: 'Pod', spec: { containers: [c({ volumeMounts: [{}, {}] }), c({ volumeMounts: [{}] })] } }, 'volumeMounts at spec: 3'],
+    ['annotation bytes: keys and string values, at the limit', { metadata: { annotations: { a: 'x'.repeat(63) } } }, undefined],
+    ['annotation bytes: one past the limit', { metadata: { annotations: { a: 'x'.repeat(64) } } }, 'annotationBytes at metadata.annotations: 65+'],
+    ['annotation values that are not strings count their key only', { metadata: { annotations: { a: 5, b: { long: 'x'.repeat(100) } } } }, undefined],
+    ['a Deployment: its own metadata', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { annotations: three('a') } }, 'annotations at metadata.annotations: 3+'],
+    ['a Deployment: the template metadata', { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { metadata: { labels: three('l') } } } }, 'labels at spec.template.metadata.labels: 3+'],
+    ['a Deployment: the template spec', { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [c(), c(), c()] } } } }, 'containers at spec.template.spec: 3'],
+    ['a Deployment: volumes of the template', { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { volumes: [{}, {}, {}] } } } }, 'volumes at spec.template.spec.volumes: 3'],
+    ['a Deployment without a template', { apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }, undefined],
+    ['a CronJob: the Job template metadata (where istioctl reads its labels)', { apiVersion: 'batch/v1', kind: 'CronJob', spec: { jobTemplate: { metadata: { labels: three('l') } } } }, 'labels at spec.jobTemplate.metadata.labels: 3+'],
+    [
+      'a CronJob: the pod template spec',
+      { apiVersion: 'batch/v1', kind: 'CronJob', spec: { jobTemplate: { spec: { template: { spec: { containers: [c({ env: [{}, {}, {}] })] } } } } } },
+      'env at spec.jobTemplate.spec.template.spec: 3',
+    ],
+    [
+      'a CronJob: the pod template metadata',
+      { apiVersion: 'batch/v1', kind: 'CronJob', spec: { jobTemplate: { spec: { template: { metadata: { annotations: three('a') } } } } } },
+      'annotations at spec.jobTemplate.spec.template.metadata.annotations: 3+',
+    ],
+    ['a Service: its metadata only', { apiVersion: 'v1', kind: 'Service', metadata: { labels: three('l') }, spec: { ports: [{}, {}, {}] } }, 'labels at metadata.labels: 3+'],
+    ['a Service within the limits (its spec is not a pod spec)', { apiVersion: 'v1', kind: 'Service', spec: { containers: [c(), c(), c()] } }, undefined],
+    ['at every limit', { kind: 'Pod', metadata: { labels: { a: '1', b: '2' } }, spec: { containers: [c({ env: [{}, {}], ports: [{}, {}], volumeMounts: [{}, {}] })], volumes: [{}, {}] } }, undefined],
+    ['not an object', 'a string', undefined],
+    ['metadata and spec that are not objects', { kind: 'Pod', metadata: [1, 2, 3], spec: [1, 2, 3] }, undefined],
+  ])('%s', (_name, object, expected) => {
+    expect(where(object)).toBe(expected);
   });
 });

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import type { WebhookMetrics } from '../../src/metrics.js';
 import { httpsRequest, testCertificates, type HttpsResponse } from '../helpers/https.js';
+import { rawTail } from '../../src/server/routes.js';
 import { closeEdgeServers, startEdgeServer } from './edgeServer.js';
 
 type Endpoint = 'inject' | 'validate' | 'explain';
@@ -141,5 +142,39 @@ describe('every spelling of an admission path gets exactly what its endpoint get
       const res = await postBody(path, body);
       expect(res.status, path).toBe(status);
     }
+  });
+});
+
+describe("Istio's path parameters (/inject/cluster/<c>/net/<n>) under every spelling", () => {
+  test('rawTail: the path after the first segment, as sent; never the query', () => {
+    expect(rawTail('/inject')).toBe('');
+    expect(rawTail('/inject?timeout=10s')).toBe('');
+    expect(rawTail('/inject?x=/cluster/evil')).toBe('');
+    expect(rawTail('/inject/')).toBe('/');
+    expect(rawTail('/inject/cluster/c1/net/n1?timeout=10s&x=/cluster/evil')).toBe('/cluster/c1/net/n1');
+    expect(rawTail('/%69nject/cluster/c%2F1')).toBe('/cluster/c%2F1');
+  });
+
+  /** The ISTIO_META_CLUSTER_ID and ISTIO_META_NETWORK the answer's patch gives istio-proxy. */
+  function clusterEnv(res: HttpsResponse): Record<string, string> {
+    const patch = (res.json as { response?: { patch?: string } }).response?.patch;
+    expect(patch, 'a patch').toBeTypeOf('string');
+    const text = Buffer.from(patch as string, 'base64').toString('utf8');
+    const out: Record<string, string> = {};
+    for (const m of text.matchAll(/\{"name":"(ISTIO_META_CLUSTER_ID|ISTIO_META_NETWORK)","value":"([^"]*)"\}/g)) out[m[1] as string] = m[2] as string;
+    return out;
+  }
+
+  test.each<[string, Record<string, string>]>([
+    ['/inject/cluster/c1/net/n1?timeout=10s&x=/cluster/evil', { ISTIO_META_CLUSTER_ID: 'c1', ISTIO_META_NETWORK: 'n1' }],
+    ['/in%6aect/cluster/c1/net/n1', { ISTIO_META_CLUSTER_ID: 'c1', ISTIO_META_NETWORK: 'n1' }],
+    ['/%69nject/cluster/c%2F1', { ISTIO_META_CLUSTER_ID: 'c/1' }],
+    ['/inject?x=/cluster/evil/net/evil', { ISTIO_META_CLUSTER_ID: 'Kubernetes' }],
+    ['/%69nject', { ISTIO_META_CLUSTER_ID: 'Kubernetes' }],
+  ])('%s', async (path, expected) => {
+    const { post } = await start();
+    const res = await post(path, 'path-params');
+    expect(res.status).toBe(200);
+    expect(clusterEnv(res)).toEqual(expected);
   });
 });
