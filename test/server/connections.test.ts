@@ -4,6 +4,8 @@
  * client with a request out; only when every connection has a request in progress is a new connection refused. The
  * memory this bounds is measured in bench/ (connection flood under the Deployment's memory limit).
  */
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:net';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -11,6 +13,7 @@ import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRuntime } from '../../src/server/app.js';
+import { limitConnections } from '../../src/server/connections.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { waitFor } from '../reload/fsutil.js';
 
@@ -132,5 +135,93 @@ describe('connection cap', () => {
     expect(busy.map((b) => b.closed)).toEqual([false, false, false]);
     expect(await closedCount(metrics)).toEqual({ evicted_idle: 0, refused_busy: 1 });
     expect(await metrics.registry.getSingleMetricAsString('mesh_webhook_connections')).toMatch(/^mesh_webhook_connections 3$/m);
+  });
+});
+
+describe('limitConnections on its own: sockets whose close comes later, as in a flood', () => {
+  /** A socket whose `destroy()` emits `close` only on a later turn of the loop, as a real one does. */
+  class FakeSocket extends EventEmitter {
+    destroyed = false;
+    constructor(
+      readonly remoteAddress: string | undefined,
+      readonly remotePort: number | undefined,
+    ) {
+      super();
+    }
+    destroy() {
+      if (this.destroyed) return;
+      this.destroyed = true;
+      setImmediate(() => this.emit('close'));
+    }
+  }
+  let port = 40000;
+  const fake = () => {
+    const server = new EventEmitter();
+    const limiter = limitConnections(server as unknown as Server, { maxConnections: 2 });
+    const connect = () => {
+      const socket = new FakeSocket('10.0.0.1', port++);
+      server.emit('connection', socket);
+      return socket;
+    };
+    /** A request on `socket`; the returned function ends it (its response's close). */
+    const request = (socket: FakeSocket) => {
+      const res = new EventEmitter();
+      server.emit('request', { socket }, res);
+      return () => res.emit('close');
+    };
+    return { server, limiter, connect, request };
+  };
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  test('two connections in the same turn at the cap evict two different idle ones, and the count stays at the cap', async () => {
+    const { limiter, connect } = fake();
+    const [a, b] = [connect(), connect()];
+    const [c, d] = [connect(), connect()];
+    expect([a.destroyed, b.destroyed, c.destroyed, d.destroyed]).toEqual([true, true, false, false]);
+    expect(limiter.state()).toEqual({ open: 2, closed: { evicted_idle: 2, refused_busy: 0 } });
+    await tick();
+    expect(limiter.state().open).toBe(2);
+  });
+
+  test('a connection with a request in progress is passed over; once its response closes it is idle again', async () => {
+    const { limiter, connect, request } = fake();
+    const [a, b] = [connect(), connect()];
+    const end = request(a);
+    const c = connect();
+    expect([a.destroyed, b.destroyed]).toEqual([false, true]);
+    await tick();
+    end();
+    const d = connect();
+    expect([a.destroyed, c.destroyed, d.destroyed]).toEqual([true, false, false]);
+    expect(limiter.state()).toEqual({ open: 2, closed: { evicted_idle: 2, refused_busy: 0 } });
+  });
+
+  test('two requests on one keep-alive connection: idle only when both responses have closed', () => {
+    const { connect, request } = fake();
+    const [a] = [connect(), connect()];
+    const first = request(a);
+    const second = request(a);
+    first();
+    connect(); // evicts the other connection: a still has a request in progress
+    expect(a.destroyed).toBe(false);
+    second();
+    connect();
+    expect(a.destroyed).toBe(true);
+  });
+
+  test('every connection busy: the new one is closed and counted, the busy ones kept', () => {
+    const { limiter, connect, request } = fake();
+    const [a, b] = [connect(), connect()];
+    request(a);
+    request(b);
+    const c = connect();
+    expect([a.destroyed, b.destroyed, c.destroyed]).toEqual([false, false, true]);
+    expect(limiter.state()).toEqual({ open: 2, closed: { evicted_idle: 0, refused_busy: 1 } });
+  });
+
+  test('a socket already gone (no remote address) is not counted', () => {
+    const { server, limiter } = fake();
+    server.emit('connection', new FakeSocket(undefined, undefined));
+    expect(limiter.state().open).toBe(0);
   });
 });
