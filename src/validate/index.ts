@@ -15,6 +15,7 @@ import type { Finding } from './findings.js';
 import { namespaceFindings, peerAuthenticationFindings, serviceFindings } from './objectRules.js';
 import { objectAnnotationFindings } from './annotationRules.js';
 import { podFindings } from './podRules.js';
+import { isIstioControlPlane, isIstioIgnoredNamespace, isIstioManagedGatewayService } from './istioScope.js';
 
 export type { Finding, Severity } from './findings.js';
 export { RULES } from './findings.js';
@@ -73,6 +74,7 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView): 
     const namespace = str(meta.namespace) || requestNamespace;
     const id = namespace ? `${quoteValue(kind)} ${quoteValue(namespace)}/${quoteValue(name)}` : `${quoteValue(kind)} ${quoteValue(name)}`;
     const objectAnnotations = stringMap(meta.annotations);
+    const objectLabels = stringMap(meta.labels);
     let findings: Finding[] = [];
     let templateAnnotations: Record<string, string> = {};
 
@@ -98,19 +100,23 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView): 
         safety,
         rewriteByDefault: settings.rewriteAppHTTPProbe,
         namespaceLabels: labelsOf(namespace),
+        istioControlPlane: isIstioControlPlane(objectLabels),
       });
     } else if (kind === 'Namespace' && apiGroup(apiVersion) === '') {
-      const labels = stringMap(meta.labels);
+      const labels = objectLabels;
       const decision = decideInjection({ pod: { metadata: {}, spec: {} }, namespace: name, namespaceLabels: labels, revision: settings.revision || 'default' }, config);
       findings = [
         ...objectAnnotationFindings(id, kind, objectAnnotations),
-        ...namespaceFindings(id, labels, { istioInit: !settings.cniEnabled, injected: decision.inject }),
+        ...namespaceFindings(id, labels, { istioInit: !settings.cniEnabled, injected: decision.inject, analyzeInjectionLabels: name !== 'istio-system' }),
       ];
     } else if (kind === 'Service' && apiGroup(apiVersion) === '') {
-      findings = [...objectAnnotationFindings(id, kind, objectAnnotations), ...serviceFindings(id, object.spec)];
+      const portNames = !isIstioControlPlane(objectLabels) && !isIstioManagedGatewayService(objectLabels);
+      findings = [...objectAnnotationFindings(id, kind, objectAnnotations), ...(portNames ? serviceFindings(id, object.spec) : [])];
     } else if (kind === 'PeerAuthentication' && apiGroup(apiVersion) === 'security.istio.io') {
       findings = peerAuthenticationFindings(id, namespace, object.spec, { rootNamespace, requireStrictMeshWide: config.profile === 'kyma' });
     }
+    // istioctl analyze never reads the system namespaces (nor those Namespaces): no IST finding there.
+    if (isIstioIgnoredNamespace(kind === 'Namespace' && apiGroup(apiVersion) === '' ? name : namespace)) findings = findings.filter((f) => !f.code.startsWith('IST'));
     const skip = suppressed(objectAnnotations, templateAnnotations);
     return skip.has('*') ? [] : findings.filter((f) => !skip.has(f.code));
   }

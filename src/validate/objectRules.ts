@@ -2,6 +2,7 @@
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
 import { quoteValue } from '../inject/annotations.js';
+import { declaresProtocol } from './portProtocol.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -9,14 +10,30 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export interface NamespaceContext {
   /** Whether injected pods get istio-init (false in CNI mode). */
   istioInit: boolean;
+  /** Whether istioctl checks this Namespace's injection labels (not for istio-system, injection/injection.go). */
+  analyzeInjectionLabels: boolean;
   /** Whether pods of this namespace would be injected by default (no opt-out label, not excluded). */
   injected: boolean;
 }
 
+/**
+ * The injection labels istioctl counts on a Namespace (injection/injection.go): `istio-injection` when present, and
+ * `istio.io/rev` and `istio.io/dataplane-mode` when present and `istio-injection` is absent or `enabled`.
+ */
+export function countedInjectionLabels(labels: Readonly<Record<string, string>>): string[] {
+  const injection = labels['istio-injection'];
+  const counted = injection === undefined ? [] : [`istio-injection=${injection}`];
+  for (const key of ['istio.io/rev', 'istio.io/dataplane-mode']) {
+    if (labels[key] !== undefined && (injection === undefined || injection === 'enabled')) counted.push(`${key}=${labels[key]}`);
+  }
+  return counted;
+}
+
 export function namespaceFindings(object: string, labels: Record<string, string>, ctx: NamespaceContext): Finding[] {
   const { out, add } = findingsFor(object);
-  if (labels['istio-injection'] !== undefined && labels['istio.io/rev'] !== undefined) {
-    add('IST0123', 'metadata.labels', `both istio-injection=${quoteValue(labels['istio-injection']!)} and istio.io/rev=${quoteValue(labels['istio.io/rev']!)}: istio-injection wins; keep one label`);
+  const injectionLabels = countedInjectionLabels(labels);
+  if (ctx.analyzeInjectionLabels && injectionLabels.length > 1) {
+    add('IST0123', 'metadata.labels', `more than one kind of injection label (${quoteValue(injectionLabels.join(', '))}): which one wins is undefined; keep only one`);
   }
   const enforce = labels['pod-security.kubernetes.io/enforce'];
   if ((enforce === 'baseline' || enforce === 'restricted') && ctx.istioInit && ctx.injected) {
@@ -25,22 +42,25 @@ export function namespaceFindings(object: string, labels: Record<string, string>
   return out;
 }
 
-/** Protocols Istio recognises in a Service port name (`<protocol>[-<suffix>]`) or appProtocol. */
-const PROTOCOLS = ['http', 'http2', 'https', 'grpc', 'grpc-web', 'tcp', 'tls', 'mongo', 'mysql', 'redis', 'udp', 'h2c', 'ws', 'wss'];
-
-function declaresProtocol(name: string): boolean {
-  const lower = name.toLowerCase();
-  return PROTOCOLS.some((p) => lower === p || lower.startsWith(`${p}-`));
-}
-
+/**
+ * IST0118 (info) for a port Istio finds no protocol for; on an ExternalName Service IST0150 (warning) instead, also for
+ * a port named exactly `tcp` (service/portname.go). Services of Istio's control plane and of gateways Istio deploys
+ * are not checked (the caller skips them).
+ */
 export function serviceFindings(object: string, spec: unknown): Finding[] {
   const { out, add } = findingsFor(object);
   if (!isObj(spec) || !Array.isArray(spec.ports)) return out;
+  const externalName = spec.type === 'ExternalName';
   spec.ports.forEach((port, i) => {
-    if (!isObj(port) || (typeof port.appProtocol === 'string' && port.appProtocol !== '')) return;
+    if (!isObj(port)) return;
     const name = typeof port.name === 'string' ? port.name : '';
-    if (!declaresProtocol(name)) {
-      add('IST0118', `spec.ports[${i}]`, `port ${name ? `'${quoteValue(name)}'` : `${quoteValue(String(port.port))} (unnamed)`} does not declare a protocol; name it http-..., grpc-..., tcp-... or set appProtocol`);
+    if (declaresProtocol(port) && !(externalName && name === 'tcp')) return;
+    const label = name ? `'${quoteValue(name)}'` : `${quoteValue(String(port.port))} (unnamed)`;
+    if (externalName) {
+      add('IST0150', `spec.ports[${i}]`, `port ${label} of an ExternalName Service: the proxy may not forward tcp-named ports and unmatched TCP traffic correctly; name it for its protocol (http-..., tls-...)`);
+    } else {
+      const how = typeof port.appProtocol === 'string' ? `appProtocol ${quoteValue(port.appProtocol)} is not a protocol Istio knows` : 'it does not declare a protocol';
+      add('IST0118', `spec.ports[${i}]`, `port ${label}: ${how}, so Istio sniffs the protocol; name it http-..., grpc-..., tcp-... or set a known appProtocol`);
     }
   });
   return out;

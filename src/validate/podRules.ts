@@ -26,6 +26,8 @@ export const PROXY_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
 ]);
 
 const PROXY_UID = 1337;
+/** Containers applicationUID.Analyzer lets run as 1337 (util IstioProxyName, IstioOperator). */
+const UID_EXEMPT_CONTAINERS = new Set(['istio-proxy', 'istio-operator']);
 const PSS_REJECTING_ISTIO_INIT = ['baseline', 'restricted'];
 
 export interface PodSubject {
@@ -44,6 +46,8 @@ export interface PodSubject {
   /** `sidecarInjectorWebhook.rewriteAppHTTPProbe` of the configuration. */
   rewriteByDefault: boolean;
   namespaceLabels?: Readonly<Record<string, string>>;
+  /** The object's own labels mark it as Istio's control plane (`istio`, `release: istio`): no IST0144. */
+  istioControlPlane: boolean;
 }
 
 const join = (base: string, rest: string) => (base ? `${base}.${rest}` : rest);
@@ -99,6 +103,25 @@ function statusFindings(s: PodSubject, annotations: Record<string, string>, path
   );
 }
 
+/** How the injector words the reason of a pod it cannot read (`invalid pod: <field> must be ...`). */
+const SHAPE_REASON = 'invalid pod: ';
+
+/**
+ * The field an injector rejection is about, from the object root: the malformed field the injector names
+ * (`spec.containers[0].env must be a list` → `spec.template.spec.containers[0].env`), the annotation of an unknown
+ * template or a bad prometheus.io/port, else the pod's annotations.
+ */
+export function rejectionPath(reason: string, templatePath: string): string {
+  const metaPath = join(templatePath, 'metadata.annotations');
+  if (reason.startsWith(SHAPE_REASON)) {
+    const field = /^((?:metadata|spec)(?:\.[A-Za-z]+|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*) must be /.exec(reason.slice(SHAPE_REASON.length))?.[1];
+    return field ? join(templatePath, field) : templatePath || 'spec';
+  }
+  if (reason.startsWith('unknown injection template')) return `${metaPath}["${A.templates}"]`;
+  if (reason === 'invalid prometheus.io/port') return `${metaPath}["prometheus.io/port"]`;
+  return metaPath;
+}
+
 export function podFindings(s: PodSubject): Finding[] {
   const { out, add } = findingsFor(s.object);
   const metaPath = join(s.templatePath, 'metadata.annotations');
@@ -107,6 +130,7 @@ export function podFindings(s: PodSubject): Finding[] {
 
   const unsafe = safetyProblems(annotations, s.safety);
   for (const p of unsafe) add(p.code, `${metaPath}["${p.annotation}"]`, `${p.annotation}: ${p.problem}`);
+  let injected: Pod | undefined;
   if (s.outcome.kind === 'rejected') {
     // The injected containers' problems carry their own codes (MW0603-MW0606) and where the pod asked for them.
     const problems = s.outcome.problems ?? [];
@@ -120,26 +144,37 @@ export function podFindings(s: PodSubject): Finding[] {
     }
     for (const m of merged.values()) add(m.code, join(s.templatePath, m.path), m.messages.join('; '));
     // Annotation values are reported as IST0125 above, limits as MW060x; anything else the injector refuses is MW0401.
-    if (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0 && problems.length === 0) add('MW0401', metaPath, s.outcome.message);
+    const unreadable = s.outcome.reason.startsWith(SHAPE_REASON);
+    if (unreadable || (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0 && problems.length === 0)) {
+      add('MW0401', rejectionPath(s.outcome.reason, s.templatePath), s.outcome.message);
+    }
+    // A pod the injector cannot even read (a malformed field) gets no further rules; any other rejection still gets
+    // every rule that reads the pod itself, so one bad annotation does not hide the pod's other findings.
+    if (unreadable) return out;
+  } else if (s.outcome.kind === 'injected') {
+    injected = s.outcome.pod;
+    statusFindings(s, annotations, `${metaPath}["${A.status}"]`, add);
+  } else {
     return out;
   }
-  if (s.outcome.kind !== 'injected') return out;
-  statusFindings(s, annotations, `${metaPath}["${A.status}"]`, add);
 
-  const injected = s.outcome.pod;
   const specPath = join(s.templatePath, 'spec');
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteByDefault;
-  const appContainers = (s.pod.spec?.containers ?? []).filter((c) => c.name !== 'istio-proxy');
-  const inheritsPodUser = appContainers.some((c) => (c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === undefined);
-  if ((s.pod.spec?.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID && inheritsPodUser) {
+  // IST0144 as applicationUID.Analyzer (deployment/pod.go): the pod's runAsUser, and each container's except
+  // istio-proxy and istio-operator; not for Istio's control plane. Init containers are ours (MW0105).
+  const runAsUser = (x: object): unknown => (x as { securityContext?: { runAsUser?: unknown } | null }).securityContext?.runAsUser;
+  if (!s.istioControlPlane && s.pod.spec && runAsUser(s.pod.spec) === PROXY_UID) {
     add('IST0144', `${specPath}.securityContext.runAsUser`, 'pod runs as UID 1337, the proxy UID: its traffic bypasses the proxy (no mTLS); use another UID');
   }
   for (const field of ['containers', 'initContainers'] as const) {
     (s.pod.spec?.[field] ?? []).forEach((c, i) => {
-      if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
       const at = `${specPath}.${field}[${i}]`;
-      if ((c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === PROXY_UID) {
+      if (field === 'containers' && !s.istioControlPlane && !UID_EXEMPT_CONTAINERS.has(c.name) && runAsUser(c) === PROXY_UID) {
         add('IST0144', `${at}.securityContext.runAsUser`, `container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
+      }
+      if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
+      if (field === 'initContainers' && runAsUser(c) === PROXY_UID) {
+        add('MW0105', `${at}.securityContext.runAsUser`, `init container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
       }
       (c.ports ?? []).forEach((p, j) => {
         const reserved = typeof p.containerPort === 'number' ? PROXY_RESERVED_PORTS.get(p.containerPort) : undefined;
@@ -149,6 +184,7 @@ export function podFindings(s: PodSubject): Finding[] {
       probeFindings(c, at, rewrite, add);
     });
   }
+  if (!injected) return out;
   if ((s.kind === 'Job' || s.kind === 'CronJob') && !injectedProxyIsNative(injected)) {
     add(
       'MW0201',

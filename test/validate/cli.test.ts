@@ -28,7 +28,7 @@ describe('output', () => {
     expect(run.stdout.split('\n')).toEqual([
       'error MW0101 Deployment shop/api spec.template.spec.containers[0].ports[0]: port 15021 is reserved by the proxy (health); move the application to another port',
       'warning MW0102 Deployment shop/dns spec.template.spec.containers[0].ports[0]: UDP port 53: the proxy carries TCP only, so this traffic bypasses the mesh (no mTLS)',
-      "info IST0118 Service shop/web spec.ports[0]: port 'web' does not declare a protocol; name it http-..., grpc-..., tcp-... or set appProtocol",
+      "info IST0118 Service shop/web spec.ports[0]: port 'web': it does not declare a protocol, so Istio sniffs the protocol; name it http-..., grpc-..., tcp-... or set a known appProtocol",
       '1 error(s), 1 warning(s), 1 info (4 objects checked)',
       '',
     ]);

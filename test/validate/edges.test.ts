@@ -20,9 +20,9 @@ describe('rules engine edge cases', () => {
     expect(codes(probe('http://127.0.0.1/health'))).not.toContain('MW0104');
   });
 
-  it('IST0144 at pod level only when a container inherits the pod UID', () => {
-    expect(codes(pod({ securityContext: { runAsUser: 1337 }, containers: [{ name: 'a', image: 'a', securityContext: { runAsUser: 1000 } }] }))).not.toContain('IST0144');
-    expect(codes(pod({ securityContext: { runAsUser: 1337 }, containers: [{ name: 'a', image: 'a' }] }))).toContain('IST0144');
+  it('IST0144 at pod level whenever the pod runs as 1337, as applicationUID.Analyzer reports it (containers may override)', () => {
+    expect(codes(pod({ securityContext: { runAsUser: 1337 }, containers: [{ name: 'a', image: 'a', securityContext: { runAsUser: 1000 } }] }))).toEqual(['IST0144']);
+    expect(codes(pod({ securityContext: { runAsUser: 1337 }, containers: [{ name: 'a', image: 'a' }] }))).toEqual(['IST0144']);
   });
 
   it('checks Istio annotations on Services and Namespaces too', () => {

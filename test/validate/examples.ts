@@ -119,6 +119,18 @@ export const EXAMPLES: Record<string, RuleExample> = {
     clean: service('web', [{ name: 'http-web', port: 80, targetPort: 8080 }]),
     path: 'spec.ports[0]',
   },
+  IST0150: {
+    what: 'an ExternalName Service port named tcp',
+    violating: { ...service('external-db', [{ name: 'tcp', port: 5432 }]), spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tcp', port: 5432 }] } },
+    clean: { ...service('external-db', [{ name: 'tcp', port: 5432 }]), spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ name: 'tls-db', port: 5432 }] } },
+    path: 'spec.ports[0]',
+  },
+  MW0105: {
+    what: 'an init container running as UID 1337',
+    violating: deployment('init-uid', { initContainers: [{ name: 'setup', image: 'example.com/setup:1', securityContext: { runAsUser: 1337 } }] }),
+    clean: deployment('init-uid', { initContainers: [{ name: 'setup', image: 'example.com/setup:1', securityContext: { runAsUser: 1000 } }] }),
+    path: 'spec.template.spec.initContainers[0].securityContext.runAsUser',
+  },
   MW0101: {
     what: 'a container port the proxy reserves',
     violating: pod('reserved', { containers: [{ name: 'app', image: 'example.com/app:1', ports: [{ name: 'http', containerPort: 15001 }] }] }),
@@ -167,7 +179,7 @@ export const EXAMPLES: Record<string, RuleExample> = {
     what: 'a pod the injector rejects for another reason than an annotation value (an unknown template)',
     violating: pod('template', {}, { annotations: { 'inject.istio.io/templates': 'gateway' } }),
     clean: pod('template', {}, { annotations: { 'inject.istio.io/templates': 'sidecar' } }),
-    path: 'metadata.annotations',
+    path: 'metadata.annotations["inject.istio.io/templates"]',
   },
   MW0601: {
     what: 'a proxy image from a registry other than the configured hub',
