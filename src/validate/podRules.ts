@@ -122,6 +122,24 @@ export function rejectionPath(reason: string, templatePath: string): string {
   return metaPath;
 }
 
+const runAsUser = (x: object): unknown => (x as { securityContext?: { runAsUser?: unknown } | null }).securityContext?.runAsUser;
+
+/**
+ * IST0144 as applicationUID.Analyzer reports it (deployment/pod.go), injected or not: the pod's runAsUser, and each
+ * container's except istio-proxy and istio-operator; nothing for Istio's control plane. Init containers: MW0105.
+ */
+function uidFindings(s: PodSubject, add: (code: string, path: string, msg: string) => void): void {
+  const specPath = join(s.templatePath, 'spec');
+  if (!s.istioControlPlane && s.pod.spec && runAsUser(s.pod.spec) === PROXY_UID) {
+    add('IST0144', `${specPath}.securityContext.runAsUser`, 'pod runs as UID 1337, the proxy UID: its traffic bypasses the proxy (no mTLS); use another UID');
+  }
+  (s.pod.spec?.containers ?? []).forEach((c, i) => {
+    if (!s.istioControlPlane && !UID_EXEMPT_CONTAINERS.has(c.name) && runAsUser(c) === PROXY_UID) {
+      add('IST0144', `${specPath}.containers[${i}].securityContext.runAsUser`, `container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
+    }
+  });
+}
+
 export function podFindings(s: PodSubject): Finding[] {
   const { out, add } = findingsFor(s.object);
   const metaPath = join(s.templatePath, 'metadata.annotations');
@@ -151,27 +169,20 @@ export function podFindings(s: PodSubject): Finding[] {
     // A pod the injector cannot even read (a malformed field) gets no further rules; any other rejection still gets
     // every rule that reads the pod itself, so one bad annotation does not hide the pod's other findings.
     if (unreadable) return out;
-  } else if (s.outcome.kind === 'injected') {
+  }
+  uidFindings(s, add);
+  if (s.outcome.kind === 'injected') {
     injected = s.outcome.pod;
     statusFindings(s, annotations, `${metaPath}["${A.status}"]`, add);
-  } else {
+  } else if (s.outcome.kind !== 'rejected') {
     return out;
   }
 
   const specPath = join(s.templatePath, 'spec');
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteByDefault;
-  // IST0144 as applicationUID.Analyzer (deployment/pod.go): the pod's runAsUser, and each container's except
-  // istio-proxy and istio-operator; not for Istio's control plane. Init containers are ours (MW0105).
-  const runAsUser = (x: object): unknown => (x as { securityContext?: { runAsUser?: unknown } | null }).securityContext?.runAsUser;
-  if (!s.istioControlPlane && s.pod.spec && runAsUser(s.pod.spec) === PROXY_UID) {
-    add('IST0144', `${specPath}.securityContext.runAsUser`, 'pod runs as UID 1337, the proxy UID: its traffic bypasses the proxy (no mTLS); use another UID');
-  }
   for (const field of ['containers', 'initContainers'] as const) {
     (s.pod.spec?.[field] ?? []).forEach((c, i) => {
       const at = `${specPath}.${field}[${i}]`;
-      if (field === 'containers' && !s.istioControlPlane && !UID_EXEMPT_CONTAINERS.has(c.name) && runAsUser(c) === PROXY_UID) {
-        add('IST0144', `${at}.securityContext.runAsUser`, `container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
-      }
       if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
       if (field === 'initContainers' && runAsUser(c) === PROXY_UID) {
         add('MW0105', `${at}.securityContext.runAsUser`, `init container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);

@@ -93,6 +93,11 @@ const CASES: Case[] = [
     object: pod('pod-level', { securityContext: { runAsUser: 1337 }, containers: [{ name: 'istio-operator', image: 'example.com/op:1', securityContext: { runAsUser: 1337 } }] }),
     findings: ['IST0144(warning) spec.securityContext.runAsUser'],
   },
+  {
+    what: 'a pod not injected (sidecar.istio.io/inject: "false") at UID 1337: istioctl reports it all the same',
+    object: withLabels(pod('opted-out', uid1337), { 'sidecar.istio.io/inject': 'false' }),
+    findings: ['IST0144(warning) spec.containers[0].securityContext.runAsUser'],
+  },
   // IST0123: the labels istioctl counts.
   { what: 'istio-injection=disabled with istio.io/rev', object: namespace('ns-disabled-rev', { 'istio-injection': 'disabled', 'istio.io/rev': 'canary' }), findings: [] },
   { what: 'istio-injection=enabled with istio.io/rev', object: namespace('ns-enabled-rev', { 'istio-injection': 'enabled', 'istio.io/rev': 'canary' }), findings: ['IST0123(warning) metadata.labels'] },
