@@ -118,7 +118,9 @@ export function loadUnitRows(dir = UNITS_DIR): UnitRow[] {
 
 // ---- configuration -------------------------------------------------------------------------------------------------
 
-const CONFIG_KEYS = ['policy', 'neverInjectSelector', 'alwaysInjectSelector', 'injectedAnnotations', 'values', 'meshConfig'] as const;
+// `values` and `meshConfig` go into files of their own, merged after Istio's test defaults (a config file is merged
+// before --values/--mesh files, so its values would lose against the defaults).
+const CONFIG_KEYS = ['policy', 'neverInjectSelector', 'alwaysInjectSelector', 'injectedAnnotations'] as const;
 
 let tmpDir: string | undefined;
 function scratch(): string {
@@ -161,15 +163,23 @@ function labelsFor(row: UnitRow): Record<string, Record<string, string>> | undef
   return row.namespaceLabels ? { [rowNamespace(row)]: row.namespaceLabels } : undefined;
 }
 
+function docFile(row: UnitRow, kind: string, doc: JsonObj | undefined): string[] {
+  if (doc === undefined) return [];
+  const file = path.join(scratch(), `${kind}-${configKey(row)}.yaml`);
+  writeFileSync(file, toYaml(doc));
+  return [file];
+}
+
 /** Options for loadConfig: Istio's test defaults (values + mesh) under the istio profile, then the row's keys. */
 export function loadOptions(row: UnitRow) {
   const profile = row.config.profile ?? 'istio';
   const file = configFile(row, labelsFor(row));
+  const defaults = profile === 'istio';
   return {
     profile,
     ...(file ? { configFile: file } : {}),
-    valuesFiles: profile === 'istio' ? [path.join(ROOT, VALUES_FILE)] : [],
-    meshFiles: profile === 'istio' ? [path.join(ROOT, MESH_FILE)] : [],
+    valuesFiles: [...(defaults ? [path.join(ROOT, VALUES_FILE)] : []), ...docFile(row, 'values', row.config.values)],
+    meshFiles: [...(defaults ? [path.join(ROOT, MESH_FILE)] : []), ...docFile(row, 'mesh', row.config.meshConfig)],
     sets: row.config.sets ?? [],
     ...(row.config.nativeSidecars !== undefined ? { nativeSidecars: row.config.nativeSidecars } : {}),
   };
@@ -320,7 +330,7 @@ export function mismatches(row: UnitRow, obs: Observation): string[] {
     }
   }
   for (const c of e.paths ?? []) {
-    const got = valueAt(obs.pod, c.path);
+    const got = c.path === 'proxy' || c.path.startsWith('proxy.') ? valueAt(proxyOf(obs.pod), c.path.slice(6)) : valueAt(obs.pod, c.path);
     if (c.absent && got !== undefined) out.push(`${c.path} = ${show(got)}, want absent`);
     if (c.equals !== undefined && !deepEqual(got, c.equals)) out.push(`${c.path} = ${show(got)}, want ${show(c.equals)}`);
     if (c.contains !== undefined) {
