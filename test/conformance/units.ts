@@ -286,6 +286,10 @@ export function proxyOf(pod: JsonObj): JsonObj | undefined {
   return undefined;
 }
 
+function injectionStatus(pod: JsonObj): Json | undefined {
+  return valueAt(pod, 'metadata.annotations["sidecar.istio.io/status"]');
+}
+
 function isNative(pod: JsonObj): boolean {
   const spec = isObj(pod.spec) ? pod.spec : {};
   return Array.isArray(spec.initContainers) && spec.initContainers.some((c) => isObj(c) && c.name === 'istio-proxy' && c.restartPolicy === 'Always');
@@ -317,7 +321,8 @@ export function mismatches(row: UnitRow, obs: Observation): string[] {
     out.push(`no resulting pod (allowed ${obs.allowed}: ${obs.message.slice(0, 300)})`);
     return out;
   }
-  const injected = proxyOf(obs.pod) !== undefined && (obs.input === undefined || proxyOf(obs.input) === undefined);
+  // Injected: the answer added Istio's injection marker (a pod may declare its own istio-proxy to be merged).
+  const injected = injectionStatus(obs.pod) !== undefined && (obs.input === undefined || injectionStatus(obs.input) === undefined);
   if (e.injected !== undefined && injected !== e.injected) out.push(`injected ${injected}, want ${e.injected}`);
   if (e.native !== undefined && isNative(obs.pod) !== e.native) out.push(`native sidecar ${isNative(obs.pod)}, want ${e.native}`);
   if (e.env) {
