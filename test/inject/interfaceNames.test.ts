@@ -5,89 +5,23 @@
  * followed by letters, digits, `_`, `.` or `-`, at most 15 bytes. Istio's rule: pkg/util/net/ip.go
  * ValidateInterfaceNames, applied to all three annotations by pkg/kube/inject/validate.go.
  *
- * The rows marked "Istio" are TestValidateInterfaceNames of pkg/util/net/ip_test.go at istio/istio 86c9f01fd735
- * (Apache License 2.0, see test/fixtures/istio/NOTICE); the others follow from the Go code (TrimSpace's white space,
- * len in bytes). Every row goes through the HTTPS webhook (the patch applied) and the built CLI.
+ * The rows (test/inject/interfaceNames.rows.ts) are Istio's TestValidateInterfaceNames and Go edge cases; here every
+ * row and every annotation through the HTTPS webhook (the patch applied); test/cli/interfaceNames.test.ts runs each row
+ * through the built CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
-import type { Pod } from '../../src/k8s/types.js';
-import { ensureBuilt } from '../helpers/build.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { cliPods, injectedPod, type CliPods } from './cliRun.js';
-import { admitPod, appPod, container } from './review.js';
-
-const ANNOTATIONS: [annotation: string, flag: string][] = [
-  ['traffic.sidecar.istio.io/excludeInterfaces', '-c'],
-  ['traffic.sidecar.istio.io/kubevirtInterfaces', '-k'],
-  ['istio.io/reroute-virtual-interfaces', '-k'],
-];
-
-const INVALID = "contains invalid characters (a name is a letter followed by letters, digits, '_', '.' or '-')";
-
-const ACCEPTED: [row: string, value: string][] = [
-  ['Istio: empty string', ''],
-  ['Istio: single valid interface', 'eth0'],
-  ['Istio: multiple valid interfaces', 'eth0,eth1,lo'],
-  ['Istio: interface with underscore', 'eth_0'],
-  ['Istio: interface with hyphen', 'eth-0'],
-  ['Istio: interface with dot', 'eth0.1'],
-  ['Istio: complex valid names', 'veth123abc,br-docker0,bond0.100'],
-  ['Istio: max length interface', 'a23456789012345'],
-  ['Istio: interface with leading space (trimmed)', ' eth0'],
-  ['Istio: interface with trailing space (trimmed)', 'eth0 '],
-  ['Istio: spaces around comma (trimmed)', 'eth0 , eth1'],
-  ['a tab and a newline around a name (Go trims them)', '\teth0\n'],
-  ['U+0085 before a name (white space to Go, not to JavaScript)', '\u0085eth0'],
-];
-
-const REFUSED: [row: string, value: string, problem: string][] = [
-  ['Istio: interface starting with number', '0eth', `interface name "0eth" ${INVALID}`],
-  ['Istio: interface starting with underscore', '_eth0', `interface name "_eth0" ${INVALID}`],
-  ['Istio: too long interface name', '1234567890123456', 'interface name "1234567890123456" too long (max 15 chars)'],
-  ['Istio: interface with space', 'eth0 -d 10.0.0.50', 'interface name "eth0 -d 10.0.0.50" too long (max 15 chars)'],
-  [
-    'Istio: iptables injection attempt',
-    'eth0 -d 10.0.0.50 -p tcp --dport 8080',
-    'interface name "eth0 -d 10.0.0.50 -p tcp --dport 8080" too long (max 15 chars)',
-  ],
-  ['Istio: interface with semicolon', 'eth0;echo', `interface name "eth0;echo" ${INVALID}`],
-  ['Istio: interface with pipe', 'eth0|cat', `interface name "eth0|cat" ${INVALID}`],
-  ['Istio: interface with backtick', 'eth0`id`', `interface name "eth0\`id\`" ${INVALID}`],
-  ['Istio: interface with dollar sign', 'eth0$PATH', `interface name "eth0$PATH" ${INVALID}`],
-  ['Istio: empty interface in list', 'eth0,,eth1', 'empty interface name (list interface names separated by single commas)'],
-  ['Istio: interface with slash', 'eth0/1', `interface name "eth0/1" ${INVALID}`],
-  ['Istio: interface with colon', 'eth0:1', `interface name "eth0:1" ${INVALID}`],
-  ['Istio: interface with at sign', 'veth@if123', `interface name "veth@if123" ${INVALID}`],
-  ['only white space (one empty entry, not an empty value)', ' ', 'empty interface name (list interface names separated by single commas)'],
-  ['a trailing comma', 'eth0,', 'empty interface name (list interface names separated by single commas)'],
-  ['a space inside a short name', 'eth0 x', `interface name "eth0 x" ${INVALID}`],
-  ['a BOM before a name (not white space to Go)', '\uFEFFeth0', `interface name "\uFEFFeth0" ${INVALID}`],
-  ['a quote (escaped in the message, as Go quotes)', 'eth"0', `interface name "eth\\"0" ${INVALID}`],
-  ['8 two-byte letters: 16 bytes', 'éééééééé', 'interface name "éééééééé" too long (max 15 chars)'],
-  ['7 two-byte letters: 14 bytes, not ASCII', 'ééééééé', `interface name "ééééééé" ${INVALID}`],
-];
-
-const refusal = (annotation: string, value: string, problem: string) => `invalid value '${value}' for annotation '${annotation}': ${problem}`;
-
-/** istio-init's argument after `flag`. */
-function argAfter(pod: Pod, flag: string): string | undefined {
-  const args = container(pod, 'istio-init')?.args ?? [];
-  const i = args.indexOf(flag);
-  return i < 0 ? undefined : args[i + 1];
-}
+import { ACCEPTED, ANNOTATIONS, REFUSED, argAfter, refusal } from './interfaceNames.rows.js';
+import { admitPod, appPod } from './review.js';
 
 let server: TestServer;
-let cli: CliPods;
 beforeAll(async () => {
-  ensureBuilt();
   server = await startTestServer(createInjector(loadConfig({ profile: 'kyma' })));
-  cli = cliPods('mesh-webhook-interfaces-');
-}, 120_000);
+});
 afterAll(async () => {
   await server?.close();
-  cli?.remove();
 });
 
 describe('HTTPS webhook', () => {
@@ -117,32 +51,5 @@ describe('HTTPS webhook', () => {
     expect(answer.message).toBe(
       `invalid value 'eth0,${'a'.repeat(251)}…(305 characters)' for annotation 'traffic.sidecar.istio.io/excludeInterfaces': interface name "${cut}" too long (max 15 chars)`,
     );
-  });
-});
-
-describe('CLI (mesh-webhook inject)', () => {
-  // One annotation per row, in turn: the rule is the same for all three (checked above).
-  const pick = (i: number) => ANNOTATIONS[i % ANNOTATIONS.length]!;
-
-  it('accepted rows: injected, the value passed to istio-init', async () => {
-    const runs = await Promise.all(ACCEPTED.map(([, value], i) => cli.inject(appPod({ annotations: { [pick(i)[0]]: value } }))));
-    runs.forEach((run, i) => {
-      const [annotation, flag] = pick(i);
-      const row = `${ACCEPTED[i]![0]} (${annotation})`;
-      expect(run.stderr, row).toBe('');
-      expect(run.status, row).toBe(0);
-      expect(argAfter(injectedPod(run.stdout), flag), row).toBe(ACCEPTED[i]![1]);
-    });
-  });
-
-  it('refused rows: exit 1, the error naming the document, the annotation and the name', async () => {
-    const runs = await Promise.all(REFUSED.map(([, value], i) => cli.inject(appPod({ annotations: { [pick(i)[0]]: value } }))));
-    runs.forEach((run, i) => {
-      const [annotation] = pick(i);
-      const [row, value, problem] = REFUSED[i]!;
-      expect(run.status, row).toBe(1);
-      expect(run.stdout, row).toBe('');
-      expect(run.stderr, row).toBe(`error: document 1 (Pod "app"): ${refusal(annotation, value, problem)}\n`);
-    });
   });
 });

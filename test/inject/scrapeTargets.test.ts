@@ -17,15 +17,14 @@
  * Rows marked "Istio" are from TestParseScrapeTargets and TestIstioReservedPortReason (server_test.go),
  * TestGetPrometheusScrapeConfigurationMultiTarget, TestApplyPrometheusMergeScrapeTargets and
  * TestApplySecurePrometheusAnnotation (webhook_test.go) at that commit (Apache License 2.0, see
- * test/fixtures/istio/NOTICE). Through the HTTPS webhook with the patch applied, and the built CLI.
+ * test/fixtures/istio/NOTICE). Through the HTTPS webhook with the patch applied; the built CLI:
+ * test/cli/scrapeTargets.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import type { Pod } from '../../src/k8s/types.js';
-import { ensureBuilt } from '../helpers/build.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { cliPods, injectedPod, type CliPods } from './cliRun.js';
 import { admitPod, appPod, container, env } from './review.js';
 
 const TARGETS = 'prometheus.istio.io/scrape-targets';
@@ -34,16 +33,12 @@ const MERGED = { 'prometheus.io/port': '15020', 'prometheus.io/path': '/stats/pr
 
 let istio: TestServer;
 let kyma: TestServer;
-let cli: CliPods;
 beforeAll(async () => {
-  ensureBuilt();
   istio = await startTestServer(createInjector(loadConfig({ profile: 'istio' })));
   kyma = await startTestServer(createInjector(loadConfig({ profile: 'kyma' })));
-  cli = cliPods('mesh-webhook-scrape-');
-}, 120_000);
+});
 afterAll(async () => {
   await Promise.all([istio?.close(), kyma?.close()]);
-  cli?.remove();
 });
 
 const scrapeEnv = (pod: Pod) => env(container(pod, 'istio-proxy'), SCRAPE_ENV);
@@ -280,53 +275,5 @@ describe('prometheus.istio.io/secure-port (Istio: TestApplySecurePrometheusAnnot
     } finally {
       await server.close();
     }
-  });
-});
-
-describe('CLI (mesh-webhook inject --profile istio)', () => {
-  it('targets merged: the annotations point at the proxy, the proxy is told the targets', async () => {
-    const run = await cli.inject(targetsPod(' 9100:/custom , 8080 ', { 'prometheus.io/port': '9102' }), ['--profile', 'istio']);
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    const pod = injectedPod(run.stdout);
-    expect(annotationsOf(pod)).toEqual(MERGED);
-    expect(scrapeEnv(pod)).toBe('{"scrape":"true","path":"/custom","port":"9100","targets":[{"port":"9100","path":"/custom"},{"port":"8080","path":"/metrics"}]}');
-  });
-
-  it('an unparsable targets annotation is ignored and removed', async () => {
-    const run = await cli.inject(targetsPod('8080,:/bad'), ['--profile', 'istio']);
-    expect(run.status).toBe(0);
-    const pod = injectedPod(run.stdout);
-    expect(annotationsOf(pod)).toEqual(MERGED);
-    expect(scrapeEnv(pod)).toBe('{"scrape":"true","path":"","port":""}');
-  });
-
-  it('a reserved target port: exit 1, the message in Istio\'s words', async () => {
-    const run = await cli.inject(targetsPod('8080,15021:/stats'), ['--profile', 'istio']);
-    expect(run.status).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(
-      `error: document 1 (Pod "app"): invalid prometheus scrape targets: target port 15021 is reserved for Istio (Envoy health) and cannot be scraped; list the application's own metrics ports in the annotation 'prometheus.istio.io/scrape-targets'\n`,
-    );
-  });
-
-  it('a reserved prometheus.io/port: exit 1', async () => {
-    const run = await cli.inject(appPod({ annotations: { 'prometheus.io/port': '15000' } }), ['--profile', 'istio']);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toBe(
-      `error: document 1 (Pod "app"): invalid prometheus scrape configuration: port 15000 is reserved for Istio (Envoy admin) and cannot be scraped; set the annotation 'prometheus.io/port' to the application's own metrics port\n`,
-    );
-  });
-
-  it('secure metrics port: set from the proxy env, none for 0', async () => {
-    const [set, zero] = await Promise.all(
-      ['15092', '0'].map((port) =>
-        cli.inject(appPod({ annotations: { 'proxy.istio.io/config': `proxyMetadata: {ENVOY_SECURE_MERGED_METRICS_PORT: "${port}"}` } }), ['--profile', 'istio']),
-      ),
-    );
-    expect(set!.status).toBe(0);
-    expect(injectedPod(set!.stdout).metadata!.annotations!['prometheus.istio.io/secure-port']).toBe('15092');
-    expect(zero!.status).toBe(0);
-    expect(injectedPod(zero!.stdout).metadata!.annotations!['prometheus.istio.io/secure-port']).toBeUndefined();
   });
 });

@@ -1,11 +1,11 @@
-/** Runs the built CLI (dist/, pinned Node 24) on a pod written to a temporary YAML file: for the test/inject rules. */
+/** Runs the built CLI (dist/, pinned Node 24) on a pod written to a temporary YAML file, and reads the injected pod back. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { Pod } from '../../src/k8s/types.js';
-import { cliMain, nodeBin } from '../helpers/build.js';
+import { cliMain, nodeBin } from './build.js';
 
 export interface CliRun {
   status: number | null;
