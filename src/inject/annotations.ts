@@ -8,6 +8,7 @@ import { isQuantity } from './quantity.js';
 import { parseProxyConfigAnnotation } from './proxyConfig.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 import { quoteValue } from './quote.js';
+import { interfaceNamesProblem } from './interfaceNames.js';
 
 export const A = {
   inject: 'sidecar.istio.io/inject',
@@ -128,16 +129,6 @@ function portList(what: string, wildcard: boolean): Validator {
   };
 }
 
-/** Linux interface names: 1-15 characters, no whitespace, '/' or ':'. */
-function interfaceList(v: string): string | undefined {
-  if (v.trim().length === 0) return undefined;
-  for (const name of v.split(',')) {
-    const n = name.trim();
-    if (n.length === 0 || n.length > 15 || /[\s/:]/.test(n)) return `invalid interface name '${quoteValue(n)}'`;
-  }
-  return undefined;
-}
-
 const GO_BOOLS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** Go's strconv.ParseBool; undefined when the text is not a boolean. */
@@ -188,9 +179,9 @@ export const ANNOTATION_VALIDATORS: ReadonlyMap<string, Validator> = new Map<str
   // Not validated by Istio (its template passes the value to istio-iptables as it is, so `-u` became an argument):
   // mesh-webhook refuses what is not a port list.
   [A.includeOutboundPorts, portList('includeOutboundPorts', false)],
-  [A.excludeInterfaces, interfaceList],
-  [A.kubevirtInterfaces, interfaceList],
-  [A.rerouteVirtualInterfaces, interfaceList],
+  [A.excludeInterfaces, interfaceNamesProblem],
+  [A.kubevirtInterfaces, interfaceNamesProblem],
+  [A.rerouteVirtualInterfaces, interfaceNamesProblem],
   [A.mergeMetrics, validateBool],
   [A.proxyConfig, validateProxyConfig],
   [A.proxyCPU, validateQuantity],

@@ -22,7 +22,7 @@ import {
 } from './overrides.js';
 import { buildPatch } from './patch.js';
 import { APP_PROBERS_ENV, appProbers, rewriteContainerProbes } from './probes.js';
-import { mergePrometheus, prometheusPort, withoutPrometheusAnnotations } from './prometheus.js';
+import { mergePrometheus, prometheusPort, securePrometheusPort, withoutPrometheusAnnotations } from './prometheus.js';
 import { DEFAULT_PROXY_CONFIG, mergeProxyConfig, parseProxyConfigAnnotation, proxyConfigJson } from './proxyConfig.js';
 import {
   checksInjectedPod,
@@ -417,13 +417,13 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   }
 
   const prometheus = mergePrometheus(podAnnotations, meshStatusPort, s.mesh.enablePrometheusMerge);
-  if (prometheus.kind === 'error') return rejected(prometheus.message, 'invalid prometheus.io/port');
+  if (prometheus.kind === 'error') return rejected(prometheus.message, prometheus.reason);
   if (prometheus.kind === 'merged') {
     podAnnotations = prometheus.annotations;
     if (prometheus.proxyEnv) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env, 'ISTIO_PROMETHEUS_ANNOTATIONS', prometheus.proxyEnv!) }));
   }
-  const securePort = findProxy(pod)?.env?.find((e) => e.name === 'ENVOY_SECURE_MERGED_METRICS_PORT')?.value;
-  if (securePort && podAnnotations[A.securePort] === undefined) podAnnotations[A.securePort] = securePort;
+  const securePort = securePrometheusPort(podAnnotations, findProxy(pod)?.env);
+  if (securePort !== undefined) podAnnotations[A.securePort] = securePort;
 
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteAppHTTPProbe;
   if (rewrite) {

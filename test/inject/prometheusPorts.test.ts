@@ -1,13 +1,13 @@
 /**
  * Metrics merge (`prometheus.io/*` annotations handed to the proxy, src/inject/prometheus.ts): a `prometheus.io/port`
  * that is one of the proxy's own ports would make the proxy scrape itself, so the injector refuses the pod, naming the
- * port. The table is written here literally; it is Istio's (pilot/cmd/pilot-agent/status/server.go
- * `istioReservedPorts`, used by pkg/kube/inject/webhook.go applyPrometheusMerge at istio/istio 86c9f01fd735):
- * 15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053, 15090.
+ * port and why it is Istio's, in Istio's words. The table is written here literally; it is Istio's
+ * (pilot/cmd/pilot-agent/status/server.go `istioReservedPorts`, used by pkg/kube/inject/webhook.go applyPrometheusMerge
+ * at istio/istio 86c9f01fd735): 15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053, 15090.
  *
  * As in Istio, the status port itself (15020 by default) is not refused: it is what the merge writes, so a pod that
  * already points there was merged before (re-injection) and is left as it is. With another status port, 15020 is
- * refused like the others.
+ * refused like the others. Scrape targets (prometheus.istio.io/scrape-targets): test/inject/scrapeTargets.test.ts.
  *
  * Through the HTTPS webhook (istio profile: merge on) with the answer's patch applied.
  */
@@ -17,12 +17,22 @@ import { createInjector } from '../../src/inject/index.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container, env } from './review.js';
 
+const REASONS: Record<number, string> = {
+  15000: 'Envoy admin',
+  15001: 'outbound traffic capture',
+  15004: 'pilot debug',
+  15006: 'inbound traffic capture',
+  15008: 'HBONE tunnel',
+  15020: 'pilot-agent status / merged Prometheus',
+  15021: 'Envoy health',
+  15053: 'DNS proxy',
+  15090: 'Envoy Prometheus (already merged)',
+};
 const RESERVED = [15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053, 15090];
-const LISTED = '15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053, 15090';
 const NEIGHBOURS = [14999, 15002, 15003, 15005, 15007, 15009, 15010, 15019, 15022, 15052, 15054, 15089, 15091, 8080];
 
-const refusal = (port: number) =>
-  `invalid value '${port}' for annotation 'prometheus.io/port': port ${port} is reserved by the Istio proxy (${LISTED}); expose the application's metrics on another port`;
+const refusal = (port: number, key = 'prometheus.io/port') =>
+  `invalid prometheus scrape configuration: port ${port} is reserved for Istio (${REASONS[port]}) and cannot be scraped; set the annotation '${key}' to the application's own metrics port`;
 
 let istio: TestServer;
 let otherStatusPort: TestServer;
@@ -66,7 +76,7 @@ describe('status port 15020 (default)', () => {
   it('a variant spelling of the key (prometheus.io.port) is checked the same way', async () => {
     const answer = await admitPod(istio, appPod({ annotations: { 'prometheus.io.port': '15090' } }));
     expect(answer.allowed).toBe(false);
-    expect(answer.message).toBe(refusal(15090));
+    expect(answer.message).toBe(refusal(15090, 'prometheus.io.port'));
   });
 });
 
