@@ -1,8 +1,12 @@
 /**
  * AdmissionReview parsing, validation and response building: pure functions, no I/O.
  *
- * The HTTP layer (src/server/app.ts) turns an {@link AdmissionReviewError} into HTTP 400 with `{ "error": message }`;
- * everything that is a well-formed AdmissionReview gets an AdmissionReview back (HTTP 200), whatever the decision.
+ * Everything that is a well-formed AdmissionReview gets an AdmissionReview back (HTTP 200), whatever the decision. A body
+ * that is not one (not JSON, not an AdmissionReview, no `request`, no `request.uid`) is denied the way Istio's
+ * serveInject denies a body it cannot decode (pkg/kube/inject/webhook.go, toAdmissionResponse): HTTP 200 with
+ * `allowed: false` and the problem in `status.message` ({@link undecodableReviewDenial}), so the API server shows it to
+ * the user. Only the defences stay HTTP 400 (`{ "error": message }`): an empty body, nesting beyond the depth limit and
+ * prototype-poisoning keys are {@link AdmissionReviewError}s with `deniable` false.
  */
 import type { InjectionOutcome, Injector } from '../inject/api.js';
 import type { DecisionRule } from '../inject/decision.js';
@@ -80,13 +84,18 @@ export interface AdmissionReviewResponse {
   response: AdmissionResponse;
 }
 
-/** A request that is not an AdmissionReview we can answer: becomes HTTP 400 `{ "error": message }`. */
+/**
+ * A request that is not an AdmissionReview we can process. `deniable` ones (bad JSON, not an AdmissionReview) are
+ * answered with {@link undecodableReviewDenial}; the others (empty body, the JSON defences) with HTTP 400.
+ */
 export class AdmissionReviewError extends Error {
   readonly statusCode = 400;
   constructor(
     /** The offending field (`apiVersion`, `request.uid`, …), or `body` for the body as a whole. */
     readonly field: string,
     message: string,
+    /** True when the body is answered with an AdmissionReview denial rather than an HTTP error. */
+    readonly deniable = true,
   ) {
     super(message);
     this.name = 'AdmissionReviewError';
@@ -136,7 +145,7 @@ function findPoisonedKey(value: unknown, path: string, depth: number): string | 
 export function parseJsonBody(body: string | Uint8Array): unknown {
   const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   if (text.trim().length === 0) {
-    throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object');
+    throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object', false);
   }
   let value: unknown;
   try {
@@ -148,11 +157,11 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
   // Refused before anything recursive (JSON.stringify, merges, the patch builder) sees it. JSON.parse itself is
   // iterative, so the check can run on the parsed value, which is cheaper than scanning the text.
   if (valueDepth(value) > MAX_JSON_DEPTH) {
-    throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`);
+    throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`, false);
   }
   if (mayHidePoisonedKey(text)) {
     const poisoned = findPoisonedKey(value, '$', 0);
-    if (poisoned) throw new AdmissionReviewError('body', `request body contains a forbidden key at ${poisoned}`);
+    if (poisoned) throw new AdmissionReviewError('body', `request body contains a forbidden key at ${poisoned}`, false);
   }
   return value;
 }
@@ -195,6 +204,22 @@ export function validateAdmissionReview(value: unknown): AdmissionReviewRequest 
 /** {@link parseJsonBody} then {@link validateAdmissionReview}. */
 export function parseAdmissionReview(body: string | Uint8Array): AdmissionReviewRequest {
   return validateAdmissionReview(parseJsonBody(body));
+}
+
+/**
+ * The answer to a body that is not an AdmissionReview we can process: `allowed: false`, code 400 and the problem as
+ * `status.message` (what the API server shows to the user), as Istio's serveInject answers a body it cannot decode.
+ * The review's apiVersion and `request.uid` are echoed when the body has usable ones (the API server matches the
+ * answer to its request by them); otherwise admission.k8s.io/v1 and an empty uid.
+ */
+export function undecodableReviewDenial(body: unknown, message: string): AdmissionReviewResponse {
+  const record = isObject(body) ? body : {};
+  const apiVersion = (ADMISSION_API_VERSIONS as readonly unknown[]).includes(record['apiVersion'])
+    ? (record['apiVersion'] as AdmissionApiVersion)
+    : 'admission.k8s.io/v1';
+  const request = record['request'];
+  const uid = isObject(request) && typeof request['uid'] === 'string' ? request['uid'] : '';
+  return { apiVersion, kind: 'AdmissionReview', response: { uid, allowed: false, status: { message: `mesh-webhook: ${message}`, code: 400 } } };
 }
 
 /** A response AdmissionReview with the request's apiVersion/kind and uid. */

@@ -13,11 +13,11 @@ import { decideInjection } from './decision.js';
 import { deployMetaFromPod } from './deployMeta.js';
 import {
   adjustInitContainerUser,
-  collectOverrides,
   overridesJson,
   parseOverrides,
   parseStatus,
-  reapplyOverrides,
+  reapplyOverwrittenContainers,
+  reinsertOverrides,
   type Overrides,
 } from './overrides.js';
 import { buildPatch } from './patch.js';
@@ -193,10 +193,11 @@ function setEnv(env: EnvVar[] | undefined, name: string, value: string): EnvVar[
 }
 
 /**
- * Istio's stripPod: removes an earlier injection (the containers `sidecar.istio.io/status` names) so that injecting
- * twice gives the same pod. With `onlyInjected` (safety.stripOnlyInjectedContainers) only containers with the
- * injector's own names are removed, so a status the pod wrote itself cannot remove its other containers. Like Istio,
- * volumes and image pull secrets are never removed (the template's merge by name replaces its own).
+ * Istio's stripPod: the pod the template is rendered from, without an earlier injection (the containers
+ * `sidecar.istio.io/status` names). Only the template's input: the template is merged onto the pod as received. With
+ * `onlyInjected` (safety.stripOnlyInjectedContainers) only containers with the injector's own names are hidden, so a
+ * status the pod wrote itself cannot hide its other containers from the template. Like Istio, volumes and image pull
+ * secrets are kept (the template's merge by name replaces its own).
  */
 function stripPod(pod: Pod, prometheusStatusPort: number, onlyInjected: boolean): Pod {
   const status = parseStatus(pod.metadata?.annotations?.[A.status]);
@@ -311,7 +312,10 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
   const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
-  let pod = stripPod(original, meshStatusPort, c.safety.stripOnlyInjected);
+  // Istio's RunTemplate: the template is rendered from the pod without its earlier injection, with the recorded
+  // overrides put back (stripPod, reinsertOverrides); it is merged onto the pod as received, earlier injection included.
+  const existingOverrides = parseOverrides(annotations[A.overrides]);
+  let pod = reinsertOverrides(stripPod(original, meshStatusPort, c.safety.stripOnlyInjected), existingOverrides);
 
   // ProxyConfig: mesh default overlaid by the pod's proxy.istio.io/config.
   let proxyConfig = c.proxyConfig;
@@ -352,31 +356,20 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     proxyInitImage: annotatedImage?.includes('/') ? annotatedImage : imageUrl(s, s.proxyInitImageName, imageType),
   });
 
-  // A user-declared istio-proxy follows the proxy into initContainers when it runs as a native sidecar.
-  if (native && pod.spec!.containers?.some((x) => x.name === PROXY_CONTAINER)) {
-    const userProxy = pod.spec!.containers.find((x) => x.name === PROXY_CONTAINER)!;
+  // The merge starts from the pod as received. A classic istio-proxy (declared by the user, or injected earlier)
+  // follows the proxy into initContainers when it now runs as a native sidecar (Istio's moveContainer).
+  pod = original;
+  if (native && template.spec.initContainers.some((x) => x.name === PROXY_CONTAINER) && pod.spec!.containers?.some((x) => x.name === PROXY_CONTAINER)) {
+    const proxyContainer = pod.spec!.containers.find((x) => x.name === PROXY_CONTAINER)!;
     pod = {
       ...pod,
       spec: {
         ...pod.spec,
         containers: pod.spec!.containers.filter((x) => x.name !== PROXY_CONTAINER),
-        initContainers: [...(pod.spec!.initContainers ?? []), userProxy],
+        initContainers: [...(pod.spec!.initContainers ?? []), proxyContainer],
       },
     };
   }
-
-  const existingOverrides = parseOverrides(annotations[A.overrides]);
-  const skip = new Set([...(previousStatus?.containers ?? []), ...(previousStatus?.initContainers ?? [])]);
-  const overrides: Overrides =
-    existingOverrides ??
-    collectOverrides(
-      pod,
-      {
-        containers: new Set(template.spec.containers.map((x) => x.name)),
-        initContainers: new Set(template.spec.initContainers.map((x) => x.name)),
-      },
-      skip,
-    );
 
   const templatePatch: Record<string, unknown> = {
     metadata: template.metadata,
@@ -388,18 +381,19 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     },
   };
   pod = strategicMerge(pod, templatePatch);
-  pod = {
-    ...pod,
-    spec: {
-      ...pod.spec,
-      containers: reapplyOverrides(pod.spec!.containers ?? [], overrides.containers),
-      initContainers: pod.spec!.initContainers && reapplyOverrides(pod.spec!.initContainers, overrides.initContainers),
-    },
-  };
+  const reapplied = reapplyOverwrittenContainers(pod, {
+    original,
+    template: template.spec,
+    previous: annotations[A.status] !== undefined ? (previousStatus ?? { containers: [], initContainers: [] }) : undefined,
+    recorded: existingOverrides,
+  });
+  pod = reapplied.pod;
+  const overrides: Overrides = reapplied.applied;
   const interception = annotations[A.interceptionMode] ?? (proxyConfig.interceptionMode as string | undefined) ?? 'REDIRECT';
-  pod = adjustInitContainerUser(pod, overrides, interception === 'TPROXY');
+  pod = adjustInitContainerUser(pod, findProxy(original), interception === 'TPROXY');
   let podAnnotations: Record<string, string> = { ...pod.metadata!.annotations };
-  if (!existingOverrides && (overrides.containers.length || overrides.initContainers.length)) {
+  // Recorded on the first injection only, so that re-injection can put them back into the template's input.
+  if (annotations[A.status] === undefined && (overrides.containers.length || overrides.initContainers.length)) {
     podAnnotations[A.overrides] = overridesJson(overrides);
   }
 

@@ -68,30 +68,64 @@ export function overridesJson(o: Overrides): string {
   return `{${parts.join(',')}}`;
 }
 
-/** The user's declarations of containers the template also produces (`image: auto` means "the injected image"). */
-export function collectOverrides(pod: Pod, templateNames: { containers: Set<string>; initContainers: Set<string> }, skip: Set<string>): Overrides {
-  const pick = (list: Container[] | undefined, names: Set<string>) =>
-    (list ?? [])
-      .filter((c) => names.has(c.name) && !skip.has(c.name))
-      .map(withoutAutoImage);
-  return { containers: pick(pod.spec?.containers, templateNames.containers), initContainers: pick(pod.spec?.initContainers, templateNames.initContainers) };
+/**
+ * Istio's reinsertOverrides: the recorded overrides put back into the stripped pod (appended to their list when no
+ * container of that name is left), so that the template sees the pod as it was before the first injection.
+ */
+export function reinsertOverrides(pod: Pod, overrides: Overrides | undefined): Pod {
+  if (!overrides || (overrides.containers.length === 0 && overrides.initContainers.length === 0)) return pod;
+  const spec = pod.spec!;
+  const add = (list: Container[] | undefined, extra: Container[]) => {
+    const missing = extra.filter((o) => !(list ?? []).some((c) => c.name === o.name));
+    return missing.length === 0 ? list : [...(list ?? []), ...missing];
+  };
+  return { ...pod, spec: { ...spec, containers: add(spec.containers, overrides.containers), initContainers: add(spec.initContainers, overrides.initContainers) } };
 }
 
-/** Merges each override on top of the injected container of the same name. */
-export function reapplyOverrides(list: Container[], overrides: Container[]): Container[] {
-  if (overrides.length === 0) return list;
-  return list.map((c) => {
-    const o = overrides.find((x) => x.name === c.name);
-    return o ? strategicMerge(c, o as unknown as Record<string, unknown>) : c;
-  });
+export interface ReapplyInput {
+  /** The pod the webhook received, earlier injection included. */
+  original: Pod;
+  /** The rendered template: which containers and init containers the injection produces. */
+  template: { containers: Container[]; initContainers: Container[] };
+  /** The lists of the earlier injection (`sidecar.istio.io/status`), undefined on a first injection. */
+  previous: { containers: string[]; initContainers: string[] } | undefined;
+  /** The recorded `proxy.istio.io/overrides`, when the pod has them. */
+  recorded: Overrides | undefined;
 }
 
 /**
- * Istio's adjustInitContainerUser: a user-set runAsUser/runAsGroup on istio-proxy is honoured by the iptables setup
+ * Istio's reapplyOverwrittenContainers: for each container the template produces, a container of the same name the
+ * user declared is merged on top of the injected one (what the user sets wins). A template container that the earlier
+ * injection listed in the same list of its status is the earlier injection's own and is not reapplied (the new
+ * template wins). Otherwise the recorded override of that list is used, else the original pod's container of that
+ * name (for an init container, looked for in the containers first, then the init containers: so a proxy that moves
+ * from a classic sidecar to a native one brings the earlier proxy along, as in Istio). Returns the merged pod and the
+ * overrides applied.
+ */
+export function reapplyOverwrittenContainers(pod: Pod, input: ReapplyInput): { pod: Pod; applied: Overrides } {
+  const applied: Overrides = { containers: [], initContainers: [] };
+  const originalSpec = input.original.spec ?? {};
+  const find = (list: Container[] | undefined, name: string) => (list ?? []).find((c) => c.name === name);
+  for (const list of ['containers', 'initContainers'] as const) {
+    for (const injected of input.template[list]) {
+      if (input.previous?.[list].includes(injected.name)) continue;
+      const match =
+        find(input.recorded?.[list], injected.name) ??
+        (list === 'containers' ? find(originalSpec.containers, injected.name) : find(originalSpec.containers, injected.name) ?? find(originalSpec.initContainers, injected.name));
+      if (!match) continue;
+      const overlay = withoutAutoImage(match);
+      applied[list].push(overlay);
+      pod = strategicMerge(pod, { spec: { [list]: [overlay] } });
+    }
+  }
+  return { pod, applied };
+}
+
+/**
+ * Istio's adjustInitContainerUser: a runAsUser/runAsGroup on the original pod's istio-proxy is honoured by the iptables setup
  * (`-u`) and by istio-validation; in TPROXY mode the proxy itself must stay root.
  */
-export function adjustInitContainerUser(pod: Pod, overrides: Overrides, tproxy: boolean): Pod {
-  const userProxy = [...overrides.containers, ...overrides.initContainers].find((c) => c.name === PROXY_CONTAINER);
+export function adjustInitContainerUser(pod: Pod, userProxy: Container | undefined, tproxy: boolean): Pod {
   const sc = userProxy?.securityContext as { runAsUser?: number; runAsGroup?: number } | undefined;
   if (!sc || (sc.runAsUser === undefined && sc.runAsGroup === undefined)) return pod;
   const spec = pod.spec!;

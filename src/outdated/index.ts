@@ -17,6 +17,7 @@
  */
 import type { Injector } from '../inject/api.js';
 import { A, L } from '../inject/annotations.js';
+import { parseStatus } from '../inject/overrides.js';
 import { canonicalResources } from '../inject/quantity.js';
 import type { Container, Pod } from '../k8s/types.js';
 import { RESTARTABLE_KINDS, type KubeObject, type OutdatedApi, type ReadableKind, type RestartableKind } from './kube.js';
@@ -123,11 +124,28 @@ function compare(actual: Container, expected: Container, compareResources: boole
   return diffs;
 }
 
+/** The pod without its injection: the containers `sidecar.istio.io/status` names, and that annotation. */
+function withoutInjection(pod: Pod): Pod {
+  const status = parseStatus(pod.metadata?.annotations?.[A.status]);
+  const annotations = { ...pod.metadata?.annotations };
+  delete annotations[A.status];
+  const without = (list: Container[] | undefined, names: string[] | undefined) => list?.filter((c) => !names?.includes(c?.name));
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, annotations },
+    spec: { ...pod.spec, containers: without(pod.spec?.containers, status?.containers), initContainers: without(pod.spec?.initContainers, status?.initContainers) },
+  };
+}
+
 /** The istio-proxy the configuration injects into `pod` now, or why there is none. */
 function expectedProxy(injector: Injector, pod: Pod, namespace: string): { container: Container } | { problem: string } {
   // The pod has a sidecar, so it was meant to have one: opt it in, so that the comparison is about the proxy and not
   // about a selector or policy changed since (namespace rules still apply and are reported).
-  const copy: Pod = { ...pod, metadata: { ...pod.metadata, labels: { ...(pod.metadata?.labels ?? {}), [L.inject]: 'true' } } };
+  // And compared with a fresh injection of the pod as its workload creates it: re-injecting the running pod would merge
+  // the template onto its earlier injection (as Istio does), which keeps a classic proxy's image and resources when
+  // the proxy is now a native sidecar.
+  const fresh = withoutInjection(pod);
+  const copy: Pod = { ...fresh, metadata: { ...fresh.metadata, labels: { ...(fresh.metadata?.labels ?? {}), [L.inject]: 'true' } } };
   try {
     const outcome = injector.inject({ pod: copy, namespace });
     if (outcome.kind === 'skipped') return { problem: `the current configuration would not inject this pod (${outcome.reason}); its sidecar is left alone` };

@@ -5,8 +5,10 @@
  *
  * Contract of the HTTP layer:
  * - every well-formed AdmissionReview gets HTTP 200 with an AdmissionReview, whatever the decision;
+ * - a body that is not an AdmissionReview (bad JSON, no request, no uid, ...) gets HTTP 200 with an AdmissionReview
+ *   that denies it and says why (as Istio's serveInject answers a body it cannot decode);
  * - anything else gets a 4xx with a JSON body `{ "error": "<message>" }`: 415 (not application/json), 400 (empty body,
- *   bad JSON, not an AdmissionReview), 413 (body over the endpoint's limit, src/server/routes.ts), 404/405 (unknown
+ *   the JSON defences: nesting, prototype keys; bad input on /explain), 413 (body over the endpoint's limit, src/server/routes.ts), 404/405 (unknown
  *   route / method); never HTML, never a stack trace, and no input yields a 500;
  * - every per-endpoint concern (client certificate, overload guard, body limit, metrics label) is decided on the route
  *   Fastify matched (src/server/routes.ts), never on the raw URL, so `/%69nject` gets exactly what `/inject` gets;
@@ -30,6 +32,7 @@ import type { Registry } from 'prom-client';
 import {
   ADMISSION_API_VERSIONS,
   AdmissionReviewError,
+  undecodableReviewDenial,
   AUDIT_ANNOTATION,
   admissionReviewJson,
   admit,
@@ -249,6 +252,11 @@ class UnparsedBody {
   ) {}
 }
 
+/** An admission body that is not JSON: what is wrong with it, for the denial that answers it. */
+class UndecodableBody {
+  constructor(readonly message: string) {}
+}
+
 /** Where the identity of an unparsed review is looked for: the API server writes it first. */
 const IDENTITY_PREFIX_BYTES = 64 * 1024;
 
@@ -406,7 +414,10 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     try {
       done(null, parseJsonBody(bytes));
     } catch (err) {
-      done(err as Error, undefined);
+      // Not JSON: the admission endpoints deny it with an AdmissionReview (readReview), as Istio does.
+      if (err instanceof AdmissionReviewError && err.deniable && endpoint !== undefined && endpoint !== 'explain') {
+        done(null, new UndecodableBody(err.message));
+      } else done(err as Error, undefined);
     }
   });
 
@@ -521,10 +532,18 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
       const partial = { uid, ...(namespace !== undefined ? { namespace } : {}), ...(operation !== undefined ? { operation } : {}) };
       return { review: { apiVersion: apiVersion as AdmissionApiVersion, kind: 'AdmissionReview', request: partial }, over: problem };
     }
+    // Not an AdmissionReview we can process: denied with an AdmissionReview (HTTP 200, allowed: false, the problem in
+    // status.message) that the API server shows to the user, as Istio's serveInject answers a body it cannot decode.
+    const deny = (message: string) => {
+      request.meshAdmission = { outcome: endpointOf(request) === 'validate' ? 'denied' : 'rejected', reason: 'invalidReview' };
+      request.log.info({ statusCode: 200, path: pathOf(request.url), allowed: false, error: message }, 'invalid review denied');
+      return { refused: reply.code(200).send(undecodableReviewDenial(request.body, message)) };
+    };
+    if (request.body instanceof UndecodableBody) return deny(request.body.message);
     try {
       return { review: validateAdmissionReview(request.body) };
     } catch (err) {
-      if (err instanceof AdmissionReviewError) return { refused: refuse(request, reply, 400, err.message) };
+      if (err instanceof AdmissionReviewError) return deny(err.message);
       throw err;
     }
   };

@@ -129,6 +129,57 @@ spec:
 
 const deploymentFile = () => file(DEPLOYMENT);
 
+describe('mesh-webhook inject of an injected pod (re-injection, as Istio: the template merged onto the pod as received)', () => {
+  const POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+  annotations:
+    prometheus.io/scrape: "true"
+    prometheus.io/port: "9102"
+spec:
+  containers:
+  - name: web
+    image: example.com/web:1
+  - name: istio-proxy
+    image: auto
+    env:
+    - name: EXTRA_FLAG
+      value: "on"
+    resources:
+      limits:
+        memory: 512Mi
+`;
+  it('istio profile: the declared env and ISTIO_PROMETHEUS_ANNOTATIONS stay; the template\'s memory limit comes back', () => {
+    const first = cli(['inject', '--profile', 'istio', '-f', file(POD)]);
+    expect(first.stderr).toBe('');
+    const firstProxy = findContainer(docs(first.stdout)[0]!.spec as Obj, 'istio-proxy')!.container;
+    expect(firstProxy.resources.limits.memory).toBe('512Mi');
+    const second = cli(['inject', '--profile', 'istio', '-f', file(first.stdout)]);
+    expect(second.stderr).toBe('');
+    expect(second.status).toBe(0);
+    const proxy = findContainer(docs(second.stdout)[0]!.spec as Obj, 'istio-proxy')!.container;
+    const env = proxy.env as { name: string; value?: string }[];
+    expect(env.filter((e) => e.name === 'EXTRA_FLAG')).toEqual([{ name: 'EXTRA_FLAG', value: 'on' }]);
+    expect(env.find((e) => e.name === 'ISTIO_PROMETHEUS_ANNOTATIONS')?.value).toBe('{"scrape":"true","path":"","port":"9102"}');
+    expect(proxy.resources.limits.memory).toBe('1Gi');
+  });
+
+  it('classic then native: the earlier classic proxy is merged onto the native one (its resources stay)', () => {
+    const classic = cli(['inject', '--native-sidecars', 'false', '-f', file(POD)]);
+    expect(classic.stderr).toBe('');
+    const native = cli(['inject', '--native-sidecars', 'true', '-f', file(classic.stdout)]);
+    expect(native.stderr).toBe('');
+    const spec = docs(native.stdout)[0]!.spec as Obj;
+    const proxy = findContainer(spec, 'istio-proxy')!;
+    expect(proxy.in).toBe('initContainers');
+    expect(proxy.container.restartPolicy).toBe('Always');
+    expect(proxy.container.resources.limits.memory).toBe('512Mi');
+    expect((spec.containers as Obj[]).map((c) => c.name)).toEqual(['web']);
+  });
+});
+
 describe('mesh-webhook inject', () => {
   it('injects a Deployment with the kyma defaults: native sidecar and Kyma resources', () => {
     const r = cli(['inject', '-f', deploymentFile()]);

@@ -113,7 +113,8 @@ function send(req: Send): Promise<Reply> {
   });
 }
 
-type Expect = 'review' | number;
+/** `denied`: HTTP 200 with an AdmissionReview that says allowed: false (a body Istio cannot decode either). */
+type Expect = 'review' | 'denied' | number;
 
 /** Why `reply` is not acceptable for `c`, or undefined. */
 function problemWith(c: Pick<FuzzCase, 'uid' | 'apiVersion' | 'object' | 'path'>, reply: Reply, expected?: Expect): string | undefined {
@@ -126,13 +127,18 @@ function problemWith(c: Pick<FuzzCase, 'uid' | 'apiVersion' | 'object' | 'path'>
     return `not JSON: ${reply.text.slice(0, 200)}`;
   }
   if (typeof expected === 'number' && reply.status !== expected) return `expected HTTP ${expected}, got ${reply.status}: ${reply.text.slice(0, 300)}`;
+  if (expected === 'denied' && (reply.status !== 200 || (json['response'] as { allowed?: unknown } | undefined)?.allowed !== false)) {
+    return `expected a denial, got HTTP ${reply.status}: ${reply.text.slice(0, 300)}`;
+  }
   if (expected === 'review' && reply.status !== 200) return `expected an AdmissionReview, got HTTP ${reply.status}: ${reply.text.slice(0, 300)}`;
   if (reply.status !== 200) {
     if (![400, 404, 405, 408, 413, 415, 429].includes(reply.status)) return `unexpected HTTP ${reply.status}`;
     return typeof json['error'] === 'string' && json['error'].length > 0 ? undefined : `4xx without {error}: ${reply.text.slice(0, 200)}`;
   }
   if (json['kind'] !== 'AdmissionReview') return `kind ${String(json['kind'])}`;
-  if (c.apiVersion !== undefined && json['apiVersion'] !== c.apiVersion) return `apiVersion ${String(json['apiVersion'])} for ${c.apiVersion}`;
+  // An apiVersion we do not serve is not echoed: its denial is written as admission.k8s.io/v1.
+  const echoed = c.apiVersion === 'admission.k8s.io/v1beta1' || c.apiVersion === 'admission.k8s.io/v1' ? c.apiVersion : 'admission.k8s.io/v1';
+  if (c.apiVersion !== undefined && json['apiVersion'] !== echoed) return `apiVersion ${String(json['apiVersion'])} for ${c.apiVersion}`;
   const response = json['response'] as Record<string, unknown> | undefined;
   if (typeof response !== 'object' || response === null) return 'no response';
   if (c.uid !== undefined && response['uid'] !== c.uid) return `uid ${String(response['uid'])} for ${c.uid}`;
@@ -236,17 +242,17 @@ function corpus(): CorpusEntry[] {
     { name: 'valid', send: { path: '/inject', body: valid }, expect: 'review', uid: 'corpus' },
     { name: 'empty body', send: { path: '/inject', body: '' }, expect: 400 },
     { name: 'whitespace body', send: { path: '/validate', body: ' \n\t ' }, expect: 400 },
-    { name: 'null', send: { path: '/inject', body: 'null' }, expect: 400 },
-    { name: 'array', send: { path: '/inject', body: '[]' }, expect: 400 },
-    { name: 'number', send: { path: '/validate', body: '42' }, expect: 400 },
-    { name: 'null request', send: { path: '/inject', body: review((r) => (r.request = null as never)) }, expect: 400 },
-    { name: 'request is a list', send: { path: '/validate', body: review((r) => (r.request = [] as never)) }, expect: 400 },
-    { name: 'no request', send: { path: '/inject', body: review((r) => delete (r as Record<string, unknown>).request) }, expect: 400 },
-    { name: 'uid is a number', send: { path: '/inject', body: review((r) => (r.request.uid = 5)) }, expect: 400 },
-    { name: 'uid is empty', send: { path: '/validate', body: review((r) => (r.request.uid = '')) }, expect: 400 },
-    { name: 'apiVersion wrong', send: { path: '/inject', body: review((r) => (r.apiVersion = 'admission.k8s.io/v2')) }, expect: 400 },
-    { name: 'apiVersion a list', send: { path: '/inject', body: review((r) => (r.apiVersion = ['admission.k8s.io/v1'])) }, expect: 400 },
-    { name: 'kind wrong', send: { path: '/validate', body: review((r) => (r.kind = 'Pod')) }, expect: 400 },
+    { name: 'null', send: { path: '/inject', body: 'null' }, expect: 'denied', uid: '' },
+    { name: 'array', send: { path: '/inject', body: '[]' }, expect: 'denied', uid: '' },
+    { name: 'number', send: { path: '/validate', body: '42' }, expect: 'denied', uid: '' },
+    { name: 'null request', send: { path: '/inject', body: review((r) => (r.request = null as never)) }, expect: 'denied', uid: '' },
+    { name: 'request is a list', send: { path: '/validate', body: review((r) => (r.request = [] as never)) }, expect: 'denied', uid: '' },
+    { name: 'no request', send: { path: '/inject', body: review((r) => delete (r as Record<string, unknown>).request) }, expect: 'denied', uid: '' },
+    { name: 'uid is a number', send: { path: '/inject', body: review((r) => (r.request.uid = 5)) }, expect: 'denied', uid: '' },
+    { name: 'uid is empty', send: { path: '/validate', body: review((r) => (r.request.uid = '')) }, expect: 'denied', uid: '' },
+    { name: 'apiVersion wrong', send: { path: '/inject', body: review((r) => (r.apiVersion = 'admission.k8s.io/v2')) }, expect: 'denied', uid: 'corpus' },
+    { name: 'apiVersion a list', send: { path: '/inject', body: review((r) => (r.apiVersion = ['admission.k8s.io/v1'])) }, expect: 'denied', uid: 'corpus' },
+    { name: 'kind wrong', send: { path: '/validate', body: review((r) => (r.kind = 'Pod')) }, expect: 'denied', uid: 'corpus' },
     { name: 'object null', send: { path: '/inject', body: review((r) => (r.request.object = null)) }, expect: 'review', uid: 'corpus' },
     { name: 'object a string', send: { path: '/inject', body: review((r) => (r.request.object = 'pod')) }, expect: 'review', uid: 'corpus' },
     { name: 'spec a list', send: { path: '/inject', body: review((r) => ((r.request.object as Record<string, unknown>).spec = [])) }, expect: 'review', uid: 'corpus' },
@@ -274,7 +280,7 @@ function corpus(): CorpusEntry[] {
     { name: 'body over 6 MiB', send: { path: '/inject', body: Buffer.alloc(6 * 1024 * 1024 + 1, 0x20) }, expect: 413, orClosed: true },
     { name: 'body over 12 MiB, chunked', send: { path: '/validate', body: Buffer.alloc(12 * 1024 * 1024 + 1, 0x20), chunked: true }, expect: 413, orClosed: true },
     { name: 'valid review, chunked', send: { path: '/inject', body: valid, chunked: true }, expect: 'review', uid: 'corpus' },
-    { name: 'truncated JSON', send: { path: '/inject', body: valid.slice(0, valid.length / 2) }, expect: 400 },
+    { name: 'truncated JSON', send: { path: '/inject', body: valid.slice(0, valid.length / 2) }, expect: 'denied', uid: '' },
     { name: 'invalid UTF-8 in a value', send: { path: '/inject', body: Buffer.concat([Buffer.from(valid.slice(0, valid.indexOf('httpbin') + 3)), Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]), Buffer.from(valid.slice(valid.indexOf('httpbin') + 3))]) }, expect: 'review', uid: 'corpus' },
     { name: 'invalid UTF-8 in a key', send: { path: '/validate', body: Buffer.concat([Buffer.from(valid.replace('"restartPolicy"', '"restart\u0000Policy"').slice(0, 200)), Buffer.from([0xff]), Buffer.from(valid.replace('"restartPolicy"', '"restart\u0000Policy"').slice(200))]) } },
     { name: 'lone surrogates and NUL', send: { path: '/inject', body: valid.replace('"httpbin"', '"\\ud800\\u0000\\udfff"') }, expect: 'review', uid: 'corpus' },

@@ -3,12 +3,20 @@
  * already injected): through the real HTTPS webhook, with the answer's JSON Patch applied (fast-json-patch) to the pod
  * that was sent, as the API server does.
  *
+ * Istio's rule (pkg/kube/inject/inject.go RunTemplate, webhook.go injectPod, reapplyOverwrittenContainers): the template
+ * is rendered from the pod without its earlier injection (stripPod) with the recorded `proxy.istio.io/overrides` put
+ * back (reinsertOverrides), and merged onto the pod as received, earlier injection included; a template container the
+ * earlier injection listed in the same list of `sidecar.istio.io/status` is not overridden again (the new template
+ * wins, fields it does not set stay); any other is overridden by the recorded override or the received pod's container.
+ *
  * - Idempotence: injecting the injected pod again gives the same pod, for the kyma and istio profiles, native and
- *   classic sidecars, Istio CNI, a pod that declares its own istio-proxy (user overrides), rewritten probes (the
- *   probers handed to the proxy are the application's, not the rewritten ones), and the prometheus metrics merge.
+ *   classic sidecars, Istio CNI, rewritten probes (the probers handed to the proxy are the application's, not the
+ *   rewritten ones), and the prometheus metrics merge (the proxy keeps ISTIO_PROMETHEUS_ANNOTATIONS). A pod that
+ *   declares its own istio-proxy keeps its env on re-injection but gets the template's resources again, as in Istio.
  * - Configuration change: a pod injected under an older configuration (other tag, other resources, classic sidecar,
- *   no CNI) and injected again under the current one gets the current values, exactly what injecting the original pod
- *   gives, with nothing duplicated (containers, volumes, env, mounts, annotations).
+ *   no CNI) and injected again under the current one: in the same sidecar mode it gets the current values, exactly
+ *   what injecting the original pod gives; moved to a native sidecar, the earlier classic proxy is merged onto the
+ *   native one (its image and resources stay) and, with CNI, the earlier istio-init stays, as Istio does.
  * - Istio's own output (test/fixtures/istio golden of pod.yaml, classic sidecar) injected again with the conformance
  *   configuration stays as it is.
  *
@@ -29,6 +37,11 @@ const KYMA_PROXY_IMAGE = 'europe-docker.pkg.dev/kyma-project/prod/external/istio
 const OLD_PROXY_IMAGE = 'europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.29.0-distroless';
 const KYMA_PROXY_RESOURCES = { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
 const OLD_PROXY_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+/** The proxy resources the template renders, per profile. */
+const KYMA_OR_ISTIO_RESOURCES = {
+  kyma: KYMA_PROXY_RESOURCES,
+  istio: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } },
+};
 
 /** The configurations under test, one webhook server each. */
 const CONFIGS: Record<string, LoadConfigOptions> = {
@@ -180,34 +193,34 @@ describe.each(IDEMPOTENCE)('%s: injecting the injected pod again gives the same 
     expect(await inject(config, second)).toEqual(second);
   });
 
-  it('a pod that declares its own istio-proxy (extra env, more memory): the overrides stay, once', async () => {
+  // Istio re-renders the template from the pod without its earlier injection and merges it onto the pod as received;
+  // istio-proxy is listed in the earlier status, so the recorded overrides are not merged on top again
+  // (reapplyOverwrittenContainers skips it): the user's env stays (the template does not set EXTRA_FLAG), the
+  // template's memory limit (128Mi) replaces the user's 512Mi. Everything else stays as it was, env order included.
+  it('a pod that declares its own istio-proxy (extra env, more memory): the env stays, once; the template\'s resources come back, as in Istio', async () => {
     const first = await inject(config, podWithOwnProxy());
     const second = await inject(config, first);
     expectNothingDuplicated(second);
     for (const pod of [first, second]) {
       const p = proxy(pod);
       expect((p.env ?? []).filter((e) => e.name === 'EXTRA_FLAG')).toEqual([{ name: 'EXTRA_FLAG', value: 'on' }]);
-      expect((p.resources as { limits?: Record<string, string> }).limits?.memory).toBe('512Mi');
       expect(p.image).not.toBe('auto');
       // Exactly one istio-proxy in the whole pod.
       const all = [...(pod.spec!.initContainers ?? []), ...pod.spec!.containers!];
       expect(all.filter((c) => c.name === 'istio-proxy')).toHaveLength(1);
     }
-    // The same pod, up to the order of the proxy's env (see the next test).
-    const sortedEnv = (pod: Pod) => [...(proxy(pod).env ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-    expect(sortedEnv(second)).toEqual(sortedEnv(first));
-    const withoutProxyEnv = (pod: Pod) => JSON.parse(JSON.stringify(pod, (k, v) => (k === 'env' && Array.isArray(v) && v.some((e) => e?.name === 'PILOT_CERT_PROVIDER') ? undefined : v))) as Pod;
-    expect(withoutProxyEnv(second)).toEqual(withoutProxyEnv(first));
+    const rendered = KYMA_OR_ISTIO_RESOURCES[config.startsWith('kyma') ? 'kyma' : 'istio'];
+    expect(proxy(first).resources).toEqual({ requests: rendered.requests, limits: { cpu: rendered.limits.cpu, memory: '512Mi' } });
+    expect(proxy(second).resources).toEqual(rendered);
   });
 
-  // PRODUCT BUG (reported): with a pod-declared istio-proxy, re-injection moves the user's env entries from the end of
-  // the proxy env (first injection: template env, then EXTRA_FLAG) to the front (EXTRA_FLAG, then the template env),
-  // so the second injection does not give the same pod. Istio re-inserts the recorded overrides into the stripped pod
-  // before merging the template (pkg/kube/inject/webhook.go reinsertOverrides), which gives the first injection's
-  // order again. `it.fails` passes while the bug is there; turn it into `it` once fixed.
-  it.fails('a pod that declares its own istio-proxy: exactly the same pod (env order included)', async () => {
+  it('a pod that declares its own istio-proxy: the same pod but for the memory limit (env order included), then stable', async () => {
     const first = await inject(config, podWithOwnProxy());
-    expect(await inject(config, first)).toEqual(first);
+    const second = await inject(config, first);
+    const expected = structuredClone(first);
+    (proxy(expected).resources as { limits: Record<string, string> }).limits.memory = KYMA_OR_ISTIO_RESOURCES[config.startsWith('kyma') ? 'kyma' : 'istio'].limits.memory;
+    expect(second).toEqual(expected);
+    expect(await inject(config, second)).toEqual(second);
   });
 });
 
@@ -219,19 +232,13 @@ describe('prometheus metrics merge (istio profile: merge on)', () => {
     expect(first.metadata!.annotations).toMatchObject(expectedAnnotations);
     expect(second.metadata!.annotations).toMatchObject(expectedAnnotations);
     expectNothingDuplicated(second);
-    // The same pod, but for the proxy's ISTIO_PROMETHEUS_ANNOTATIONS (see the next test).
-    const withoutScrapeEnv = (pod: Pod) =>
-      JSON.parse(JSON.stringify(pod, (k, v) => (k === 'env' && Array.isArray(v) ? v.filter((e: { name?: string }) => e.name !== 'ISTIO_PROMETHEUS_ANNOTATIONS') : v))) as Pod;
-    expect(withoutScrapeEnv(second)).toEqual(withoutScrapeEnv(first));
+    expect(second).toEqual(first);
   });
 
-  // PRODUCT BUG (reported): on re-injection the proxy loses ISTIO_PROMETHEUS_ANNOTATIONS, the application's scrape
-  // endpoint. stripPod drops the prometheus.io annotations (they point at the proxy after the first injection), the
-  // proxy is rendered anew, and nothing carries the previous value over (unlike ISTIO_KUBE_APP_PROBERS, which is kept
-  // from the previous proxy). After a reinvocation the application's own metrics are no longer merged. Istio
-  // 86c9f01fd735 behaves the same way (pkg/kube/inject/inject.go stripPod + webhook.go applyPrometheusMerge).
-  // `it.fails`: this passes while the bug is there; when it is fixed, turn it into `it`.
-  it.fails.each(['istio native', 'istio classic'])('%s: the proxy still scrapes the application after re-injection', async (config) => {
+  // Istio merges the template onto the pod as received: the earlier proxy's ISTIO_PROMETHEUS_ANNOTATIONS (the
+  // application's scrape endpoint) stays, though the prometheus.io annotations now point at the proxy and
+  // applyPrometheusMerge leaves the pod alone (webhook.go applyPrometheusMerge: port already the status port).
+  it.each(['istio native', 'istio classic'])('%s: the proxy still scrapes the application after re-injection', async (config) => {
     const first = await inject(config, podWithMetrics());
     expect(env(proxy(first), 'ISTIO_PROMETHEUS_ANNOTATIONS')).toBe('{"scrape":"true","path":"/metrics","port":"9102"}');
     const second = await inject(config, first);
@@ -253,59 +260,72 @@ describe('a pod injected under an older configuration, injected again under the 
     expect(container(old, 'istio-init')!.resources).toEqual({ requests: { cpu: '5m', memory: '5Mi' }, limits: { cpu: '50m', memory: '20Mi' } });
   });
 
-  it.each(['kyma native', 'kyma classic', 'kyma native CNI'])('now %s: the current values, the same pod as a fresh injection, nothing duplicated', async (config) => {
+  it('now kyma classic: the current values, the same pod as a fresh injection, nothing duplicated', async () => {
     const old = await inject('kyma old', appPod());
-    const again = await inject(config, old);
-    const fresh = await inject(config, appPod());
-    expect(again).toEqual(fresh);
+    const again = await inject('kyma classic', old);
+    expect(again).toEqual(await inject('kyma classic', appPod()));
     expectNothingDuplicated(again);
-
     const p = proxy(again);
     expect(p.image).toBe(KYMA_PROXY_IMAGE);
     expect(p.resources).toEqual(KYMA_PROXY_RESOURCES);
-    const init = again.spec!.initContainers!.map((c) => c.name);
-    const containers = again.spec!.containers!.map((c) => c.name);
-    if (config === 'kyma classic') {
-      expect(init).toEqual(['migrate', 'istio-init']);
-      expect(containers).toEqual(['istio-proxy', 'web']);
-      expect(container(again, 'istio-init')!.resources).toEqual({ requests: { cpu: '10m', memory: '10Mi' }, limits: { cpu: '100m', memory: '50Mi' } });
-    } else {
-      // The proxy moved from the containers to the init containers; with CNI istio-validation replaces istio-init.
-      expect(init).toEqual(config.includes('CNI') ? ['istio-validation', 'istio-proxy', 'migrate'] : ['istio-init', 'istio-proxy', 'migrate']);
-      expect(containers).toEqual(['web']);
-    }
+    expect(again.spec!.initContainers!.map((c) => c.name)).toEqual(['migrate', 'istio-init']);
+    expect(again.spec!.containers!.map((c) => c.name)).toEqual(['istio-proxy', 'web']);
+    expect(container(again, 'istio-init')!.resources).toEqual({ requests: { cpu: '10m', memory: '10Mi' }, limits: { cpu: '100m', memory: '50Mi' } });
     expect(JSON.parse(env(p, 'ISTIO_KUBE_APP_PROBERS')!)).toEqual(APP_PROBERS);
-    expect(JSON.parse(again.metadata!.annotations!['sidecar.istio.io/status']!)).toMatchObject({
-      initContainers: config === 'kyma classic' ? ['istio-init'] : [config.includes('CNI') ? 'istio-validation' : 'istio-init', 'istio-proxy'],
-      containers: config === 'kyma classic' ? ['istio-proxy'] : null,
-    });
-    // Nothing of the old proxy is left anywhere.
     expect(JSON.stringify(again)).not.toContain('1.29.0');
-    expect(JSON.stringify(again)).not.toContain('"1Gi"');
   });
 
-  it('with its own istio-proxy, same sidecar mode (classic): the user overrides survive the configuration change, once', async () => {
+  // The native proxy is an init container, which the earlier status does not list among its init containers: Istio
+  // (reapplyOverwrittenContainers) merges the earlier classic istio-proxy of the received pod onto it, as it would a
+  // user's declaration, so its image and resources stay. With CNI the template has istio-validation, not istio-init,
+  // and the earlier istio-init of the received pod is left where it is (the merge starts from the received pod).
+  it.each(['kyma native', 'kyma native CNI'])('now %s: the earlier classic proxy is merged onto the native one, as Istio does', async (config) => {
+    const old = await inject('kyma old', appPod());
+    const again = await inject(config, old);
+    expectNothingDuplicated(again);
+    const p = proxy(again);
+    expect(p.image).toBe(OLD_PROXY_IMAGE);
+    expect(p.resources).toEqual(OLD_PROXY_RESOURCES);
+    expect((p as { restartPolicy?: string }).restartPolicy).toBe('Always');
+    expect(again.spec!.containers!.map((c) => c.name)).toEqual(['web']);
+    const init = again.spec!.initContainers!.map((c) => `${c.name}:${c.image}`);
+    expect(init).toEqual(
+      config === 'kyma native'
+        ? [`istio-init:${KYMA_PROXY_IMAGE}`, `istio-proxy:${OLD_PROXY_IMAGE}`, 'migrate:example.com/migrate:1']
+        : [`istio-init:${OLD_PROXY_IMAGE}`, `istio-validation:${KYMA_PROXY_IMAGE}`, `istio-proxy:${OLD_PROXY_IMAGE}`, 'migrate:example.com/migrate:1'],
+    );
+    expect(JSON.parse(env(p, 'ISTIO_KUBE_APP_PROBERS')!)).toEqual(APP_PROBERS);
+    expect(JSON.parse(again.metadata!.annotations!['sidecar.istio.io/status']!)).toMatchObject({
+      initContainers: [config.includes('CNI') ? 'istio-validation' : 'istio-init', 'istio-proxy'],
+      containers: null,
+    });
+    // Injected once more: the proxy is now listed among the status's init containers, so the template wins.
+    const third = proxy(await inject(config, again));
+    expect(third.image).toBe(KYMA_PROXY_IMAGE);
+    expect(third.resources).toEqual(KYMA_PROXY_RESOURCES);
+  });
+
+  it('with its own istio-proxy, same sidecar mode (classic): the env stays once; the template\'s resources, as in Istio', async () => {
     const old = await inject('kyma old', podWithOwnProxy());
     const again = await inject('kyma classic', old);
     expectNothingDuplicated(again);
     const p = proxy(again);
     expect(p.image).toBe(KYMA_PROXY_IMAGE);
     expect((p.env ?? []).filter((e) => e.name === 'EXTRA_FLAG')).toEqual([{ name: 'EXTRA_FLAG', value: 'on' }]);
-    expect(p.resources).toEqual({ requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '512Mi' } });
+    expect(p.resources).toEqual(KYMA_PROXY_RESOURCES);
     expect(again.spec!.containers!.filter((c) => c.name === 'istio-proxy')).toHaveLength(1);
   });
 
-  // PRODUCT BUG (reported): the overrides of a pod-declared istio-proxy are recorded in proxy.istio.io/overrides under
-  // the list the proxy was in (`containers` for a classic sidecar). Injected again as a native sidecar (configuration
-  // changed to nativeSidecars: true, or `auto` after a node upgrade), the proxy is an init container and the recorded
-  // `containers` overrides are not applied: EXTRA_FLAG and the 512Mi memory limit are silently lost. `it.fails`
-  // passes while the bug is there; turn it into `it` once fixed.
-  it.fails('with its own istio-proxy, classic then native: the user overrides survive the configuration change', async () => {
+  // Classic then native: the earlier proxy (with the user's env and memory limit in it) is merged onto the native one.
+  it('with its own istio-proxy, classic then native: the earlier proxy, user overrides included, is merged onto the native one', async () => {
     const old = await inject('kyma old', podWithOwnProxy());
     const again = await inject('kyma native', old);
+    expectNothingDuplicated(again);
     const p = proxy(again);
     expect((p.env ?? []).filter((e) => e.name === 'EXTRA_FLAG')).toEqual([{ name: 'EXTRA_FLAG', value: 'on' }]);
-    expect(p.resources).toEqual({ requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '512Mi' } });
+    expect(p.image).toBe(OLD_PROXY_IMAGE);
+    expect(p.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    expect(again.spec!.initContainers!.map((c) => c.name)).toEqual(['istio-init', 'istio-proxy', 'migrate']);
   });
 });
 

@@ -346,16 +346,20 @@ describe('re-injection: sidecar.istio.io/status written by the pod', () => {
     return pod;
   };
 
-  it('kyma: only the injector\'s own containers are stripped: vault-agent stays', async () => {
+  it('kyma: only the injector\'s own containers are stripped: vault-agent stays, and the template sees it', async () => {
     const pod = await injected('kyma', forged());
     expect(pod.spec!.containers!.map((c) => c.name)).toEqual(['app', 'vault-agent']);
     expect(pod.spec!.initContainers!.map((c) => c.name)).toEqual(['istio-init', 'istio-proxy']);
+    expect(env(container(pod, 'istio-proxy'), 'ISTIO_META_APP_CONTAINERS')).toBe('app,vault-agent');
   });
 
-  it('istio: every container the status names is stripped, as Istio', async () => {
+  // Istio strips the containers the status names from the template's input only (inject.go stripPod); the template is
+  // merged onto the pod as received (RunTemplate), so vault-agent stays in the pod, unseen by the template.
+  it('istio: every container the status names is hidden from the template, and stays in the pod, as Istio', async () => {
     const pod = await injected('istio', forged());
-    expect(pod.spec!.containers!.map((c) => c.name)).toEqual(['app']);
+    expect(pod.spec!.containers!.map((c) => c.name)).toEqual(['app', 'vault-agent']);
     expect(pod.spec!.initContainers!.map((c) => c.name)).toEqual(['istio-init', 'istio-proxy']);
+    expect(env(container(pod, 'istio-proxy'), 'ISTIO_META_APP_CONTAINERS')).toBe('app');
   });
 
   it('kyma: a real re-injection still replaces the injected containers', async () => {

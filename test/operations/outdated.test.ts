@@ -306,3 +306,28 @@ describe('mesh-webhook outdated (the built CLI)', () => {
     expect(bad.stderr).toContain('does not exist');
   });
 });
+
+describe('a classic sidecar under a configuration that now injects native sidecars', () => {
+  // Re-injecting the running pod would merge the template onto its earlier injection (as Istio does) and keep the
+  // classic proxy's image; the comparison is with a fresh injection of the pod as its workload creates it.
+  it('is outdated: compared with a fresh injection, not with a re-injection of the running pod', async () => {
+    const old = createInjector(loadConfig({ profile: 'kyma', nativeSidecars: false, sets: ['values.global.tag="1.29.0-distroless"'] }));
+    const outcome = old.inject({ pod: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } }, namespace: 'shop' });
+    if (outcome.kind !== 'injected') throw new Error(outcome.kind);
+    const pods = [{ ...outcome.pod, status: { phase: 'Running' } }];
+    const fake = {
+      server: 'https://fake',
+      contextNamespace: 'shop',
+      listPods: async () => pods,
+      get: async () => undefined,
+      restart: async () => {
+        throw new Error('no restarts here');
+      },
+    };
+    const r = await findOutdated(fake as never, createInjector(loadConfig({ profile: 'kyma' })), { namespace: 'shop' });
+    expect({ checked: r.checked, upToDate: r.upToDate, outdated: r.outdated }).toEqual({ checked: 1, upToDate: 0, outdated: 1 });
+    expect(r.workloads[0]!.pods[0]!.differences).toEqual([
+      { field: 'image', actual: 'europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.29.0-distroless', expected: CURRENT_IMAGE },
+    ]);
+  });
+});

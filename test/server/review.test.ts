@@ -48,6 +48,22 @@ describe('parseJsonBody', () => {
     expect(message).toMatch(/^request body is not valid JSON: /);
   });
 
+  test('bad JSON is answered with a denial; an empty body and the defences are HTTP errors', () => {
+    const deniable = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as AdmissionReviewError).deniable;
+      }
+      throw new Error('expected an AdmissionReviewError');
+    };
+    expect(deniable(() => parseJsonBody('{"apiVersion":'))).toBe(true);
+    expect(deniable(() => parseAdmissionReview('null'))).toBe(true);
+    expect(deniable(() => parseJsonBody(''))).toBe(false);
+    expect(deniable(() => parseJsonBody('{"__proto__":{}}'))).toBe(false);
+    expect(deniable(() => parseJsonBody('['.repeat(200) + ']'.repeat(200)))).toBe(false);
+  });
+
   test('prototype poisoning keys are refused, also escaped and nested', () => {
     expect(fieldOf(() => parseJsonBody('{"a":{"__proto__":{"x":1}}}')).message).toMatch(/\$\.a\.__proto__/);
     expect(fieldOf(() => parseJsonBody('{"\\u005f_proto__":{}}')).message).toMatch(/__proto__/);

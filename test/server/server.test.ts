@@ -238,28 +238,12 @@ describe('refused requests are 4xx JSON, never HTML or a stack', () => {
     expectError(await server.request('/inject', { method: 'POST', body: JSON.stringify(review()) }), 415, /got none/);
   });
 
-  test('400 for an empty or non-JSON body', async () => {
+  test('400 for an empty body and the JSON defences (nesting, prototype keys)', async () => {
     expectError(await server.postJson('/inject', ''), 400, /request body is empty/);
-    expectError(await server.postJson('/inject', '{"apiVersion": "admission.k8s.io/v1",'), 400, /request body is not valid JSON/);
-    expectError(await server.postJson('/inject', 'null'), 400, /AdmissionReview JSON object, got null/);
+    expectError(await server.postJson('/inject', `{"a":${'['.repeat(200)}${']'.repeat(200)}}`), 400, /nested deeper than 128 levels/);
     expectError(await server.postJson('/inject', '{"__proto__": {"polluted": true}}'), 400, /forbidden key/);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
-
-  test('400 naming the field for a review without request, uid, or a bad apiVersion/kind', async () => {
-    const noRequest = review() as unknown as Record<string, unknown>;
-    delete noRequest['request'];
-    expectError(await server.postJson('/inject', noRequest), 400, /^request is missing/);
-    const noUid = review();
-    delete (noUid.request as Partial<typeof noUid.request>).uid;
-    expectError(await server.postJson('/inject', noUid), 400, /^request\.uid is missing/);
-    const numericUid = review() as unknown as { request: { uid: unknown } };
-    numericUid.request.uid = 7;
-    expectError(await server.postJson('/inject', numericUid), 400, /^request\.uid must be a string/);
-    expectError(await server.postJson('/inject', { ...review(), apiVersion: 'admission.k8s.io/v2' }), 400, /^apiVersion "admission\.k8s\.io\/v2" is not supported/);
-    expectError(await server.postJson('/inject', { ...review(), kind: 'Pod' }), 400, /^kind "Pod" is not supported/);
-  });
-
   test('413 for a body over the endpoint\'s limit: 6 MiB for /inject, 12 MiB for /validate, 64 KiB elsewhere', async () => {
     const big = Buffer.alloc(7 * 1024 * 1024, 0x20);
     expectError(await server.postJson('/inject', big), 413, /larger than the limit of 6291456 bytes of \/inject$/);
@@ -283,6 +267,56 @@ describe('refused requests are 4xx JSON, never HTML or a stack', () => {
     expectError(await server.request('/healthz', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 405, /GET/);
     expectError(await server.request('/%zz'), 400, /malformed URL/);
   });
+});
+
+// Istio's serveInject (pkg/kube/inject/webhook.go) answers a body it cannot decode with an AdmissionReview whose
+// response is not allowed and carries the error (toAdmissionResponse; TestRunAndServe "bad content": 200, allowed
+// false): the API server shows that message to the user, where an HTTP 400 would only say the call failed.
+describe('a body that is not an AdmissionReview is denied with an AdmissionReview (HTTP 200, allowed: false)', () => {
+  const review = () => podReview(samplePod());
+  const denial = (uid: string, message: string, apiVersion = 'admission.k8s.io/v1') => ({
+    apiVersion,
+    kind: 'AdmissionReview',
+    response: { uid, allowed: false, status: { message, code: 400 } },
+  });
+  const expectDenial = (res: HttpsResponse, expected: ReturnType<typeof denial>) => {
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json).toEqual(expected);
+  };
+
+  test('bytes that are not JSON, truncated JSON, JSON that is not an object', async () => {
+    expectDenial(await server.postJson('/inject', Buffer.from([0, 1, 2, 3, 4, 5])), denial('', 'mesh-webhook: request body is not valid JSON: Unexpected token \'\u0000\', "\u0000\u0001\u0002\u0003\u0004\u0005" is not valid JSON'));
+    expectDenial(await server.postJson('/inject', '{"apiVersion": "admission.k8s.io/v1",'), denial('', 'mesh-webhook: request body is not valid JSON: Expected double-quoted property name in JSON at position 37 (line 1 column 38)'));
+    expectDenial(await server.postJson('/inject', 'null'), denial('', 'mesh-webhook: request body must be an AdmissionReview JSON object, got null'));
+    expectDenial(await server.postJson('/validate', '[]'), denial('', 'mesh-webhook: request body must be an AdmissionReview JSON object, got an array'));
+  });
+
+  test('a review without request or uid, or with an empty uid, or a bad apiVersion/kind: the field named, apiVersion and uid echoed when usable', async () => {
+    const noRequest = review() as unknown as Record<string, unknown>;
+    delete noRequest['request'];
+    expectDenial(await server.postJson('/inject', noRequest), denial('', 'mesh-webhook: request is missing; an AdmissionReview sent to a webhook must carry request'));
+    const noUid = review();
+    delete (noUid.request as Partial<typeof noUid.request>).uid;
+    expectDenial(await server.postJson('/inject', noUid), denial('', 'mesh-webhook: request.uid is missing'));
+    const emptyUid = podReview(samplePod(), { apiVersion: 'admission.k8s.io/v1beta1' });
+    emptyUid.request.uid = '';
+    expectDenial(await server.postJson('/inject', emptyUid), denial('', 'mesh-webhook: request.uid must not be empty', 'admission.k8s.io/v1beta1'));
+    expectDenial(await server.postJson('/validate', emptyUid), denial('', 'mesh-webhook: request.uid must not be empty', 'admission.k8s.io/v1beta1'));
+    const numericUid = review() as unknown as { request: { uid: unknown } };
+    numericUid.request.uid = 7;
+    expectDenial(await server.postJson('/inject', numericUid), denial('', 'mesh-webhook: request.uid must be a string, got number 7'));
+    const v2 = { ...review(), apiVersion: 'admission.k8s.io/v2' };
+    v2.request.uid = 'uid-v2';
+    expectDenial(
+      await server.postJson('/inject', v2),
+      denial('uid-v2', 'mesh-webhook: apiVersion "admission.k8s.io/v2" is not supported; expected one of admission.k8s.io/v1, admission.k8s.io/v1beta1'),
+    );
+    const pod = { ...review(), kind: 'Pod' };
+    pod.request.uid = 'uid-pod';
+    expectDenial(await server.postJson('/inject', pod), denial('uid-pod', 'mesh-webhook: kind "Pod" is not supported; expected "AdmissionReview"'));
+  });
+
 });
 
 describe('?timeout=', () => {
