@@ -7,6 +7,7 @@ import type { Container, EnvVar, JsonObject, Pod, Probe, Volume } from '../k8s/t
 import { A, L } from './annotations.js';
 import type { DeployMeta } from './deployMeta.js';
 import { CONTAINER_PORT, encodeStruct } from './gojson.js';
+import { otelResourceAttributes } from './otel.js';
 import { canonicalResources } from './quantity.js';
 import type { Settings } from './settings.js';
 
@@ -298,14 +299,8 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     }
   }
   if (s.mesh.otelSemanticConventions) {
-    // OpenTelemetry semantic conventions: service.instance.id = <namespace>.<pod>.<container>.
-    const namespace = t.deployMeta.namespace || 'default';
-    const attrs = [
-      `service.namespace=${ann['resource.opentelemetry.io/service.namespace'] ?? namespace}`,
-      `service.version=${ann['resource.opentelemetry.io/service.version'] ?? tplLabels[L.canonicalRevision]}`,
-      `service.instance.id=${ann['resource.opentelemetry.io/service.instance.id'] ?? `${namespace}.$(POD_NAME).${containers[0] ?? PROXY_CONTAINER}`}`,
-    ];
-    env.push({ name: 'OTEL_RESOURCE_ATTRIBUTES', value: attrs.join(',') });
+    const attrs = otelResourceAttributes(ann, labels, t.deployMeta.namespace, t.pod.spec?.containers ?? []);
+    if (attrs) env.push({ name: 'OTEL_RESOURCE_ATTRIBUTES', value: attrs });
   }
   for (const [name, value] of Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {}).sort(([a], [b]) =>
     a < b ? -1 : a > b ? 1 : 0,
