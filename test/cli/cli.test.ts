@@ -264,7 +264,7 @@ describe('mesh-webhook inject', () => {
   });
 
   it('fails on bad configuration naming the path', () => {
-    // --set values.global.tag=1.30 is the tag 1.30 now (test/inject/textValues.test.ts); an unquoted YAML 1.30 is refused.
+    // --set values.global.tag=1.30 is the tag 1.30 now (test/cli/fidelity.test.ts); an unquoted YAML 1.30 is refused.
     const values = file('global:\n  tag: 1.30\n');
     const r = cli(['inject', '--values', values, '-f', deploymentFile()]);
     expect(r.status).toBe(1);
