@@ -81,6 +81,11 @@ describe('text values', () => {
     checkText(injected(appPod(), ['--profile', 'istio', ...TEXT_SETS.flatMap((s) => ['--set', s])]));
   });
 
+  it('inject --help says so', () => {
+    const r = spawnSync(nodeBin, [cliMain, 'inject', '--help'], { encoding: 'utf8' });
+    expect(r.stdout).toContain('text\n                                fields keep VALUE as written (values.global.tag=1.30 is the tag 1.30)');
+  });
+
   it('an unquoted YAML 1.30 for the tag is refused, advising "1.30"', () => {
     const values = join(dir, 'values.yaml');
     writeFileSync(values, 'global:\n  tag: 1.30\n');
