@@ -3,6 +3,7 @@
  * `fromJSON` of the value, then for each entry (a map's keys in sorted order, or a list's items in order) a list item
  * `name: "<key or index>"` followed by the entry's own fields, so an entry's own `name` wins over its key or index
  * (the YAML duplicate key keeps the last). Entries must be JSON objects: anything else breaks the rendered YAML.
+ * JSON `null` is no entries.
  */
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 import { quoteValue } from './quote.js';
@@ -23,7 +24,9 @@ export function parseUserVolumes(text: string): UserVolumeEntry[] | string {
   } catch (e) {
     return `must be a JSON object (name → definition) or a list of definitions: ${(e as Error).message}`;
   }
-  if (parsed === null || typeof parsed !== 'object') return 'must be a JSON object (name → definition) or a list of definitions';
+  // JSON null ranges over nothing in Istio's template: no volumes.
+  if (parsed === null) return [];
+  if (typeof parsed !== 'object') return 'must be a JSON object (name → definition) or a list of definitions';
   const pairs: [string, unknown][] = Array.isArray(parsed)
     ? parsed.map((item, i) => [String(i), item])
     : Object.keys(parsed)

@@ -62,6 +62,12 @@ describe('userVolume / userVolumeMount', () => {
       volumes.check(injected(appPod({ annotations: c.annotations }), ['--profile', 'istio']), c);
     });
   }
+  it('JSON null adds no volume and no mount', () => {
+    const plain = injected(appPod(), ['--profile', 'istio']);
+    const out = injected(appPod({ annotations: volumes.NULL_VALUES }), ['--profile', 'istio']);
+    expect(out.spec?.volumes).toEqual(plain.spec?.volumes);
+    expect(container(out, 'istio-proxy')?.volumeMounts).toEqual(container(plain, 'istio-proxy')?.volumeMounts);
+  });
   for (const [name, annotations, message] of volumes.REFUSED) {
     it(`refused: ${name}`, () => {
       const r = inject(appPod({ annotations }), ['--profile', 'istio']);

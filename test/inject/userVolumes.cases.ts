@@ -56,6 +56,9 @@ export const ACCEPTED: Case[] = [
   },
 ];
 
+/** JSON null: Istio's `range` over nil adds nothing, and the pod is injected. */
+export const NULL_VALUES = { [VOLUME]: 'null', [MOUNT]: 'null' };
+
 export const REFUSED: [string, Record<string, string>, string][] = [
   ['a list item that is not an object', { [VOLUME]: '["x"]' }, `invalid value '["x"]' for annotation 'sidecar.istio.io/userVolume': item 0 must be a JSON object`],
   ['a name that is not a string', { [MOUNT]: '[{"name":5,"mountPath":"/x"}]' }, `invalid value '[{"name":5,"mountPath":"/x"}]' for annotation 'sidecar.istio.io/userVolumeMount': item 0: name must be a string`],

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { admitPod, appPod } from './review.js';
-import { ACCEPTED, check, HOST_PATH_LIST, HOST_PATH_MESSAGE, REFUSED } from './userVolumes.cases.js';
+import { admitPod, appPod, container } from './review.js';
+import { ACCEPTED, check, HOST_PATH_LIST, HOST_PATH_MESSAGE, NULL_VALUES, REFUSED } from './userVolumes.cases.js';
 
 let istio: TestServer;
 let kyma: TestServer;
@@ -31,6 +31,14 @@ describe('userVolume / userVolumeMount: what Istio renders', () => {
       check(answer.pod, c);
     });
   }
+});
+
+it('JSON null adds no volume and no mount', async () => {
+  const plain = await admitPod(istio, appPod());
+  const answer = await admitPod(istio, appPod({ annotations: NULL_VALUES }));
+  expect(answer.allowed).toBe(true);
+  expect(answer.pod.spec?.volumes).toEqual(plain.pod.spec?.volumes);
+  expect(container(answer.pod, 'istio-proxy')?.volumeMounts).toEqual(container(plain.pod, 'istio-proxy')?.volumeMounts);
 });
 
 describe('userVolume / userVolumeMount: what Istio cannot render is refused', () => {
