@@ -153,7 +153,8 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --config FILE             YAML file with injector settings (policy, selectors, values, meshConfig, ...)
       --values FILE             Helm values merged into values (repeatable)
       --mesh FILE               MeshConfig merged into meshConfig (repeatable)
-      --set PATH=VALUE          override one setting, VALUE is JSON or a plain string (repeatable),
+      --set PATH=VALUE          override one setting, VALUE is JSON or a plain string (repeatable); text
+                                fields keep VALUE as written (values.global.tag=1.30 is the tag 1.30),
                                 e.g. --set values.global.proxy.image=proxyv2 --set policy=disabled
       --native-sidecars true|false|auto
                                 inject istio-proxy as a native sidecar (init container) or a classic container`;

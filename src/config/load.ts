@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, parseDocument, type Node } from 'yaml';
 import type { JsonObject, JsonValue } from '../k8s/types.js';
 import { cloneJson, deepMerge, FORBIDDEN_KEYS, isPlainObject } from './merge.js';
 import { PROFILE_NAMES, profileConfig } from './profiles.js';
 import { fileReadProblem } from '../util/fileError.js';
+import { isTextField, valueAt } from './stringFields.js';
 import { ConfigError, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
@@ -29,16 +30,28 @@ type Draft = Record<string, unknown>;
  * overrides ← `--native-sidecars`, then validates the result. Throws {@link ConfigError} naming the file or path.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
-  const file = opts.configFile === undefined ? undefined : readYamlMap(opts.configFile, 'config');
+  const configYaml = opts.configFile === undefined ? undefined : readYaml(opts.configFile, 'config');
+  const file = configYaml?.value;
   const profile = opts.profile ?? profileOf(file, opts.configFile) ?? 'kyma';
 
   const base = profileConfig(profile);
   // The profile shares nested objects with module constants: own a copy before anything mutates it.
   let draft: Draft = { ...base, values: cloneJson(base.values), meshConfig: cloneJson(base.meshConfig) };
 
-  if (file && opts.configFile !== undefined) draft = applyConfigFile(draft, file, opts.configFile);
-  for (const f of opts.valuesFiles ?? []) draft.values = deepMerge(draft.values as JsonObject, readYamlMap(f, 'values'));
-  for (const f of opts.meshFiles ?? []) draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, readYamlMap(f, 'mesh'));
+  if (configYaml && opts.configFile !== undefined) {
+    refuseUnquotedText(opts.configFile, 'config', configYaml.typed, [], draft);
+    draft = applyConfigFile(draft, configYaml.value, opts.configFile);
+  }
+  for (const f of opts.valuesFiles ?? []) {
+    const { value, typed } = readYaml(f, 'values');
+    refuseUnquotedText(f, 'values', typed, ['values'], draft);
+    draft.values = deepMerge(draft.values as JsonObject, value);
+  }
+  for (const f of opts.meshFiles ?? []) {
+    const { value, typed } = readYaml(f, 'mesh');
+    refuseUnquotedText(f, 'mesh', typed, ['meshConfig'], draft);
+    draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, value);
+  }
   for (const expr of opts.sets ?? []) applySet(draft, parseSet(expr));
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
   draft.profile = profile;
@@ -79,8 +92,53 @@ function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
   return out;
 }
 
+/** A plain YAML scalar read as a number or boolean: its key path in the file and the text as written. */
+interface TypedScalar {
+  path: string[];
+  source: string;
+  value: number | boolean;
+}
+
+interface YamlMap {
+  value: JsonObject;
+  typed: TypedScalar[];
+}
+
+/**
+ * A YAML file's unquoted `tag: 1.30` is the number 1.3 by YAML's rules; for a text field that silently changes what
+ * was written, so it is refused with the quoting that keeps it (`"1.30"`). `prefix` places the file's keys in the
+ * configuration (`values`, `meshConfig`, or the root for a config file); `draft` holds the values so far.
+ */
+function refuseUnquotedText(file: string, what: string, typed: TypedScalar[], prefix: string[], draft: Draft): void {
+  for (const { path, source, value } of typed) {
+    const full = [...prefix, ...path];
+    if (!isTextField(full, valueAt(draft, full))) continue;
+    throw new ConfigError(
+      full.join('.'),
+      `in ${what} file ${file}: must be text, but YAML reads ${source} as the ${typeof value} ${String(value)}; quote it as written: "${source}"`,
+    );
+  }
+}
+
+/** Every plain (unquoted) scalar under string keys of maps that YAML resolved to a number or boolean. */
+function collectTypedScalars(node: Node | null | undefined, path: string[], out: TypedScalar[]): void {
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    if (!isPair(pair) || !isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    const value = pair.value as Node | null;
+    if (isScalar(value)) {
+      if ((typeof value.value === 'number' || typeof value.value === 'boolean') && value.type === 'PLAIN') {
+        out.push({ path: [...path, key], source: typeof value.source === 'string' ? value.source : String(value.value), value: value.value });
+      }
+    } else {
+      collectTypedScalars(value, [...path, key], out);
+    }
+  }
+}
+
 /** Reads a YAML file that must hold one mapping (an empty file is an empty map). */
-export function readYamlMap(file: string, what: string): JsonObject {
+function readYaml(file: string, what: string): YamlMap {
   const text = readText(file, what);
   const doc = parseDocument(text, { prettyErrors: true });
   const error = doc.errors[0];
@@ -89,11 +147,13 @@ export function readYamlMap(file: string, what: string): JsonObject {
     throw new ConfigError('', `${what} file ${file}: YAML syntax error: ${firstLine(error.message)}${hint}`);
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (value === null || value === undefined) return {};
+  if (value === null || value === undefined) return { value: {}, typed: [] };
   if (!isPlainObject(value)) {
     throw new ConfigError('', `${what} file ${file}: must contain a YAML map of keys; got ${show(value)}`);
   }
-  return value;
+  const typed: TypedScalar[] = [];
+  collectTypedScalars(doc.contents, [], typed);
+  return { value, typed };
 }
 
 function readText(file: string, what: string): string {
@@ -116,11 +176,14 @@ export interface SetOverride {
   expr: string;
   path: string[];
   value: JsonValue;
+  /** VALUE as written, kept when the field holds text and VALUE reads as a number or boolean. */
+  text: string;
 }
 
 /**
  * Parses `a.b.c=V`. V is JSON when it parses as JSON (numbers, true/false, null, lists, maps, "quoted strings"),
- * otherwise the literal text.
+ * otherwise the literal text. A number or boolean set on a field that holds text (src/config/stringFields.ts) is
+ * kept as written when applied: `values.global.tag=1.30` is the tag `1.30`.
  */
 export function parseSet(expr: string): SetOverride {
   const eq = expr.indexOf('=');
@@ -132,7 +195,8 @@ export function parseSet(expr: string): SetOverride {
   }
   const forbidden = path.find((segment) => FORBIDDEN_KEYS.has(segment));
   if (forbidden !== undefined) throw new ConfigError(pathText, `--set ${expr}: the key ${forbidden} is not allowed`);
-  return { expr, path, value: parseSetValue(expr.slice(eq + 1)) };
+  const text = expr.slice(eq + 1);
+  return { expr, path, value: parseSetValue(text), text };
 }
 
 function parseSetValue(text: string): JsonValue {
@@ -144,7 +208,7 @@ function parseSetValue(text: string): JsonValue {
 }
 
 /** Replaces the value at the path, creating missing maps on the way. */
-function applySet(draft: Draft, { expr, path, value }: SetOverride): void {
+function applySet(draft: Draft, { expr, path, value, text }: SetOverride): void {
   const [top] = path;
   if (top === undefined || !isConfigKey(top)) {
     throw new ConfigError(path.join('.'), `--set ${expr}: unknown top-level key; use one of ${CONFIG_KEYS.join(', ')}`);
@@ -167,5 +231,7 @@ function applySet(draft: Draft, { expr, path, value }: SetOverride): void {
     }
     node = node[key] as Draft;
   }
-  node[path[path.length - 1] as string] = value;
+  const last = path[path.length - 1] as string;
+  const current = Object.hasOwn(node, last) ? node[last] : undefined;
+  node[last] = (typeof value === 'number' || typeof value === 'boolean') && isTextField(path, current) ? text : value;
 }

@@ -209,10 +209,13 @@ function stringList(v: unknown, path: string): void {
   });
 }
 
-/** Image hub/tag/name: a string when set (YAML reads `tag: 1.30` as a number, so say how to fix it). */
+/**
+ * Image hub/tag/name: a string when set. `--set` keeps the text of these fields and YAML files are refused with the
+ * text as written before this; a number here came from JSON inside a map, whose text is gone (1.30 is 1.3 already).
+ */
 function imageRef(v: unknown, path: string): void {
   if (v === undefined || typeof v === 'string') return;
-  if (typeof v === 'number' || typeof v === 'boolean') fail(path, v, `a string, quote it ("${String(v)}")`);
+  if (typeof v === 'number' || typeof v === 'boolean') fail(path, v, 'a string: write it in quotes exactly as meant (e.g. "1.30", not 1.30)');
   fail(path, v, 'a string');
 }
 

@@ -6,9 +6,9 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { isQuantity } from './quantity.js';
 import { parseProxyConfigAnnotation } from './proxyConfig.js';
-import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 import { quoteValue } from './quote.js';
 import { interfaceNamesProblem } from './interfaceNames.js';
+import { parseUserVolumes } from './userVolumes.js';
 
 export const A = {
   inject: 'sidecar.istio.io/inject',
@@ -150,18 +150,9 @@ function validateProxyConfig(v: string): string | undefined {
   return typeof parsed === 'string' ? parsed : undefined;
 }
 
-function validateJsonMap(v: string): string | undefined {
-  if (jsonDepth(v) > MAX_JSON_DEPTH) return `must be a JSON object nested at most ${MAX_JSON_DEPTH} levels deep`;
-  try {
-    const parsed: unknown = JSON.parse(v);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'must be a JSON object (name → definition)';
-    for (const [name, item] of Object.entries(parsed)) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) return `entry '${quoteValue(name)}' must be a JSON object`;
-    }
-    return undefined;
-  } catch (e) {
-    return `must be a JSON object: ${(e as Error).message}`;
-  }
+function validateUserVolumes(v: string): string | undefined {
+  const parsed = parseUserVolumes(v);
+  return typeof parsed === 'string' ? parsed : undefined;
 }
 
 /** Validators in the order Istio checks them; the first failure rejects the pod. */
@@ -188,8 +179,8 @@ export const ANNOTATION_VALIDATORS: ReadonlyMap<string, Validator> = new Map<str
   [A.proxyMemory, validateQuantity],
   [A.proxyCPULimit, validateQuantity],
   [A.proxyMemoryLimit, validateQuantity],
-  [A.userVolume, validateJsonMap],
-  [A.userVolumeMount, validateJsonMap],
+  [A.userVolume, validateUserVolumes],
+  [A.userVolumeMount, validateUserVolumes],
 ]);
 
 export interface AnnotationProblem {

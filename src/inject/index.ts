@@ -11,6 +11,7 @@ import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
 import { deployMetaFromPod } from './deployMeta.js';
+import { sidecarImage } from './images.js';
 import {
   adjustInitContainerUser,
   overridesJson,
@@ -48,23 +49,6 @@ export type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
 
 const SUPPORTED_TEMPLATES = ['sidecar'];
 
-/** Istio's image naming: `<hub>/<name>:<tag>[-variant]`, with the image type (default/distroless/debug) applied to the tag. */
-export function imageUrl(s: Settings, name: string, imageType: string | undefined): string {
-  if (name.includes('/')) return name;
-  let tag = s.tag;
-  if (s.variant && !tag.endsWith(`-${s.variant}`)) tag = `${tag}-${s.variant}`;
-  if (imageType) {
-    for (const suffix of ['-distroless', '-debug']) {
-      if (tag.endsWith(suffix)) {
-        tag = tag.slice(0, -suffix.length);
-        break;
-      }
-    }
-    if (imageType !== 'default') tag = `${tag}-${imageType}`;
-  }
-  return `${s.hub}/${name}:${tag}`;
-}
-
 interface Compiled {
   config: InjectorConfig;
   cluster: ClusterView | undefined;
@@ -77,7 +61,8 @@ interface Compiled {
   proxyConfigJson: string;
 }
 
-const IMAGE_TYPES = [undefined, 'default', 'distroless', 'debug'];
+/** Values of `sidecar.istio.io/proxyImageType` that give the operator's images (absent, empty, the published types). */
+const IMAGE_TYPE_ANNOTATIONS = [undefined, '', 'default', 'distroless', 'debug'];
 
 /**
  * What the operator's own configuration makes the template produce, for a pod that asks for nothing (no annotation,
@@ -94,11 +79,14 @@ function operatorTemplate(config: InjectorConfig, s: Settings, proxyConfig: Json
     proxyConfigJson: pcJson,
     native: config.nativeSidecars === true,
     hold: false,
-    proxyImage: imageUrl(s, s.proxyImageName, meshImageType),
-    proxyInitImage: imageUrl(s, s.proxyInitImageName, meshImageType),
+    proxyImage: sidecarImage(s, s.proxyImageName, meshImageType, undefined),
+    proxyInitImage: sidecarImage(s, s.proxyInitImageName, undefined, undefined),
   });
   const images = new Set<string>();
-  for (const type of [...IMAGE_TYPES, meshImageType]) for (const name of [s.proxyImageName, s.proxyInitImageName]) images.add(imageUrl(s, name, type));
+  for (const type of IMAGE_TYPE_ANNOTATIONS) {
+    images.add(sidecarImage(s, s.proxyImageName, meshImageType, type));
+    images.add(sidecarImage(s, s.proxyInitImageName, undefined, type));
+  }
   const metadata = proxyConfig.proxyMetadata;
   const proxyMetadata: Record<string, string> = {};
   if (isPlainObject(metadata)) for (const [k, v] of Object.entries(metadata)) proxyMetadata[k] = String(v);
@@ -340,7 +328,9 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
           ? (c.cluster?.nativeSidecarsSupported(original.spec?.nodeName) ?? false)
           : config.nativeSidecars;
   const hold = proxyConfig.holdApplicationUntilProxyStarts === true || s.holdApplicationUntilProxyStarts;
-  const imageType = annotations[A.proxyImageType] ?? (proxyConfig.image as { imageType?: string } | undefined)?.imageType;
+  const annotatedImageType = Object.hasOwn(annotations, A.proxyImageType) ? String(annotations[A.proxyImageType]) : undefined;
+  const pcImageType: unknown = (proxyConfig.image as { imageType?: unknown } | undefined)?.imageType;
+  const proxyConfigImageType = typeof pcImageType === 'string' ? pcImageType : undefined;
   const annotatedImage = annotations[A.proxyImage];
   const deployMeta = deployMetaFromPod(pod, namespace, request.workload);
 
@@ -352,8 +342,8 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     proxyConfigJson: pcJson,
     native,
     hold: hold && !native,
-    proxyImage: annotatedImage?.includes('/') ? annotatedImage : imageUrl(s, s.proxyImageName, imageType),
-    proxyInitImage: annotatedImage?.includes('/') ? annotatedImage : imageUrl(s, s.proxyInitImageName, imageType),
+    proxyImage: annotatedImage?.includes('/') ? annotatedImage : sidecarImage(s, s.proxyImageName, proxyConfigImageType, annotatedImageType),
+    proxyInitImage: annotatedImage?.includes('/') ? annotatedImage : sidecarImage(s, s.proxyInitImageName, undefined, annotatedImageType),
   });
 
   // The merge starts from the pod as received. A classic istio-proxy (declared by the user, or injected earlier)

@@ -18,6 +18,7 @@ import { A, quoteValue, type AnnotationProblem } from './annotations.js';
 import type { Overrides } from './overrides.js';
 import { containerPrivileges, describePrivileges, isPrivileged, NO_PRIVILEGES, privilegesBeyond, type Privileges } from './privileges.js';
 import { CORE_DUMP_CONTAINER, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER, type TemplatePod } from './template.js';
+import { parseUserVolumes } from './userVolumes.js';
 
 /** The names of the containers Istio's injector adds (enable-core-dump: Istio before 1.24, and this template). */
 export const INJECTED_CONTAINER_NAMES: ReadonlySet<string> = new Set([INIT_CONTAINER, VALIDATION_CONTAINER, PROXY_CONTAINER, CORE_DUMP_CONTAINER]);
@@ -103,21 +104,18 @@ export function safetyProblems(annotations: Record<string, string> | undefined, 
   }
   const volumes = annotations[A.userVolume];
   if (volumes !== undefined && rules.forbiddenVolumeTypes.size > 0) {
-    try {
-      const parsed = JSON.parse(volumes) as Record<string, Record<string, unknown>>;
-      for (const [name, volume] of Object.entries(parsed ?? {})) {
-        const forbidden = Object.keys(volume ?? {}).filter((t) => rules.forbiddenVolumeTypes.has(t));
-        if (forbidden.length > 0) {
-          problems.push({
-            code: 'MW0602',
-            annotation: A.userVolume,
-            value: volumes,
-            problem: `volume '${quoteValue(name)}' uses ${forbidden.join(', ')}, which the operator does not allow (safety.forbiddenUserVolumeTypes)`,
-          });
-        }
+    const entries = parseUserVolumes(volumes);
+    // Not a valid value: the annotation validator reports it.
+    for (const { value } of typeof entries === 'string' ? [] : entries) {
+      const forbidden = Object.keys(value).filter((t) => rules.forbiddenVolumeTypes.has(t));
+      if (forbidden.length > 0) {
+        problems.push({
+          code: 'MW0602',
+          annotation: A.userVolume,
+          value: volumes,
+          problem: `volume '${quoteValue(value.name)}' uses ${forbidden.join(', ')}, which the operator does not allow (safety.forbiddenUserVolumeTypes)`,
+        });
       }
-    } catch {
-      /* not JSON: the annotation validator reports it */
     }
   }
   return problems;

@@ -7,6 +7,8 @@ import type { Container, EnvVar, JsonObject, Pod, Probe, Volume } from '../k8s/t
 import { A, L } from './annotations.js';
 import type { DeployMeta } from './deployMeta.js';
 import { CONTAINER_PORT, encodeStruct } from './gojson.js';
+import { otelResourceAttributes } from './otel.js';
+import { parseUserVolumes, type UserVolumeEntry } from './userVolumes.js';
 import { canonicalResources } from './quantity.js';
 import type { Settings } from './settings.js';
 
@@ -298,14 +300,8 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     }
   }
   if (s.mesh.otelSemanticConventions) {
-    // OpenTelemetry semantic conventions: service.instance.id = <namespace>.<pod>.<container>.
-    const namespace = t.deployMeta.namespace || 'default';
-    const attrs = [
-      `service.namespace=${ann['resource.opentelemetry.io/service.namespace'] ?? namespace}`,
-      `service.version=${ann['resource.opentelemetry.io/service.version'] ?? tplLabels[L.canonicalRevision]}`,
-      `service.instance.id=${ann['resource.opentelemetry.io/service.instance.id'] ?? `${namespace}.$(POD_NAME).${containers[0] ?? PROXY_CONTAINER}`}`,
-    ];
-    env.push({ name: 'OTEL_RESOURCE_ATTRIBUTES', value: attrs.join(',') });
+    const attrs = otelResourceAttributes(ann, labels, t.deployMeta.namespace, t.pod.spec?.containers ?? []);
+    if (attrs) env.push({ name: 'OTEL_RESOURCE_ATTRIBUTES', value: attrs });
   }
   for (const [name, value] of Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {}).sort(([a], [b]) =>
     a < b ? -1 : a > b ? 1 : 0,
@@ -375,10 +371,7 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   volumeMounts.push({ mountPath: '/etc/istio/proxy', name: 'istio-envoy' }, { mountPath: '/var/run/secrets/tokens', name: 'istio-token' });
   if (s.mountMtlsCerts) volumeMounts.push({ mountPath: '/etc/certs/', name: 'istio-certs', readOnly: true });
   volumeMounts.push({ mountPath: '/etc/istio/pod', name: 'istio-podinfo' });
-  const userMounts = parseJsonMap(ann[A.userVolumeMount]);
-  for (const name of Object.keys(userMounts).sort()) {
-    volumeMounts.push({ ...(userMounts[name] as object), name } as { name: string; mountPath: string });
-  }
+  for (const { value } of userEntries(ann[A.userVolumeMount])) volumeMounts.push(value as { name: string; mountPath: string });
 
   const proxy: Container = withoutUndefined({
     name: PROXY_CONTAINER,
@@ -460,8 +453,7 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     const sa = t.pod.spec?.serviceAccountName;
     volumes.push({ name: 'istio-certs', secret: { optional: true, secretName: sa ? `istio.${sa}` : 'istio.default' } });
   }
-  const userVolumes = parseJsonMap(ann[A.userVolume]);
-  for (const name of Object.keys(userVolumes).sort()) volumes.push({ ...(userVolumes[name] as object), name });
+  for (const { value } of userEntries(ann[A.userVolume])) volumes.push(value as Volume);
 
   return {
     metadata: { labels: tplLabels, annotations: tplAnnotations },
@@ -474,8 +466,9 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   };
 }
 
-function parseJsonMap(text: string | undefined): Record<string, unknown> {
-  if (!text) return {};
-  const parsed: unknown = JSON.parse(text);
-  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+/** The entries of a userVolume/userVolumeMount annotation (validated before the template runs; absent: none). */
+function userEntries(text: string | undefined): UserVolumeEntry[] {
+  if (text === undefined) return [];
+  const parsed = parseUserVolumes(text);
+  return typeof parsed === 'string' ? [] : parsed;
 }

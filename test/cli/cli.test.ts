@@ -315,10 +315,12 @@ describe('mesh-webhook inject', () => {
   });
 
   it('fails on bad configuration naming the path', () => {
-    const r = cli(['inject', '--set', 'values.global.tag=1.30', '-f', deploymentFile()]);
+    // --set values.global.tag=1.30 is the tag 1.30 now (test/cli/fidelity.test.ts); an unquoted YAML 1.30 is refused.
+    const values = file('global:\n  tag: 1.30\n');
+    const r = cli(['inject', '--values', values, '-f', deploymentFile()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('values.global.tag');
-    expect(r.stderr).toContain('quote it');
+    expect(r.stderr).toContain('quote it as written: "1.30"');
   });
 
   it('fails on a missing manifest or config file naming it', () => {

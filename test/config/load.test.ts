@@ -176,11 +176,83 @@ describe('loadConfig: --set', () => {
     expect(configError(() => loadConfig({ profile: 'istio', sets: [expr] })).message).toContain(message);
   });
 
-  it('reports a number where a string is expected with a hint to quote it', () => {
-    const err = configError(() => loadConfig({ sets: ['values.global.tag=1.30'] }));
-    expect(err.path).toBe('values.global.tag');
-    expect(err.message).toContain('must be a string, quote it');
-    expect(err.message).toContain('1.3');
+  it.each([
+    ['values.global.tag=1.30', 'global.tag', '1.30'],
+    ['values.global.tag=1', 'global.tag', '1'],
+    ['values.global.hub=1e3', 'global.hub', '1e3'],
+    ['values.global.proxy.image=true', 'global.proxy.image', 'true'],
+    ['values.global.proxy.resources.requests.cpu=0.50', 'global.proxy.resources.requests.cpu', '0.50'],
+    ['values.global.proxy.resources.requests.ephemeral-storage=1024', 'global.proxy.resources.requests.ephemeral-storage', '1024'],
+    ['values.global.proxy.excludeInboundPorts=15020', 'global.proxy.excludeInboundPorts', '15020'],
+    ['values.global.network=007', 'global.network', '007'],
+    ['values.pilot.env.ENABLE_CLUSTER_TRUST_BUNDLE_API=true', 'pilot.env.ENABLE_CLUSTER_TRUST_BUNDLE_API', 'true'],
+  ])('keeps the text of a number or boolean set on a text field: %s', (expr, path, expected) => {
+    expect(at(loadConfig({ sets: [expr] }).values, path)).toBe(expected);
+  });
+
+  it('keeps text in string maps and text fields of meshConfig and the top level', () => {
+    const cfg = loadConfig({
+      sets: [
+        'meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE=true',
+        'meshConfig.trustDomain=2026',
+        'injectedAnnotations.build=1.10',
+        'namespaceLabels.prod.tier=1',
+      ],
+    });
+    expect(at(cfg.meshConfig, 'defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE')).toBe('true');
+    expect(at(cfg.meshConfig, 'trustDomain')).toBe('2026');
+    expect(cfg.injectedAnnotations).toEqual({ build: '1.10' });
+    expect(cfg.namespaceLabels).toEqual({ prod: { tier: '1' } });
+  });
+
+  it('keeps numbers, booleans and JSON for fields that are not text', () => {
+    const cfg = loadConfig({
+      sets: [
+        'values.global.proxy.statusPort=15021',
+        'values.global.proxy.readinessPeriodSeconds=20',
+        'values.global.logAsJson=true',
+        'meshConfig.enablePrometheusMerge=false',
+        'values.global.proxy.resources={"requests":{"cpu":"50m"}}',
+        'limits.env=100',
+      ],
+    });
+    expect(at(cfg.values, 'global.proxy.statusPort')).toBe(15021);
+    expect(at(cfg.values, 'global.proxy.readinessPeriodSeconds')).toBe(20);
+    expect(at(cfg.values, 'global.logAsJson')).toBe(true);
+    expect(at(cfg.meshConfig, 'enablePrometheusMerge')).toBe(false);
+    expect(at(cfg.values, 'global.proxy.resources')).toEqual({ requests: { cpu: '50m' } });
+    expect(cfg.limits.env).toBe(100);
+  });
+
+  it('a number inside a JSON map has lost its text: the message asks for quotes without an altered value', () => {
+    const err = configError(() => loadConfig({ sets: ['values.global={"tag":1.30}'] }));
+    expect(err.message).toBe('config values.global.tag: must be a string: write it in quotes exactly as meant (e.g. "1.30", not 1.30); got 1.3 (number)');
+  });
+});
+
+describe('loadConfig: unquoted text in YAML files', () => {
+  it.each([
+    ['values', 'global:\n  tag: 1.30\n', 'values.global.tag', '1.30', 'number 1.3'],
+    ['values', 'global:\n  proxy:\n    resources:\n      requests:\n        cpu: 0.50\n', 'values.global.proxy.resources.requests.cpu', '0.50', 'number 0.5'],
+    ['mesh', 'defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: true\n', 'meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE', 'true', 'boolean true'],
+    ['config', 'values:\n  global:\n    hub: 0x1F\n', 'values.global.hub', '0x1F', 'number 31'],
+  ])('%s file: %s is refused with the quoting that keeps it', (what, text, path, source, read) => {
+    const f = file(text);
+    const opts = what === 'values' ? { valuesFiles: [f] } : what === 'mesh' ? { meshFiles: [f] } : { configFile: f };
+    const err = configError(() => loadConfig(opts));
+    expect(err.path).toBe(path);
+    expect(err.message).toBe(`config ${path}: in ${what} file ${f}: must be text, but YAML reads ${source} as the ${read}; quote it as written: "${source}"`);
+  });
+
+  it('quoted text, and numbers and booleans of fields that are not text, load as before', () => {
+    const cfg = loadConfig({
+      valuesFiles: [file('global:\n  tag: "1.30"\n  logAsJson: true\n  proxy:\n    statusPort: 15021\n')],
+      meshFiles: [file('enablePrometheusMerge: false\n')],
+    });
+    expect(at(cfg.values, 'global.tag')).toBe('1.30');
+    expect(at(cfg.values, 'global.logAsJson')).toBe(true);
+    expect(at(cfg.values, 'global.proxy.statusPort')).toBe(15021);
+    expect(at(cfg.meshConfig, 'enablePrometheusMerge')).toBe(false);
   });
 });
 

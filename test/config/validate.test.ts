@@ -89,7 +89,7 @@ describe('validateConfig', () => {
     ['values', { values: [] }, 'values', 'a map of Helm values'],
     ['meshConfig', { meshConfig: 'x' }, 'meshConfig', 'a map of MeshConfig fields'],
     ['hub', { values: { global: { hub: ['x'] } } }, 'values.global.hub', 'a string'],
-    ['tag as number', { values: { global: { tag: 1.3 } } }, 'values.global.tag', 'must be a string, quote it ("1.3")'],
+    ['tag as number', { values: { global: { tag: 1.3 } } }, 'values.global.tag', 'must be a string: write it in quotes exactly as meant (e.g. "1.30", not 1.30); got 1.3 (number)'],
     ['proxy image', { values: { global: { proxy: { image: 5 } } } }, 'values.global.proxy.image', 'a string'],
     ['proxy_init image', { values: { global: { proxy_init: { image: false } } } }, 'values.global.proxy_init.image', 'a string'],
     ['global', { values: { global: 'x' } }, 'values.global', 'a map'],
