@@ -39,18 +39,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
   let draft: Draft = { ...base, values: cloneJson(base.values), meshConfig: cloneJson(base.meshConfig) };
 
   if (configYaml && opts.configFile !== undefined) {
-    refuseUnquotedText(opts.configFile, 'config', configYaml.typed, [], draft);
+    textAsWritten(opts.configFile, 'config', configYaml, [], draft);
     draft = applyConfigFile(draft, configYaml.value, opts.configFile);
   }
   for (const f of opts.valuesFiles ?? []) {
-    const { value, typed } = readYaml(f, 'values');
-    refuseUnquotedText(f, 'values', typed, ['values'], draft);
-    draft.values = deepMerge(draft.values as JsonObject, value);
+    const doc = readYaml(f, 'values');
+    textAsWritten(f, 'values', doc, ['values'], draft);
+    draft.values = deepMerge(draft.values as JsonObject, doc.value);
   }
   for (const f of opts.meshFiles ?? []) {
-    const { value, typed } = readYaml(f, 'mesh');
-    refuseUnquotedText(f, 'mesh', typed, ['meshConfig'], draft);
-    draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, value);
+    const doc = readYaml(f, 'mesh');
+    textAsWritten(f, 'mesh', doc, ['meshConfig'], draft);
+    draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, doc.value);
   }
   for (const expr of opts.sets ?? []) applySet(draft, parseSet(expr));
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
@@ -105,19 +105,33 @@ interface YamlMap {
 }
 
 /**
- * A YAML file's unquoted `tag: 1.30` is the number 1.3 by YAML's rules; for a text field that silently changes what
- * was written, so it is refused with the quoting that keeps it (`"1.30"`). `prefix` places the file's keys in the
- * configuration (`values`, `meshConfig`, or the root for a config file); `draft` holds the values so far.
+ * Text fields keep the text as written. In Helm values (untyped for Istio, printed by its template) an unquoted
+ * `tag: 11` or `tag: 1.12` is a number whose text is what was written: it becomes that text, as Istio renders it
+ * (TestProxyImage: tag 11 gives `proxyv2:11`). An unquoted `tag: 1.30` is the number 1.3 by YAML's rules, which
+ * silently changes what was written, and MeshConfig's text fields are typed (Istio's proto decoding refuses a number
+ * there): those are refused with the quoting that keeps the text (`"1.30"`). `prefix` places the file's keys in the configuration (`values`,
+ * `meshConfig`, or the root for a config file); `draft` holds the values so far.
  */
-function refuseUnquotedText(file: string, what: string, typed: TypedScalar[], prefix: string[], draft: Draft): void {
-  for (const { path, source, value } of typed) {
+function textAsWritten(file: string, what: string, doc: YamlMap, prefix: string[], draft: Draft): void {
+  for (const { path, source, value } of doc.typed) {
     const full = [...prefix, ...path];
     if (!isTextField(full, valueAt(draft, full))) continue;
+    if (full[0] === 'values' && source === String(value)) {
+      setText(doc.value, path, source);
+      continue;
+    }
     throw new ConfigError(
       full.join('.'),
       `in ${what} file ${file}: must be text, but YAML reads ${source} as the ${typeof value} ${String(value)}; quote it as written: "${source}"`,
     );
   }
+}
+
+/** Replaces the scalar at `path` (a path {@link collectTypedScalars} found, so every map on the way exists). */
+function setText(root: JsonObject, path: string[], text: string): void {
+  let node: JsonObject = root;
+  for (const key of path.slice(0, -1)) node = node[key] as JsonObject;
+  node[path[path.length - 1] as string] = text;
 }
 
 /** Every plain (unquoted) scalar under string keys of maps that YAML resolved to a number or boolean. */

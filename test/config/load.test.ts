@@ -244,6 +244,20 @@ describe('loadConfig: unquoted text in YAML files', () => {
     expect(err.message).toBe(`config ${path}: in ${what} file ${f}: must be text, but YAML reads ${source} as the ${read}; quote it as written: "${source}"`);
   });
 
+  it.each([
+    ['global:\n  tag: 11\n', '11'],
+    ['global:\n  tag: 1.12\n', '1.12'],
+  ])('values file: a number written as its own text (%j) is that text, as Istio renders it', (text, tag) => {
+    const cfg = loadConfig({ valuesFiles: [file(text)] });
+    expect((cfg.values.global as Record<string, unknown>).tag).toBe(tag);
+  });
+
+  it('mesh file: a number for a text field is refused even when written as its own text (MeshConfig is typed)', () => {
+    const f = file('defaultConfig:\n  proxyMetadata:\n    PORT: 15021\n');
+    const err = configError(() => loadConfig({ meshFiles: [f] }));
+    expect(err.message).toBe(`config meshConfig.defaultConfig.proxyMetadata.PORT: in mesh file ${f}: must be text, but YAML reads 15021 as the number 15021; quote it as written: "15021"`);
+  });
+
   it('quoted text, and numbers and booleans of fields that are not text, load as before', () => {
     const cfg = loadConfig({
       valuesFiles: [file('global:\n  tag: "1.30"\n  logAsJson: true\n  proxy:\n    statusPort: 15021\n')],
