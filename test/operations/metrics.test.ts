@@ -52,11 +52,12 @@ describe('admission metrics after a known set of requests', () => {
       await inject('a8', podWith({ labels: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`l${i}`, 'v'])) })), // rejected: cap
       await server.postJson('/inject', { ...review('a6'), request: { ...review('a6').request, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, object: { kind: 'ConfigMap' } } }),
       await server.request('/inject', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }), // 415
-      await server.postJson('/inject', '{not json'), // 400
+      await server.postJson('/inject', '{not json'), // denied in an AdmissionReview, as Istio does (HTTP 200)
+      await server.request('/inject', { method: 'POST', headers: { 'content-type': 'application/json' } }), // no body: 400
       await server.postJson('/validate', review('v1')), // allowed (warn mode)
       await server.request('/healthz'), // not an admission endpoint: not counted
     ];
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 415, 400, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 415, 200, 400, 200, 200]);
     const res = await server.request('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
@@ -80,6 +81,7 @@ describe('admission metrics after a known set of requests', () => {
         'inject skipped notAPod 1',
         'inject refused 415 1',
         'inject refused 400 1',
+        'inject rejected invalidReview 1',
         'validate allowed warn 1',
       ].sort(),
     );
@@ -88,12 +90,12 @@ describe('admission metrics after a known set of requests', () => {
 
   it('observes every answered admission request in a histogram with millisecond buckets', () => {
     expect(scrape.types.get(DURATION)).toBe('histogram');
-    expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'inject' })).toBe(10);
+    expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'inject' })).toBe(11);
     expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'validate' })).toBe(1);
     const les = scrape.samples.filter((s) => s.name === `${DURATION}_bucket` && s.labels.endpoint === 'inject').map((s) => s.labels.le);
     expect(les).toEqual([...ADMISSION_DURATION_BUCKETS.map(String), '+Inf']);
     expect(les.slice(0, 3)).toEqual(['0.0005', '0.001', '0.002']);
-    expect(sampleValue(scrape, `${DURATION}_bucket`, { endpoint: 'inject', le: '+Inf' })).toBe(10);
+    expect(sampleValue(scrape, `${DURATION}_bucket`, { endpoint: 'inject', le: '+Inf' })).toBe(11);
   });
 
   it('exports the Node.js process metrics, the reload counters, certificate expiry and the cluster cache families', () => {
