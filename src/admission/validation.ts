@@ -12,6 +12,7 @@ import type { ValidationMode } from '../config/types.js';
 import type { Finding, Validator } from '../validate/index.js';
 import { verdict } from '../validate/index.js';
 import { buildAdmissionResponse, type AdmissionResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
+import { ratchet } from '../validate/ratchet.js';
 
 /** Audit annotation key carrying the validation summary (`<mode>: ok` or `<mode>: CODE(severity) path; ...`). */
 export const VALIDATION_AUDIT_ANNOTATION = 'mesh-webhook/validation';
@@ -100,7 +101,11 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
   try {
     const scope = modeScope(object, requestNamespace);
     mode = validator.modeFor(scope.namespace, scope.labels);
-    const findings = validator.validate(object, requestNamespace || undefined);
+    let findings = validator.validate(object, requestNamespace || undefined);
+    // An UPDATE is judged on what it changes: errors the old object already had do not deny (src/validate/ratchet.ts).
+    if (operation === 'UPDATE' && isObj(request.oldObject) && findings.some((f) => f.severity === 'error')) {
+      findings = ratchet(findings, validator.validate(request.oldObject, requestNamespace || undefined));
+    }
     const v = verdict(findings, mode);
     const response: Omit<AdmissionResponse, 'uid'> = v.allowed
       ? { allowed: true }

@@ -214,8 +214,9 @@ describe('operations and request forms', () => {
     }
   });
 
-  it('UPDATE is validated like CREATE', async () => {
-    const answer = await postValidate(server, validationReview(mixed(), { operation: 'UPDATE', oldObject: mixed() }));
+  it('UPDATE is validated like CREATE for what it introduces (the old object had no findings)', async () => {
+    const old = deployment('mixed', { containers: [{ name: 'app', image: 'example.com/app:1' }] }, { annotations: { 'sidecar.istio.io/inject': 'true' } });
+    const answer = await postValidate(server, validationReview(mixed(), { operation: 'UPDATE', oldObject: old }));
     expect(answer.allowed).toBe(false);
     expect(auditCodes(answer.audit).sort()).toEqual(MIXED_CODES);
   });
