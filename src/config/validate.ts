@@ -1,5 +1,6 @@
 import type { JsonObject } from '../k8s/types.js';
 import { isPlainObject } from './merge.js';
+import { compareQuantities } from '../inject/quantity.js';
 import { PROFILE_NAMES } from './profiles.js';
 import { ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
 
@@ -246,6 +247,28 @@ function resources(v: unknown, path: string): void {
       if (quantity !== null && !isQuantity(quantity)) {
         fail(`${path}.${section}.${resource}`, quantity, 'a Kubernetes quantity such as "100m", "128Mi", "1Gi" or null');
       }
+    }
+  }
+  requestsWithinLimits(m, path);
+}
+
+/**
+ * The API server refuses a container whose request is above its limit, so a configuration that makes every injected
+ * container like that is refused at load (e.g. `--set values.global.proxy.resources.requests.cpu=500m` merged over a
+ * 200m limit), naming both values and the two ways out.
+ */
+function requestsWithinLimits(m: JsonObject, path: string): void {
+  const requests = isPlainObject(m.requests) ? m.requests : {};
+  const limits = isPlainObject(m.limits) ? m.limits : {};
+  for (const [resource, request] of Object.entries(requests)) {
+    const limit = limits[resource];
+    if (request === null || limit === null || limit === undefined) continue;
+    const order = compareQuantities(request as string | number, limit as string | number);
+    if (order !== undefined && order > 0) {
+      throw new ConfigError(
+        `${path}.requests.${resource}`,
+        `${show(request)} is above ${path}.limits.${resource} ${show(limit)}; the API server would refuse every injected pod: lower the request or raise the limit`,
+      );
     }
   }
 }

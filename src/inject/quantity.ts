@@ -46,6 +46,20 @@ function parse(text: string): ParsedQuantity | undefined {
   return { mantissa, exponent, format };
 }
 
+/**
+ * Compares two quantities by value (`1Gi` > `1000Mi`, `0.5` = `500m`): negative, zero or positive. Undefined when
+ * either is not a quantity.
+ */
+export function compareQuantities(a: string | number, b: string | number): number | undefined {
+  const x = parse(String(a).trim());
+  const y = parse(String(b).trim());
+  if (!x || !y) return undefined;
+  const e = Math.min(x.exponent, y.exponent);
+  const vx = x.mantissa * 10n ** BigInt(x.exponent - e);
+  const vy = y.mantissa * 10n ** BigInt(y.exponent - e);
+  return vx === vy ? 0 : vx < vy ? -1 : 1;
+}
+
 /** Removes trailing zeros so that the mantissa is as small as possible. */
 function normalise(q: ParsedQuantity): ParsedQuantity {
   let { mantissa, exponent } = q;

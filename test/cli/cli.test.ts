@@ -323,6 +323,14 @@ describe('mesh-webhook inject', () => {
     expect(r.stderr).toContain('quote it as written: "1.30"');
   });
 
+  it('refuses a configuration whose proxy request is above its limit (every injected pod would be refused)', () => {
+    const r = cli(['inject', '--set', 'values.global.proxy.resources.requests.cpu=500m', '-f', deploymentFile()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'error: config values.global.proxy.resources.requests.cpu: "500m" is above values.global.proxy.resources.limits.cpu "200m"; the API server would refuse every injected pod: lower the request or raise the limit\n',
+    );
+  });
+
   it('fails on a missing manifest or config file naming it', () => {
     const missing = join(dir, 'missing.yaml');
     expect(cli(['inject', '-f', missing]).stderr).toContain(`manifest file ${missing} does not exist`);

@@ -181,7 +181,7 @@ describe('loadConfig: --set', () => {
     ['values.global.tag=1', 'global.tag', '1'],
     ['values.global.hub=1e3', 'global.hub', '1e3'],
     ['values.global.proxy.image=true', 'global.proxy.image', 'true'],
-    ['values.global.proxy.resources.requests.cpu=0.50', 'global.proxy.resources.requests.cpu', '0.50'],
+    ['values.global.proxy.resources.requests.cpu=0.10', 'global.proxy.resources.requests.cpu', '0.10'],
     ['values.global.proxy.resources.requests.ephemeral-storage=1024', 'global.proxy.resources.requests.ephemeral-storage', '1024'],
     ['values.global.proxy.excludeInboundPorts=15020', 'global.proxy.excludeInboundPorts', '15020'],
     ['values.global.network=007', 'global.network', '007'],
@@ -325,5 +325,28 @@ describe('loadConfig: files', () => {
     const cfg = loadConfig({ profile: 'istio', valuesFiles: [`${base}/values.yaml`], meshFiles: [`${base}/mesh.yaml`] });
     expect(at(cfg.values, 'global.hub')).toBe('registry.istio.io/testing');
     expect(at(cfg.meshConfig, 'trustDomain')).toBe('cluster.local');
+  });
+});
+
+describe('loadConfig: requests within limits', () => {
+  it.each([
+    [['values.global.proxy.resources.requests.cpu=500m'], 'values.global.proxy.resources.requests.cpu', '"500m" is above values.global.proxy.resources.limits.cpu "200m"'],
+    [['values.global.proxy.resources.requests.memory=1Gi'], 'values.global.proxy.resources.requests.memory', '"1Gi" is above values.global.proxy.resources.limits.memory "128Mi"'],
+    [['values.global.proxy.resources.limits.memory=1000Mi', 'values.global.proxy.resources.requests.memory=1Gi'], 'values.global.proxy.resources.requests.memory', '"1Gi" is above values.global.proxy.resources.limits.memory "1000Mi"'],
+    [['values.global.proxy_init.resources={"requests":{"cpu":"1"},"limits":{"cpu":"999m"}}'], 'values.global.proxy_init.resources.requests.cpu', '"1" is above values.global.proxy_init.resources.limits.cpu "999m"'],
+  ])('kyma profile with %j is refused naming %s', (sets, path, text) => {
+    const err = configError(() => loadConfig({ sets }));
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(text);
+    expect(err.message).toContain('lower the request or raise the limit');
+  });
+
+  it.each([
+    [['values.global.proxy.resources.requests.cpu=200m']],
+    [['values.global.proxy.resources.requests.cpu=0.2']],
+    [['values.global.proxy.resources.limits.cpu=null', 'values.global.proxy.resources.requests.cpu=4']],
+    [['values.global.proxy.resources.requests.memory=128Mi']],
+  ])('%j loads (equal values, other spellings, no limit)', (sets) => {
+    expect(() => loadConfig({ sets })).not.toThrow();
   });
 });

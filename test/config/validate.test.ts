@@ -55,7 +55,7 @@ describe('validateConfig', () => {
   it.each([1, 0.5, '1.5', '+1', '-2', '.5', '1e3', '1E-2', '100m', '128Mi', '2Gi', '1Ei', '3k', '1M', '7n', '2u'])(
     'accepts the quantity %s',
     (q) => {
-      expect(() => validateConfig(withPatch({ values: { global: { proxy: { resources: { limits: { cpu: q } } } } } }))).not.toThrow();
+      expect(() => validateConfig(withPatch({ values: { global: { proxy: { resources: { requests: { cpu: q }, limits: { cpu: q } } } } } }))).not.toThrow();
     },
   );
 
