@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { auditCodes, cliWorkspace, ensureBuilt, parseJsonFindings, postValidate, runtime, validationReview, type CliWorkspace, type Obj } from './helpers.js';
+import { auditCodes, parseJsonFindings, postValidate, runtime, useCliWorkspace, validationReview, type Obj } from './helpers.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'istio', 'analyzers');
 
@@ -25,15 +25,10 @@ const objectsOf = (file: string): Obj[] => parseAllDocuments(readFileSync(join(D
 const id = (o: Obj) => (o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`);
 
 describe('through the CLI', () => {
-  let ws: CliWorkspace;
-  beforeAll(() => {
-    ensureBuilt();
-    ws = cliWorkspace();
-  }, 120_000);
-  afterAll(() => ws?.remove());
+  const workspace = useCliWorkspace();
 
   it.each(CASES.map((c) => [c.file, c] as const))('%s', (_file, c) => {
-    const run = ws.run(['validate', '-f', join(DIR, c.file), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', join(DIR, c.file), '-o', 'json']);
     expect(run.stderr).toBe('');
     const reported = parseJsonFindings(run.stdout).filter((f) => f.code === c.code).map((f) => f.object);
     expect(reported.sort()).toEqual([...c.expected].sort());

@@ -6,12 +6,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/app.js';
-import { cliMain, nodeBin } from '../helpers/build.js';
+import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
 import type { TestServer } from '../helpers/https.js';
 
 export type Obj = Record<string, any>;
@@ -143,6 +144,23 @@ export interface CliWorkspace {
 
 export function yamlStream(objects: readonly Obj[]): string {
   return objects.map((o) => `---\n${stringify(o)}`).join('');
+}
+
+/**
+ * A CLI workspace for the enclosing describe block (or file): the CLI built and a temporary directory made before its
+ * tests, removed after them. Call it at collection time; the returned function gives the workspace inside tests.
+ */
+export function useCliWorkspace(): () => CliWorkspace {
+  let ws: CliWorkspace | undefined;
+  beforeAll(() => {
+    ensureBuilt();
+    ws = cliWorkspace();
+  }, 120_000);
+  afterAll(() => ws?.remove());
+  return () => {
+    if (!ws) throw new Error('the CLI workspace is made in beforeAll: use it inside a test');
+    return ws;
+  };
 }
 
 export function cliWorkspace(prefix = 'mesh-webhook-validate-'): CliWorkspace {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { deployment, namespace, pod, service } from './examples.js';
-import { cliWorkspace, ensureBuilt, parseJsonFindings, postValidate, runtime, validationReview, type CliWorkspace, type Obj } from './helpers.js';
+import { parseJsonFindings, postValidate, runtime, useCliWorkspace, validationReview, type Obj } from './helpers.js';
 
 function inNamespace(o: Obj, ns: string): Obj {
   return { ...o, metadata: { ...o.metadata, namespace: ns } };
@@ -153,14 +153,10 @@ describe('through POST /validate (enforce mode)', () => {
 });
 
 describe('through the CLI (validate -f FILE -o json)', () => {
-  let ws: CliWorkspace;
-  beforeAll(() => {
-    ensureBuilt();
-    ws = cliWorkspace();
-  }, 120_000);
-  afterAll(() => ws?.remove());
+  const workspace = useCliWorkspace();
 
   it('gives the same findings for every case, in one file', () => {
+    const ws = workspace();
     const run = ws.run(['validate', '-f', ws.file(CASES.map((c) => c.object)), '-o', 'json']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(1);
