@@ -8,6 +8,7 @@ import { ConfigError } from '../config/types.js';
 import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
+import { describeResourceConflict, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
 import { deployMetaFromPod } from './deployMeta.js';
@@ -284,6 +285,10 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const problems = [...validateInjectionAnnotations(annotations), ...safetyProblems(annotations, c.safety)];
   if (problems.length > 0) {
     return rejected(problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
+  }
+  const conflicts = resourceConflicts(annotations);
+  if (conflicts.length > 0) {
+    return rejected(conflicts.map((conflict) => describeResourceConflict(conflict)).join('; '), `invalid annotation ${conflicts[0]!.request.annotation}`);
   }
   const templates = (annotations[A.templates] ?? '')
     .split(',')

@@ -4,6 +4,7 @@
  */
 import type { InjectionOutcome } from '../inject/api.js';
 import { A, parseGoBool, quoteValue, validateInjectionAnnotations } from '../inject/annotations.js';
+import { describeResourceConflict, resourceConflicts } from '../inject/resourceAnnotations.js';
 import { parseStatus } from '../inject/overrides.js';
 import type { Container, Pod, Probe } from '../k8s/types.js';
 import type { Finding } from './findings.js';
@@ -161,9 +162,14 @@ export function podFindings(s: PodSubject): Finding[] {
       merged.set(key, entry);
     }
     for (const m of merged.values()) add(m.code, join(s.templatePath, m.path), m.messages.join('; '));
-    // Annotation values are reported as IST0125 above, limits as MW060x; anything else the injector refuses is MW0401.
+    // Annotation values are reported as IST0125 above, limits as MW060x, resource annotations as MW0402; anything else the
+    // injector refuses is MW0401.
+    // Request annotations above their limit annotations (the injector refuses them after the values are valid).
+    const conflicts = resourceConflicts(annotations);
+    for (const c of conflicts) add('MW0402', `${metaPath}["${c.request.annotation}"]`, describeResourceConflict(c, metaPath));
     const unreadable = s.outcome.reason.startsWith(SHAPE_REASON);
-    if (unreadable || (validateInjectionAnnotations(annotations).length === 0 && unsafe.length === 0 && problems.length === 0)) {
+    const explained = validateInjectionAnnotations(annotations).length + unsafe.length + problems.length + conflicts.length > 0;
+    if (unreadable || !explained) {
       add('MW0401', rejectionPath(s.outcome.reason, s.templatePath), s.outcome.message);
     }
     // A pod the injector cannot even read (a malformed field) gets no further rules; any other rejection still gets

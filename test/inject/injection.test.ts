@@ -204,6 +204,32 @@ describe('injector errors reject the pod with a message naming the annotation an
     expect(answer.message).toContain(value);
   });
 
+  it('a request annotation above its limit annotation is rejected, naming both annotations and values', async () => {
+    const answer = await admitPod(
+      kyma,
+      appPod({ annotations: { 'sidecar.istio.io/proxyMemory': '256Mi', 'sidecar.istio.io/proxyMemoryLimit': '128Mi' } }),
+    );
+    expect(answer.allowed).toBe(false);
+    expect(answer.patch).toBeUndefined();
+    expect(answer.message).toBe(
+      "annotation sidecar.istio.io/proxyMemory '256Mi' is above annotation sidecar.istio.io/proxyMemoryLimit '128Mi': the API server refuses a container whose memory request is above its limit; lower the request or raise the limit",
+    );
+    // Compared by value, not by text: 0.5 CPU is above 300m, 1Gi is not above 1024Mi; both conflicts are named.
+    const both = await admitPod(
+      kyma,
+      appPod({ annotations: { 'sidecar.istio.io/proxyCPU': '0.5', 'sidecar.istio.io/proxyCPULimit': '300m', 'sidecar.istio.io/proxyMemory': '3Gi', 'sidecar.istio.io/proxyMemoryLimit': '2048Mi' } }),
+    );
+    expect(both.allowed).toBe(false);
+    expect(both.message).toContain("sidecar.istio.io/proxyCPU '0.5' is above annotation sidecar.istio.io/proxyCPULimit '300m'");
+    expect(both.message).toContain("sidecar.istio.io/proxyMemory '3Gi' is above annotation sidecar.istio.io/proxyMemoryLimit '2048Mi'");
+    const equal = await admitPod(
+      kyma,
+      appPod({ annotations: { 'sidecar.istio.io/proxyMemory': '1Gi', 'sidecar.istio.io/proxyMemoryLimit': '1024Mi', 'sidecar.istio.io/proxyCPU': '500m' } }),
+    );
+    expect(equal.allowed).toBe(true);
+    expect(container(equal.pod, 'istio-proxy')!.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } });
+  });
+
   it('a reserved prometheus.io/port is rejected when metrics are merged', async () => {
     const answer = await admitPod(istio, appPod({ annotations: { 'prometheus.io/port': '15090' } }));
     expect(answer.allowed).toBe(false);

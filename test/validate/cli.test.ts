@@ -43,6 +43,19 @@ describe('output', () => {
     ]);
   });
 
+  it('proxy resource annotations with a request above the limit: MW0402 with the paths of both annotations', () => {
+    const sized = deployment('sized', {}, { annotations: { 'sidecar.istio.io/proxyMemory': '256Mi', 'sidecar.istio.io/proxyMemoryLimit': '128Mi' } });
+    const run = ws.run(['validate', '-f', ws.file([sized])]);
+    expect(run.status).toBe(1);
+    expect(run.stdout.split('\n')[0]).toBe(
+      'error MW0402 Deployment shop/sized spec.template.metadata.annotations["sidecar.istio.io/proxyMemory"]: ' +
+        'spec.template.metadata.annotations["sidecar.istio.io/proxyMemory"] \'256Mi\' is above ' +
+        'spec.template.metadata.annotations["sidecar.istio.io/proxyMemoryLimit"] \'128Mi\': the API server refuses a container ' +
+        'whose memory request is above its limit; lower the request or raise the limit',
+    );
+    expect(run.stdout).not.toContain('MW0401');
+  });
+
   it('warnings and info only: exit 0', () => {
     const run = ws.run(['validate', '-f', ws.file([udp('dns'), service('web', [{ port: 80 }])]), '--output', 'json']);
     expect(run.status).toBe(0);

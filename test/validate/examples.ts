@@ -181,6 +181,12 @@ export const EXAMPLES: Record<string, RuleExample> = {
     clean: pod('template', {}, { annotations: { 'inject.istio.io/templates': 'sidecar' } }),
     path: 'metadata.annotations["inject.istio.io/templates"]',
   },
+  MW0402: {
+    what: 'a proxy memory request annotation above the memory limit annotation, on a Deployment template',
+    violating: deployment('sized', {}, { annotations: { 'sidecar.istio.io/proxyMemory': '256Mi', 'sidecar.istio.io/proxyMemoryLimit': '128Mi' } }),
+    clean: deployment('sized', {}, { annotations: { 'sidecar.istio.io/proxyMemory': '128Mi', 'sidecar.istio.io/proxyMemoryLimit': '256Mi' } }),
+    path: 'spec.template.metadata.annotations["sidecar.istio.io/proxyMemory"]',
+  },
   MW0601: {
     what: 'a proxy image from a registry other than the configured hub',
     violating: pod('image', {}, { annotations: { 'sidecar.istio.io/proxyImage': 'evil.example.com/istio/proxyv2:1.30.2' } }),
