@@ -72,6 +72,9 @@ export async function runServe(args: ServeArgs): Promise<void> {
     if (err instanceof CertificateError) throw new InputError(err.message);
     throw err;
   }
+  // Serving now: the webhook configurations may get the failure policy the operator annotated (Ignore until then).
+  const server = running;
+  cluster.serving(() => server.servedCertificate());
   await running.closed.finally(() => cluster.stop());
   setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

@@ -36,7 +36,7 @@ export type WebhookKind = 'mutating' | 'validating';
 export interface WebhookConfigurationObject {
   metadata: ObjectMeta;
   /** In order (JSON Patch paths index into this list). */
-  webhooks: { name: string; caBundle?: string }[];
+  webhooks: { name: string; caBundle?: string; failurePolicy?: string }[];
 }
 
 export interface JsonPatchOperation {
@@ -350,6 +350,7 @@ function plainWebhookConfiguration(c: k8s.V1MutatingWebhookConfiguration | k8s.V
     webhooks: (c.webhooks ?? []).map((w) => ({
       name: w.name,
       ...(w.clientConfig?.caBundle !== undefined ? { caBundle: w.clientConfig.caBundle } : {}),
+      ...(w.failurePolicy !== undefined ? { failurePolicy: w.failurePolicy } : {}),
     })),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The single entry point serve() uses for everything cluster-related: connect (kubeconfig, in-cluster, or none),
- * start the namespace/node cache, and, in self-managed certificate mode, the certificate manager.
+ * start the namespace/node cache, in self-managed certificate mode the certificate manager, and, once the listener
+ * serves, the failure-policy switch of the webhook configurations.
  *
  * Nothing here blocks start-up for long or fails it when the API server is unreachable: the cache and the
  * certificates keep retrying in the background. Only a cluster configuration that cannot work (a kubeconfig file
@@ -26,6 +27,7 @@ import {
 } from '../certs/selfManaged.js';
 import type { WebhookNames } from '../certs/caBundle.js';
 import { serviceDnsNames } from '../certs/selfManaged.js';
+import { startFailurePolicyControl, type FailurePolicyControl } from './failurePolicy.js';
 
 export { ClusterConfigError } from './client.js';
 export { CERTIFICATE_MODES, resolveCertificateMode, type CertificateMode } from '../certs/mode.js';
@@ -65,6 +67,8 @@ export interface ClusterIntegrationOptions {
   /** Tests: backoff of the informers and the certificate checks, check interval, clock, service account root. */
   retry?: RetryOptions;
   certificates?: Partial<Pick<SelfManagedOptions, 'checkIntervalMs' | 'renewBeforeMs' | 'clock' | 'caOverlapMs'>>;
+  /** Tests: the intervals of the failure-policy passes (default 30 s, 2 s while waiting for the caBundle). */
+  failurePolicy?: { intervalMs?: number; waitingIntervalMs?: number };
   connect?: Pick<ConnectOptions, 'serviceAccountRoot' | 'env' | 'requestTimeoutMs'>;
 }
 
@@ -115,6 +119,12 @@ export interface ClusterIntegration {
   /** In self-managed mode: `current()` is the certificate to serve once there is one. */
   certificates?: SelfManagedCertificates;
   namespace: string;
+  /**
+   * Call once the HTTPS listener serves: from then on the webhook configurations get the failure policy their
+   * annotation names as soon as their caBundle trusts `servedCertificate()` (src/cluster/failurePolicy.ts). Without a
+   * cluster: nothing.
+   */
+  serving(servedCertificate: () => string | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -133,14 +143,15 @@ export async function startClusterIntegration(options: ClusterIntegrationOptions
   const namespace = resolveNamespace(options.namespace, options.connect?.serviceAccountRoot);
   if (!client) {
     logger.info('no cluster: running without cluster awareness (namespace labels and node versions come from the configuration)');
-    return { view: undefined, namespace, stop: async () => undefined };
+    return { view: undefined, namespace, serving: () => undefined, stop: async () => undefined };
   }
   logger.info({ server: client.server, source: client.source, namespace }, `cluster: ${client.source} configuration, API server ${client.server}`);
 
   const cache = new ClusterCache(client, { logger, ...(options.retry ? { retry: options.retry } : {}) }).start();
   let certificates: SelfManagedCertificates | undefined;
+  let failurePolicy: FailurePolicyControl | undefined;
+  const webhookNames = options.webhookNames ?? { mutating: DEFAULT_WEBHOOK_CONFIG, validating: DEFAULT_WEBHOOK_CONFIG };
   if (options.selfManagedCerts) {
-    const webhookNames = options.webhookNames ?? { mutating: DEFAULT_WEBHOOK_CONFIG, validating: DEFAULT_WEBHOOK_CONFIG };
     certificates = startSelfManagedCertificates({
       client,
       namespace,
@@ -177,8 +188,11 @@ export async function startClusterIntegration(options: ClusterIntegrationOptions
     client,
     ...(certificates ? { certificates } : {}),
     namespace,
+    serving(servedCertificate) {
+      failurePolicy ??= startFailurePolicyControl({ client, names: webhookNames, servedCertificate, logger, ...options.failurePolicy });
+    },
     async stop() {
-      await Promise.all([cache.stop(), certificates?.stop()]);
+      await Promise.all([cache.stop(), certificates?.stop(), failurePolicy?.stop()]);
     },
   };
 }

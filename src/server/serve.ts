@@ -153,6 +153,8 @@ export interface RunningServer {
    * and record its expiry in the metrics.
    */
   setCertificates(tls: TlsMaterial): void;
+  /** The certificate (PEM) new connections get now. */
+  servedCertificate(): string;
   /**
    * What SIGTERM does: not ready at once, keep serving for the drain delay (`delayMs`, default the server's), then
    * close(). Idempotent; resolves when closed.
@@ -268,8 +270,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const runtime = asRuntime(value);
     getRuntime = () => runtime;
   };
+  let servedCertificate = tls.cert;
   const setCertificates = (material: TlsMaterial) => {
     updateCertificates(app, material);
+    servedCertificate = material.cert;
     recordCertificateExpiry(metrics, material.cert);
   };
   // A certificate that arrived while the server was starting (before the caller could wire setCertificates).
@@ -447,6 +451,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     setInjector,
     runtime: currentRuntime,
     setCertificates,
+    servedCertificate: () => servedCertificate,
     shutdown: (delayMs?: number) => shutdown(delayMs),
     close,
     closed,

@@ -41,6 +41,9 @@ const MSG = {
   names: `${ONLY}: it may not rename or reorder webhooks${TAIL}`,
   field: (path: string) => `${ONLY}: webhooks[*].${path} must stay as it is${TAIL}`,
   meta: (field: string) => `${ONLY}: metadata.${field} must stay as they are${TAIL}`,
+  failurePolicy:
+    `${ONLY}: webhooks[*].failurePolicy may only change to the value of the annotation mesh-webhook.kyma-project.io/failure-policy; ` +
+    'mesh-webhook itself never sends another change, so check who is using its token',
 };
 
 // ---- the rendered objects -------------------------------------------------------------------------------------------
@@ -398,8 +401,8 @@ describe('forbidden changes by the ServiceAccount are denied with a message sayi
       serviceWritesCaBundle(c, CA_A);
       (w(c).rules as { resources: string[] }[])[0]!.resources = ['*'];
     }, MSG.field('rules')],
-    ['failurePolicy Ignore', M, (c) => { w(c).failurePolicy = 'Ignore'; }, MSG.field('failurePolicy')],
-    ['failurePolicy Fail on the validating webhook', V, (c) => { w(c).failurePolicy = 'Fail'; }, MSG.field('failurePolicy')],
+    // Annotated Ignore on the validating webhook (kyma): Fail is not the annotated value.
+    ['failurePolicy Fail on the validating webhook', V, (c) => { w(c).failurePolicy = 'Fail'; }, MSG.failurePolicy],
     ['timeoutSeconds changed', M, (c) => { w(c).timeoutSeconds = 30; }, MSG.field('timeoutSeconds')],
     ['timeoutSeconds removed', V, (c) => { delete w(c).timeoutSeconds; }, MSG.field('timeoutSeconds')],
     ['sideEffects changed', M, (c) => { w(c).sideEffects = 'Some'; }, MSG.field('sideEffects')],
@@ -431,12 +434,57 @@ describe('forbidden changes by the ServiceAccount are denied with a message sayi
     expectAllowed(update('kyma', old, (c) => serviceWritesCaBundle(c, CA_A)));
     expectDenied(update('kyma', old, (c) => c.webhooks!.reverse()), MSG.names);
     // The second webhook is compared too, not only the first.
-    expectDenied(update('kyma', old, (c) => { c.webhooks![1]!.failurePolicy = 'Ignore'; }), MSG.field('failurePolicy'));
+    expectDenied(update('kyma', old, (c) => { c.webhooks![1]!.timeoutSeconds = 30; }), MSG.field('timeoutSeconds'));
+  });
+
+  describe('failurePolicy: only to the annotated value (the service switches it once ready)', () => {
+    it('the manifests register Ignore and annotate the policy: Fail for injection, Ignore for validation (Fail in staging)', () => {
+      for (const overlay of OVERLAYS) {
+        for (const kind of KINDS) expect(firstWebhook(stored(overlay, kind)).failurePolicy, `${overlay} ${kind}`).toBe('Ignore');
+      }
+      const annotated = (overlay: string, kind: WebhookConfig['kind']) =>
+        (stored(overlay, kind).metadata.annotations as Record<string, string>)['mesh-webhook.kyma-project.io/failure-policy'];
+      expect([annotated('kyma', M), annotated('kyma', V), annotated('staging', M), annotated('staging', V), annotated('cert-manager', M)]).toEqual([
+        'Fail',
+        'Ignore',
+        'Fail',
+        'Fail',
+        'Fail',
+      ]);
+    });
+
+    it.each(OVERLAYS)('%s: Ignore to the annotated Fail is allowed, with the caBundle or alone', (overlay) => {
+      const old = stored(overlay, M);
+      expectAllowed(update(overlay, old, (c) => { w(c).failurePolicy = 'Fail'; }));
+      expectAllowed(update(overlay, old, (c) => { serviceWritesCaBundle(c, CA_A); w(c).failurePolicy = 'Fail'; }));
+    });
+
+    it('Fail back to Ignore against the annotation is denied; so is removing the field', () => {
+      const switched = stored('kyma', M);
+      w(switched).failurePolicy = 'Fail';
+      expectDenied(update('kyma', switched, (c) => { w(c).failurePolicy = 'Ignore'; }), MSG.failurePolicy);
+      expectDenied(update('kyma', switched, (c) => { delete w(c).failurePolicy; }), MSG.failurePolicy);
+      // Nor may the annotation be changed to make Ignore the annotated value.
+      expectDenied(
+        update('kyma', switched, (c) => {
+          (c.metadata.annotations as Record<string, string>)['mesh-webhook.kyma-project.io/failure-policy'] = 'Ignore';
+          w(c).failurePolicy = 'Ignore';
+        }),
+        MSG.meta('annotations'),
+      );
+    });
+
+    it('staging: the validating webhook may be switched to its annotated Fail', () => {
+      expectAllowed(update('staging', stored('staging', V), (c) => { w(c).failurePolicy = 'Fail'; }));
+    });
   });
 
   it('cert-manager overlay: the cainjector annotation cannot be removed by the ServiceAccount', () => {
     const old = stored('cert-manager', M);
-    expect(old.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'mesh-webhook/mesh-webhook-serving' });
+    expect(old.metadata.annotations).toEqual({
+      'cert-manager.io/inject-ca-from': 'mesh-webhook/mesh-webhook-serving',
+      'mesh-webhook.kyma-project.io/failure-policy': 'Fail',
+    });
     expectDenied(update('cert-manager', old, (c) => { delete c.metadata.annotations; }), MSG.meta('annotations'));
   });
 
@@ -528,7 +576,8 @@ describe.each([
       for (const [how, change] of variants) {
         const outcome = update('kyma', base, change);
         expect(outcome.allowed, `webhooks[0].${p} ${how}: denied`).toBe(false);
-        expect(outcome.message, `webhooks[0].${p} ${how}: the message names the field`).toBe(MSG.field(p));
+        // failurePolicy: changed to a value the annotation does not name (Ignore-changed), or removed.
+        expect(outcome.message, `webhooks[0].${p} ${how}: the message names the field`).toBe(p === 'failurePolicy' ? MSG.failurePolicy : MSG.field(p));
         expect(outcome.failures.filter((f) => f.error !== undefined), `webhooks[0].${p} ${how}: no CEL error`).toEqual([]);
       }
       checked.push(p);

@@ -23,6 +23,7 @@ import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/
 import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ResourceQuota } from 'kubernetes-models/v1/ResourceQuota';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -54,6 +55,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,
+  'v1/ResourceQuota': ResourceQuota,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
@@ -183,16 +185,15 @@ function expandRules(rules: IRuleWithOperations[] | undefined): string[] {
  * (cert-manager) only lists and watches namespaces and nodes.
  */
 const NAMESPACES_NODES: IPolicyRule = { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] };
+// caBundle (self-managed) and the annotated failurePolicy once ready (every overlay).
+const WEBHOOK_CONFIGURATIONS: IPolicyRule = {
+  apiGroups: ['admissionregistration.k8s.io'],
+  resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+  resourceNames: ['mesh-webhook'],
+  verbs: ['get', 'patch'],
+};
 const SELF_MANAGED_RBAC: { clusterRole: IPolicyRule[]; role?: IPolicyRule[] } = {
-  clusterRole: [
-    NAMESPACES_NODES,
-    {
-      apiGroups: ['admissionregistration.k8s.io'],
-      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
-      resourceNames: ['mesh-webhook'],
-      verbs: ['get', 'patch'],
-    },
-  ],
+  clusterRole: [NAMESPACES_NODES, WEBHOOK_CONFIGURATIONS],
   role: [
     { apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-webhook-tls'], verbs: ['get', 'update'] },
     // create cannot be restricted by resourceNames (the name is not known when it is authorised).
@@ -202,7 +203,7 @@ const SELF_MANAGED_RBAC: { clusterRole: IPolicyRule[]; role?: IPolicyRule[] } = 
 const RBAC: Record<string, { clusterRole: IPolicyRule[]; role?: IPolicyRule[] }> = {
   kyma: SELF_MANAGED_RBAC,
   staging: SELF_MANAGED_RBAC,
-  'cert-manager': { clusterRole: [NAMESPACES_NODES] },
+  'cert-manager': { clusterRole: [NAMESPACES_NODES, WEBHOOK_CONFIGURATIONS] },
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'mesh-webhook-manifests-'));
@@ -266,7 +267,9 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(w.clientConfig).toEqual({ service: { name: NAME, namespace: NS, path: '/inject', port: 443 } });
     expect(w.clientConfig.caBundle, 'caBundle is left to the runtime (self-managed mode or cainjector)').toBeUndefined();
     expect(w.timeoutSeconds).toBe(10);
-    expect(w.failurePolicy).toBe('Fail');
+    // Ignore until a replica is ready; then the annotated Fail (src/cluster/failurePolicy.ts, test/cluster/install.test.ts).
+    expect(w.failurePolicy).toBe('Ignore');
+    expect(one(overlay, 'MutatingWebhookConfiguration').metadata.annotations?.['mesh-webhook.kyma-project.io/failure-policy']).toBe('Fail');
     expect(w.sideEffects).toBe('None');
     expect(w.admissionReviewVersions).toEqual(['v1']);
     expect(w.reinvocationPolicy).toBe('IfNeeded');
@@ -322,7 +325,13 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     const pod = tpl.spec;
     expect(pod.serviceAccountName).toBe(NAME);
     expect(pod.terminationGracePeriodSeconds).toBe(30);
-    expect(pod.priorityClassName).toBeUndefined();
+    // Every pod creation depends on it once ready; the ResourceQuota admits the class outside kube-system (GKE).
+    expect(pod.priorityClassName).toBe('system-cluster-critical');
+    const quota = one<{ spec: unknown }>(overlay, 'ResourceQuota', 'mesh-webhook-critical-pods');
+    expect(quota.spec).toEqual({
+      hard: { pods: '10' },
+      scopeSelector: { matchExpressions: [{ operator: 'In', scopeName: 'PriorityClass', values: ['system-cluster-critical'] }] },
+    });
     expect(pod.initContainers).toBeUndefined();
     expect(pod.affinity).toEqual({
       podAntiAffinity: {
@@ -514,8 +523,9 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
 // ---- what differs per overlay -------------------------------------------------------------------------------------
 
 describe('kyma overlay (default)', () => {
-  it('validates warn-only: failurePolicy Ignore, the config\'s validation mode (warn), no --set', () => {
+  it('validates warn-only: failurePolicy Ignore (also once ready), the config\'s validation mode (warn), no --set', () => {
     expect(validatingWebhook('kyma').failurePolicy).toBe('Ignore');
+    expect(one('kyma', 'ValidatingWebhookConfiguration').metadata.annotations?.['mesh-webhook.kyma-project.io/failure-policy']).toBe('Ignore');
     expect(Object.keys(configMapData('kyma'))).toEqual(['config.yaml']);
     expect(container('kyma').args).not.toContain('--set');
     const configFile = join(tmp, 'kyma-validation-config.yaml');
@@ -535,7 +545,8 @@ describe('kyma overlay (default)', () => {
       [
         'ClusterRole/mesh-webhook', 'ClusterRoleBinding/mesh-webhook', 'ConfigMap/mesh-webhook-config', 'Deployment/mesh-webhook',
         'HorizontalPodAutoscaler/mesh-webhook', 'MutatingWebhookConfiguration/mesh-webhook', 'Namespace/mesh-webhook',
-        'NetworkPolicy/mesh-webhook-gardener', 'PodDisruptionBudget/mesh-webhook', 'Role/mesh-webhook', 'RoleBinding/mesh-webhook',
+        'NetworkPolicy/mesh-webhook-gardener', 'PodDisruptionBudget/mesh-webhook', 'ResourceQuota/mesh-webhook-critical-pods',
+        'Role/mesh-webhook', 'RoleBinding/mesh-webhook',
         'Service/mesh-webhook', 'ServiceAccount/mesh-webhook', 'ValidatingAdmissionPolicy/mesh-webhook-cabundle-only',
         'ValidatingAdmissionPolicyBinding/mesh-webhook-cabundle-only', 'ValidatingWebhookConfiguration/mesh-webhook',
       ].sort(),
@@ -544,9 +555,11 @@ describe('kyma overlay (default)', () => {
 });
 
 describe('staging overlay', () => {
-  it('enforces validation: the validating webhook fails closed', () => {
-    expect(validatingWebhook('staging').failurePolicy).toBe('Fail');
-    expect(mutatingWebhook('staging').failurePolicy).toBe('Fail');
+  it('enforces validation: the validating webhook fails closed once ready (annotated Fail; Ignore until then)', () => {
+    const annotated = (kind: string) => one('staging', kind).metadata.annotations?.['mesh-webhook.kyma-project.io/failure-policy'];
+    expect([annotated('ValidatingWebhookConfiguration'), annotated('MutatingWebhookConfiguration')]).toEqual(['Fail', 'Fail']);
+    expect(validatingWebhook('staging').failurePolicy).toBe('Ignore');
+    expect(mutatingWebhook('staging').failurePolicy).toBe('Ignore');
   });
 
   it('sets validation.mode=enforce on the command line; the ConfigMap is the kyma one', () => {
