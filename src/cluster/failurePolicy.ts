@@ -104,6 +104,11 @@ export interface FailurePolicyControlOptions {
   intervalMs?: number;
   /** Default 2 s: the interval while a configuration is waiting for its caBundle. */
   waitingIntervalMs?: number;
+  /**
+   * Called when a configuration waits for its caBundle, at most once per `intervalMs`: the certificate manager
+   * publishes the CA again (a `kubectl replace` of the manifests, for one, removes it).
+   */
+  onWaiting?: () => void;
 }
 
 export interface FailurePolicyControl {
@@ -122,6 +127,7 @@ export function startFailurePolicyControl(options: FailurePolicyControlOptions):
   let running: Promise<FailurePolicyPass | undefined> = Promise.resolve(undefined);
   // Logged when it changes, not at every pass.
   const lastState = new Map<string, string>();
+  let lastWaitingCall = -Infinity;
 
   function report(pass: FailurePolicyPass): void {
     for (const label of pass.switched) {
@@ -154,8 +160,12 @@ export function startFailurePolicyControl(options: FailurePolicyControlOptions):
         const message = err instanceof Error ? err.message : String(err);
         logger.warn({ err: message }, `failure policy: could not check the webhook configurations (${message}); trying again in ${Math.round(intervalMs / 1000)} s`);
       }
+      const waiting = pass !== undefined && Object.values(pass.states).includes('waiting');
+      if (waiting && options.onWaiting && Date.now() - lastWaitingCall >= intervalMs) {
+        lastWaitingCall = Date.now();
+        options.onWaiting();
+      }
       if (!stopped && timer === undefined) {
-        const waiting = pass !== undefined && Object.values(pass.states).includes('waiting');
         timer = setTimeout(() => void run(), waiting ? waitingIntervalMs : intervalMs);
         timer.unref();
       }

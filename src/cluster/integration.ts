@@ -189,7 +189,15 @@ export async function startClusterIntegration(options: ClusterIntegrationOptions
     ...(certificates ? { certificates } : {}),
     namespace,
     serving(servedCertificate) {
-      failurePolicy ??= startFailurePolicyControl({ client, names: webhookNames, servedCertificate, logger, ...options.failurePolicy });
+      failurePolicy ??= startFailurePolicyControl({
+        client,
+        names: webhookNames,
+        servedCertificate,
+        logger,
+        // A caBundle that lost the CA (e.g. `kubectl replace` of the manifests) gets it again before the hourly check.
+        ...(certificates ? { onWaiting: () => void certificates?.checkNow() } : {}),
+        ...options.failurePolicy,
+      });
     },
     async stop() {
       await Promise.all([cache.stop(), certificates?.stop(), failurePolicy?.stop()]);

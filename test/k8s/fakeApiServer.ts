@@ -21,6 +21,10 @@
  *   `metadata.continue` token while more remain (with `remainingItemCount`); `continue` resumes after the last item
  *   returned; a malformed token is 400, one from before a `compact()` is 410 Expired.
  *
+ * - Pods POSTed after `admitPods()` go through the stored MutatingWebhookConfigurations as the API server would
+ *   (test/k8s/mutatingAdmission.ts: selectors, HTTPS to the Service's endpoint set with `setEndpoint`, caBundle,
+ *   failurePolicy), and `webhookCalls` records what each call did.
+ *
  * Test controls: {@link FakeApiServer.apply}/`remove` (emit watch events), `injectConflicts` (the next N writes of an
  * object fail with 409 as if another writer had just changed it: its resourceVersion moves on), `failNext` (answer
  * matching requests with an error status), `down()`/`up()` (close every socket and refuse connections, then listen on
@@ -34,6 +38,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import jsonpatch from 'fast-json-patch';
+import { AdmissionRefusal, admitPodCreate, type WebhookCall, type WebhookConfiguration } from './mutatingAdmission.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type KubeObject = {
@@ -256,6 +261,10 @@ export class FakeApiServer {
   private readonly failRules: FailRule[] = [];
   private rv = 1000;
   private compactedRv = 0;
+  /** Pod admission through the mutating webhooks (admitPods): Service `namespace/name` → loopback port. */
+  private admission: Map<string, number> | undefined;
+  /** What each webhook call did, in order (admitPods). */
+  readonly webhookCalls: WebhookCall[] = [];
   private seq = 0;
   private listening = false;
   private boundPort = 0;
@@ -377,6 +386,42 @@ export class FakeApiServer {
   /** Answer the next `count` requests matching method/path (substring or RegExp) with `status`. */
   failNext(match: { method?: string; path?: string | RegExp }, count: number, status = 500): void {
     this.failRules.push({ ...match, status, remaining: count });
+  }
+
+  /**
+   * From now on, a Pod POSTed to the double goes through the MutatingWebhookConfigurations it stores, as the API
+   * server would (test/k8s/mutatingAdmission.ts). Services have no endpoints until {@link setEndpoint} gives them one.
+   */
+  admitPods(): void {
+    this.admission ??= new Map();
+  }
+
+  /** The loopback port that serves Service `namespace/name` (its ready endpoint); undefined: none (pods not ready). */
+  setEndpoint(namespace: string, name: string, port: number | undefined): void {
+    this.admitPods();
+    if (port === undefined) this.admission!.delete(`${namespace}/${name}`);
+    else this.admission!.set(`${namespace}/${name}`, port);
+  }
+
+  private async admitPod(namespace: string, body: unknown): Promise<unknown> {
+    if (!this.admission || !isPlainObject(body) || !isPlainObject(body.metadata)) return body;
+    const routes = this.admission;
+    const configurations = this.objectsOf(this.typeOf('mutatingwebhookconfigurations'), undefined) as unknown as WebhookConfiguration[];
+    const ns = this.store.get(this.key(this.typeOf('namespaces'), undefined, namespace));
+    try {
+      const { pod, calls } = await admitPodCreate({
+        configurations: clone(configurations),
+        namespace,
+        namespaceLabels: ns?.metadata.labels ?? {},
+        pod: clone(body) as KubeObject,
+        endpoint: (n, name) => routes.get(`${n}/${name}`),
+      });
+      this.webhookCalls.push(...calls);
+      return pod;
+    } catch (err) {
+      if (err instanceof AdmissionRefusal) throw new HttpError(err.status, err.reason, err.message);
+      throw err;
+    }
   }
 
   /** Forget the event history: watches from an older resourceVersion get 410 Expired. */
@@ -560,7 +605,10 @@ export class FakeApiServer {
       if (name === undefined) {
         if (method === 'GET' && (query.watch === 'true' || query.watch === '1')) return this.watch(type, namespace, query, res);
         if (method === 'GET') return this.send(res, 200, this.list(type, namespace, query));
-        if (method === 'POST') return this.send(res, 201, this.create(type, namespace, parseJson(body, contentType)));
+        if (method === 'POST') {
+          const object = type.plural === 'pods' && namespace !== undefined ? await this.admitPod(namespace, parseJson(body, contentType)) : parseJson(body, contentType);
+          return this.send(res, 201, this.create(type, namespace, object));
+        }
         throw new HttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
       }
       const key = this.key(type, namespace, name);
