@@ -4,6 +4,7 @@ import { ConfigError } from '../config/types.js';
 import { ManifestError } from '../workloads/kubeInject.js';
 import { parseCommandLine, USAGE, UsageError, type Invocation } from './args.js';
 import { InputError } from './errors.js';
+import { checkNamedFiles, namedFiles } from './inputFiles.js';
 
 /** Exit codes: 0 ok, 1 bad input (config, manifests, files) or `validate` found errors, 2 bad command line. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -16,6 +17,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
+    checkNamedFiles(namedFiles(invocation));
     switch (invocation.command) {
       case 'help':
         process.stdout.write(`${USAGE[invocation.topic ?? 'main']}\n`);

@@ -27,7 +27,8 @@ import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
-import { startMetricsListener, type MetricsListener } from './metricsListener.js';
+import { ListenError } from './listenError.js';
+import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
 import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
 import { shellQuote } from '../util/shellQuote.js';
@@ -189,7 +190,7 @@ function startOverloadGuard(app: WebhookServer, metrics: WebhookMetrics, logger:
   return installOverloadGuard(app, { ...options, registry, logger: options.logger ?? logger.child({ component: 'overload' }) });
 }
 
-/** Start the webhook server; resolves once it listens. */
+/** Start the webhook server; resolves once it listens. A listener that cannot bind is a {@link ListenError}. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const port = opts.port ?? DEFAULT_PORT;
   const host = opts.host ?? DEFAULT_HOST;
@@ -246,7 +247,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     await app.listen({ port, host });
   } catch (err) {
     await app.close().catch(() => {});
-    throw err;
+    throw new ListenError('webhook', host, port, err);
   }
   let metricsListener: MetricsListener | undefined;
   if (opts.metricsListener) {
@@ -254,7 +255,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       metricsListener = await startMetricsListener({ registry: metrics.registry, ...opts.metricsListener });
     } catch (err) {
       await app.close();
-      throw err;
+      throw new ListenError('metrics', opts.metricsListener.host ?? DEFAULT_METRICS_HOST, opts.metricsListener.port, err);
     }
   }
 
