@@ -115,6 +115,8 @@ export interface OutdatedArgs {
   dryRun: boolean;
   /** --max-restarts: workloads restarted per run (default 5). */
   maxRestarts: number;
+  /** --fail-on-outdated: exit 3 when a pod is outdated (for pipelines). */
+  failOnOutdated: boolean;
   config: LoadConfigOptions;
 }
 
@@ -198,7 +200,11 @@ Flags:
       --restart                 roll out the workloads of outdated pods (a dry run unless --dry-run=false)
       --dry-run[=true|false]    with --restart: only print what would be done (default true)
       --max-restarts N          workloads restarted per run (default ${DEFAULT_MAX_RESTARTS}); run again for the rest
+      --fail-on-outdated        exit 3 when a pod is outdated (pods with their own proxyImage do not count)
   -h, --help                    show this help
+
+Exit codes: 0 checked; 1 bad input or a restart failed; 2 bad command line; 3 outdated pods with
+--fail-on-outdated; 4 no cluster to talk to (no usable kubeconfig, or the API server cannot be reached).
 
 Give the configuration the webhook runs with (--config and the other flags below), so "current" means the same.
 
@@ -345,6 +351,7 @@ const OUTDATED_OPTIONS = {
   restart: { type: 'boolean' },
   'dry-run': { type: 'string' },
   'max-restarts': { type: 'string' },
+  'fail-on-outdated': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SERVE_OPTIONS = {
@@ -473,6 +480,7 @@ function parseOutdated(argv: string[]): Invocation {
       restart: values.restart === true,
       dryRun: dryRun[dryRunText]!,
       maxRestarts,
+      failOnOutdated: values['fail-on-outdated'] === true,
       config: configOptions(values, 'outdated'),
     },
   };

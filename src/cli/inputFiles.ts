@@ -32,10 +32,9 @@ export function namedFiles(invocation: Invocation): NamedFile[] {
       return configFiles(invocation.args.config);
     case 'validate':
       return invocation.args.list ? [] : configFiles(invocation.args.config);
-    case 'outdated': {
-      const { kubeconfig } = invocation.args;
-      return [...configFiles(invocation.args.config), ...(kubeconfig !== undefined ? [{ flag: '--kubeconfig', path: kubeconfig, expects: 'a kubeconfig file' }] : [])];
-    }
+    case 'outdated':
+      // Its --kubeconfig is checked with the other ways to the cluster (src/outdated/kubeconfigSource.ts, exit 4).
+      return configFiles(invocation.args.config);
     case 'serve': {
       const { certFile, keyFile, clientCaFile, cluster } = invocation.args;
       const kubeconfig = cluster?.kubeconfig;
