@@ -213,11 +213,20 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     certBaseline = await certificateBaseline(opts.certFile, opts.keyFile);
     tls = await loadCertificates(opts.certFile, opts.keyFile);
   } else {
-    const certs = await ensureDevCertificates(opts.devCertDir ?? DEFAULT_DEV_CERT_DIR, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
-    tls = { cert: certs.cert, key: certs.key };
-    const samplePath = path.join(path.dirname(certs.caPath), SAMPLE_REVIEW_FILE);
-    await writeFile(samplePath, JSON.stringify(sampleAdmissionReview(), null, 2) + '\n');
-    dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
+    const dir = opts.devCertDir ?? DEFAULT_DEV_CERT_DIR;
+    try {
+      const certs = await ensureDevCertificates(dir, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
+      tls = { cert: certs.cert, key: certs.key };
+      const samplePath = path.join(path.dirname(certs.caPath), SAMPLE_REVIEW_FILE);
+      await writeFile(samplePath, JSON.stringify(sampleAdmissionReview(), null, 2) + '\n');
+      dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
+    } catch (err) {
+      // A read-only working directory, or a file where the directory should be.
+      throw new CertificateError(
+        dir,
+        `development certificates cannot be kept in ${path.resolve(dir)} (${(err as Error).message}): run serve in a writable directory, or serve your own certificate with --cert FILE --key FILE`,
+      );
+    }
   }
 
   recordCertificateExpiry(metrics, tls.cert);

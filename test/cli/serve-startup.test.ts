@@ -4,7 +4,7 @@
  * file. Each is one line on stderr naming the flag and the fix, exit code 1, no stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,8 +37,8 @@ async function freePort(): Promise<number> {
 }
 
 /** `serve <args>`; a serve that starts after all is killed after 30 s (and the test fails on its status). */
-function serve(args: string[]) {
-  const r = spawnSync(nodeBin, [cliMain, 'serve', '--shutdown-delay', '0s', ...args], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+function serve(args: string[], cwd = dir) {
+  const r = spawnSync(nodeBin, [cliMain, 'serve', '--shutdown-delay', '0s', ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -89,5 +89,16 @@ describe('a file flag that names no readable file names the flag', () => {
   ])('%j', (flags, stderr) => {
     mkdirSync(path.join(dir, 'a-directory'), { recursive: true });
     expect(serve(['--port', '0', '--metrics-port', '0', ...flags])).toEqual({ status: 1, stderr });
+  });
+});
+
+test('development certificates that cannot be written (a file where .dev-certs should be) name the directory and the way out', () => {
+  const cwd = path.join(dir, 'blocked');
+  mkdirSync(cwd, { recursive: true });
+  writeFileSync(path.join(cwd, '.dev-certs'), 'not a directory\n');
+  const devCerts = path.join(cwd, '.dev-certs');
+  expect(serve(['--port', '0', '--metrics-port', '0'], cwd)).toEqual({
+    status: 1,
+    stderr: `error: development certificates cannot be kept in ${devCerts} (EEXIST: file already exists, mkdir '${devCerts}'): run serve in a writable directory, or serve your own certificate with --cert FILE --key FILE\n`,
   });
 });
