@@ -19,8 +19,8 @@ export class UsageError extends Error {
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
 export interface InjectArgs {
-  /** Manifest file, or `-` for stdin. */
-  filename: string;
+  /** -f: manifest files in the order given (`-` for stdin, at most once). */
+  filenames: string[];
   /** Output file; stdout when absent. */
   output?: string;
   config: LoadConfigOptions;
@@ -30,8 +30,8 @@ export const VALIDATE_OUTPUTS = ['text', 'json'] as const;
 export type ValidateOutput = (typeof VALIDATE_OUTPUTS)[number];
 
 export type ValidateArgs =
-  /** Validate the manifests of `filename` (`-` for stdin). */
-  | { list: false; filename: string; output: ValidateOutput; config: LoadConfigOptions }
+  /** Validate the manifests of `filenames` in order (`-` for stdin). */
+  | { list: false; filenames: string[]; output: ValidateOutput; config: LoadConfigOptions }
   /** Print the rules. */
   | { list: true; output: ValidateOutput };
 
@@ -91,8 +91,8 @@ export const EXPLAIN_OUTPUTS = ['text', 'json'] as const;
 export type ExplainOutput = (typeof EXPLAIN_OUTPUTS)[number];
 
 export interface ExplainArgs {
-  /** Manifest file, or `-` for stdin. */
-  filename: string;
+  /** -f: manifest files in the order given (`-` for stdin, at most once). */
+  filenames: string[];
   /** Namespace of objects without metadata.namespace (default: `default`). */
   namespace?: string;
   /** --namespace-labels: the labels of the objects' namespace (rule 4), over the configuration's namespaceLabels. */
@@ -115,6 +115,8 @@ export interface OutdatedArgs {
   dryRun: boolean;
   /** --max-restarts: workloads restarted per run (default 5). */
   maxRestarts: number;
+  /** --fail-on-outdated: exit 3 when a pod is outdated (for pipelines). */
+  failOnOutdated: boolean;
   config: LoadConfigOptions;
 }
 
@@ -169,7 +171,7 @@ objects in the input, or the configuration's namespaceLabels. (POST /explain ask
 namespace labels of its cluster cache.)
 
 Flags:
-  -f, --filename FILE           manifests to explain, '-' for stdin (required)
+  -f, --filename FILE           manifests to explain, '-' for stdin (required; repeat for more files)
       --namespace NS            namespace of objects without metadata.namespace (default: default)
       --namespace-labels K=V,...
                                 labels of the objects' namespace (empty: a namespace without labels)
@@ -198,7 +200,11 @@ Flags:
       --restart                 roll out the workloads of outdated pods (a dry run unless --dry-run=false)
       --dry-run[=true|false]    with --restart: only print what would be done (default true)
       --max-restarts N          workloads restarted per run (default ${DEFAULT_MAX_RESTARTS}); run again for the rest
+      --fail-on-outdated        exit 3 when a pod is outdated (pods with their own proxyImage do not count)
   -h, --help                    show this help
+
+Exit codes: 0 checked; 1 bad input or a restart failed; 2 bad command line; 3 outdated pods with
+--fail-on-outdated; 4 no cluster to talk to (no usable kubeconfig, or the API server cannot be reached).
 
 Give the configuration the webhook runs with (--config and the other flags below), so "current" means the same.
 
@@ -229,7 +235,8 @@ Injects the Istio sidecar into Pods, Deployments, StatefulSets, DaemonSets, Repl
 Jobs, CronJobs, DeploymentConfigs and v1 Lists; other documents are printed unchanged. Warnings go to stderr.
 
 Flags:
-  -f, --filename FILE           manifest file to inject, '-' for stdin (required)
+  -f, --filename FILE           manifest file to inject, '-' for stdin (required; repeat for more files,
+                                injected in order into one YAML stream)
   -o, --output FILE             write the result to FILE instead of stdout
   -h, --help                    show this help
 
@@ -292,7 +299,7 @@ input are used for the objects in those namespaces). Exit code 1 when any error 
 and info do not fail); 2 for a bad command line.
 
 Flags:
-  -f, --filename FILE           manifest file to check, '-' for stdin (required unless --list)
+  -f, --filename FILE           manifest file to check, '-' for stdin (required unless --list; repeatable)
   -o, --output text|json        text: one line per finding and a summary (default); json: an array of
                                 {code, severity, object, path, message}
       --list                    print the rules (code, severity, title, fix) and exit
@@ -316,20 +323,20 @@ const CONFIG_OPTIONS = {
 
 const INJECT_OPTIONS = {
   ...CONFIG_OPTIONS,
-  filename: { type: 'string', short: 'f' },
+  filename: { type: 'string', short: 'f', multiple: true },
   output: { type: 'string', short: 'o' },
 } as const satisfies ParseArgsConfig['options'];
 
 const VALIDATE_OPTIONS = {
   ...CONFIG_OPTIONS,
-  filename: { type: 'string', short: 'f' },
+  filename: { type: 'string', short: 'f', multiple: true },
   output: { type: 'string', short: 'o' },
   list: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const EXPLAIN_OPTIONS = {
   ...CONFIG_OPTIONS,
-  filename: { type: 'string', short: 'f' },
+  filename: { type: 'string', short: 'f', multiple: true },
   output: { type: 'string', short: 'o' },
   namespace: { type: 'string' },
   'namespace-labels': { type: 'string' },
@@ -344,6 +351,7 @@ const OUTDATED_OPTIONS = {
   restart: { type: 'boolean' },
   'dry-run': { type: 'string' },
   'max-restarts': { type: 'string' },
+  'fail-on-outdated': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SERVE_OPTIONS = {
@@ -373,7 +381,9 @@ const SERVE_OPTIONS = {
 /** Turns `process.argv.slice(2)` into what to run. Throws {@link UsageError}. */
 export function parseCommandLine(argv: readonly string[]): Invocation {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+  // No command is a mistake (a script that lost its arguments), not a request for help: usage on stderr, exit 2.
+  if (first === undefined) throw new UsageError('no command given: name one of the commands below');
+  if (first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command "${topic}"`);
     return topic === undefined ? { command: 'help' } : { command: 'help', topic };
@@ -415,9 +425,7 @@ export function parseLabelList(text: string, flag: string, command: CommandName)
 function parseExplain(argv: string[]): Invocation {
   const { values } = parse(argv, EXPLAIN_OPTIONS, 'explain');
   if (values.help) return { command: 'help', topic: 'explain' };
-  if (values.filename === undefined || values.filename === '') {
-    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'explain');
-  }
+  const filenames = manifestFilenames(values.filename, 'explain');
   const namespace = values.namespace;
   if (namespace !== undefined && !NAME.test(namespace)) {
     throw new UsageError(`--namespace must be a Kubernetes namespace name; got "${namespace}"`, 'explain');
@@ -426,7 +434,7 @@ function parseExplain(argv: string[]): Invocation {
   return {
     command: 'explain',
     args: {
-      filename: values.filename,
+      filenames,
       output: outputOf(values.output, 'explain'),
       ...(namespace !== undefined ? { namespace } : {}),
       ...(labels !== undefined ? { namespaceLabels: parseLabelList(labels, '--namespace-labels', 'explain') } : {}),
@@ -472,6 +480,7 @@ function parseOutdated(argv: string[]): Invocation {
       restart: values.restart === true,
       dryRun: dryRun[dryRunText]!,
       maxRestarts,
+      failOnOutdated: values['fail-on-outdated'] === true,
       config: configOptions(values, 'outdated'),
     },
   };
@@ -488,29 +497,32 @@ function parseValidate(argv: string[]): Invocation {
     if (values.filename !== undefined) throw new UsageError('--list prints the rules; it takes no -f', 'validate');
     return { command: 'validate', args: { list: true, output: output as ValidateOutput } };
   }
-  if (values.filename === undefined || values.filename === '') {
-    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'validate');
-  }
   return {
     command: 'validate',
-    args: { list: false, filename: values.filename, output: output as ValidateOutput, config: configOptions(values, 'validate') },
+    args: { list: false, filenames: manifestFilenames(values.filename, 'validate'), output: output as ValidateOutput, config: configOptions(values, 'validate') },
   };
 }
 
 function parseInject(argv: string[]): Invocation {
   const { values } = parse(argv, INJECT_OPTIONS, 'inject');
   if (values.help) return { command: 'help', topic: 'inject' };
-  if (values.filename === undefined || values.filename === '') {
-    throw new UsageError('missing -f FILE (use -f - to read from stdin)', 'inject');
-  }
+  const filenames = manifestFilenames(values.filename, 'inject');
   return {
     command: 'inject',
     args: {
-      filename: values.filename,
+      filenames,
       ...(values.output !== undefined ? { output: values.output } : {}),
       config: configOptions(values, 'inject'),
     },
   };
+}
+
+/** The -f values in order: at least one, none empty, stdin (`-`) at most once. */
+function manifestFilenames(values: string[] | undefined, command: CommandName): string[] {
+  if (values === undefined || values.length === 0) throw new UsageError('missing -f FILE (use -f - to read from stdin)', command);
+  if (values.includes('')) throw new UsageError('-f needs a file name (or - for stdin)', command);
+  if (values.filter((v) => v === '-').length > 1) throw new UsageError('-f - (stdin) can be given once', command);
+  return values;
 }
 
 function parseServe(argv: string[]): Invocation {

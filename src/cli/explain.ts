@@ -11,8 +11,8 @@ import { createInjector } from '../inject/index.js';
 import { apiGroup } from '../workloads/kinds.js';
 import type { ExplainArgs } from './args.js';
 import { InputError } from './errors.js';
-import { readManifests } from './inject.js';
-import { readObjects } from './validate.js';
+import { readManifestFiles } from './manifestFiles.js';
+import { readManifestObjects, readObjects, type ManifestObject } from './validate.js';
 
 export const DEFAULT_EXPLAIN_NAMESPACE = 'default';
 
@@ -25,9 +25,9 @@ export interface ExplainManifestOptions {
   namespaceLabels?: Record<string, string>;
 }
 
-/** The explanation of every Pod and workload of `yamlText` (other kinds are left out), in input order. */
-export function explainManifests(yamlText: string, config: InjectorConfig, options: ExplainManifestOptions = {}): Explanation[] {
-  const objects = readObjects(yamlText);
+/** The explanation of every Pod and workload of a manifest stream (or the objects read from several) (other kinds are left out), in input order. */
+export function explainManifests(input: string | readonly ManifestObject[], config: InjectorConfig, options: ExplainManifestOptions = {}): Explanation[] {
+  const objects = typeof input === 'string' ? readObjects(input) : input;
   const fallback = options.namespace ?? DEFAULT_EXPLAIN_NAMESPACE;
   const sources = new Map<string, LabelSource>();
   const labels: Record<string, Record<string, string>> = {};
@@ -63,13 +63,13 @@ export function explainManifests(yamlText: string, config: InjectorConfig, optio
 /** Runs the command: 0, or an InputError (exit 1) when the input has no Pod or workload. */
 export async function runExplain(args: ExplainArgs): Promise<number> {
   const config = loadConfig(args.config);
-  const input = await readManifests(args.filename);
-  const explanations = explainManifests(input, config, {
+  const explanations = explainManifests(readManifestObjects(await readManifestFiles(args.filenames)), config, {
     ...(args.namespace !== undefined ? { namespace: args.namespace } : {}),
     ...(args.namespaceLabels !== undefined ? { namespaceLabels: args.namespaceLabels } : {}),
   });
   if (explanations.length === 0) {
-    throw new InputError(`${args.filename === '-' ? 'the input' : args.filename} has no Pod or workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ...) to explain`);
+    const input = args.filenames.length === 1 && args.filenames[0] !== '-' ? args.filenames[0] : 'the input';
+    throw new InputError(`${input} has no Pod or workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ...) to explain`);
   }
   process.stdout.write(args.output === 'json' ? formatExplanationsJson(explanations) : formatExplanationsText(explanations));
   return 0;

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/types.js';
 import { ManifestError } from '../workloads/kubeInject.js';
 import { parseCommandLine, USAGE, UsageError, type Invocation } from './args.js';
-import { InputError } from './errors.js';
+import { EXIT, InputError } from './errors.js';
+import { checkNamedFiles, namedFiles } from './inputFiles.js';
 
-/** Exit codes: 0 ok, 1 bad input (config, manifests, files) or `validate` found errors, 2 bad command line. */
+/** Exit codes: see {@link EXIT}. */
 async function main(argv: readonly string[]): Promise<number> {
   let invocation: Invocation;
   try {
@@ -13,9 +14,10 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`error: ${err.message}\n\n${USAGE[err.command ?? 'main']}\n`);
-    return 2;
+    return EXIT.usage;
   }
   try {
+    checkNamedFiles(namedFiles(invocation));
     switch (invocation.command) {
       case 'help':
         process.stdout.write(`${USAGE[invocation.topic ?? 'main']}\n`);
@@ -44,7 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
     // Our own errors carry everything the operator needs; anything else may be a bug, so show where it came from.
     const expected = err instanceof ConfigError || err instanceof ManifestError || err instanceof InputError;
     if (!expected) process.stderr.write(`${err.stack ?? ''}\n`);
-    return 1;
+    return err instanceof InputError ? err.exitCode : EXIT.failed;
   }
 }
 
@@ -60,6 +62,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 70;
+    process.exitCode = EXIT.internal;
   },
 );

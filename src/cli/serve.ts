@@ -6,10 +6,12 @@ import { createRuntime } from '../server/app.js';
 import { createServiceLogger } from '../server/logger.js';
 import { createMetrics, trackClusterCache } from '../metrics.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../server/metricsListener.js';
+import { ListenError } from '../server/listenError.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { CertificateError } from '../tls/load.js';
 import type { ServeArgs } from './args.js';
 import { InputError } from './errors.js';
+import { listenProblem } from './startupErrors.js';
 
 /**
  * After a graceful shutdown the event loop should empty by itself; if a forgotten handle keeps it alive, exit anyway
@@ -70,6 +72,7 @@ export async function runServe(args: ServeArgs): Promise<void> {
   } catch (err) {
     await cluster.stop();
     if (err instanceof CertificateError) throw new InputError(err.message);
+    if (err instanceof ListenError) throw new InputError(listenProblem(err));
     throw err;
   }
   // Serving now: the webhook configurations may get the failure policy the operator annotated (Ignore until then).

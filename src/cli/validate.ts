@@ -10,7 +10,7 @@ import { createValidator, RULES, type Finding, type Severity } from '../validate
 import { ManifestError } from '../workloads/kubeInject.js';
 import { apiGroup, isList } from '../workloads/kinds.js';
 import type { ValidateArgs, ValidateOutput } from './args.js';
-import { readManifests } from './inject.js';
+import { eachManifestFile, readManifestFiles, type ManifestFile } from './manifestFiles.js';
 import { kindOfValue } from '../util/kindOfValue.js';
 
 type Obj = Record<string, unknown>;
@@ -65,6 +65,15 @@ export function readObjects(yamlText: string): ManifestObject[] {
   return out;
 }
 
+/**
+ * The objects of every `-f` file in order, as {@link readObjects} reads one; with several files, where an object is
+ * (and an error in it) starts with its file's name.
+ */
+export function readManifestObjects(files: readonly ManifestFile[]): ManifestObject[] {
+  const named = files.length > 1;
+  return eachManifestFile(files, (file) => readObjects(file.text).map((o) => (named ? { ...o, where: `${file.name}: ${o.where}` } : o))).flat();
+}
+
 /** Labels of the Namespace objects in the input, by name (what the cluster would know once they are applied). */
 function namespaceLabelsOf(objects: readonly ManifestObject[]): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
@@ -80,11 +89,11 @@ function namespaceLabelsOf(objects: readonly ManifestObject[]): Record<string, R
 }
 
 /**
- * Validate every object of a manifest stream with `config`. Namespace objects in the stream supply the labels of
+ * Validate every object of a manifest stream (or the objects read from several) with `config`. Namespace objects in the stream supply the labels of
  * their namespace (over config `namespaceLabels`), as they would in the cluster once applied.
  */
-export function validateManifests(yamlText: string, config: InjectorConfig): ManifestValidation {
-  const objects = readObjects(yamlText);
+export function validateManifests(input: string | readonly ManifestObject[], config: InjectorConfig): ManifestValidation {
+  const objects = typeof input === 'string' ? readObjects(input) : input;
   const fromInput = namespaceLabelsOf(objects);
   const effective = Object.keys(fromInput).length > 0 ? { ...config, namespaceLabels: { ...config.namespaceLabels, ...fromInput } } : config;
   const validator = createValidator(effective);
@@ -129,8 +138,7 @@ export async function runValidate(args: ValidateArgs): Promise<number> {
     return 0;
   }
   const config = loadConfig(args.config);
-  const input = await readManifests(args.filename);
-  const result = validateManifests(input, config);
+  const result = validateManifests(readManifestObjects(await readManifestFiles(args.filenames)), config);
   process.stdout.write(args.output === 'json' ? formatJson(result) : formatText(result));
   return result.findings.some((f) => f.severity === 'error') ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ClusterConfigError, KubeApiError, loadCliKubeConfig, toKubeApiError } from '../cluster/client.js';
+import { kubeconfigSource } from './kubeconfigSource.js';
 
 export type KubeObject = {
   apiVersion?: string;
@@ -69,20 +70,51 @@ export interface ConnectOutdatedOptions {
   pageSize?: number;
 }
 
-/** A connection configuration that cannot work (missing kubeconfig file, no current context). */
-export { ClusterConfigError as KubeconfigError };
+/**
+ * There is no cluster to talk to: no usable kubeconfig (missing, no current context, a plain-HTTP server the client
+ * refuses, credentials that cannot be obtained), or the API server could not be reached (refused, unknown host, TLS,
+ * timeout). The message names what was tried and what to do. An API server that answers with an error (403, ...)
+ * is a {@link KubeApiError} instead.
+ */
+export class ClusterUnreachableError extends Error {
+  override name = 'ClusterUnreachableError';
+}
+
+const CHECK_CONTEXT = 'check the current context (kubectl config current-context), or pass --kubeconfig FILE';
 
 export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): Promise<OutdatedApi> {
-  const kc = await loadCliKubeConfig(options.kubeconfig);
-  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+  const source = kubeconfigSource(options.kubeconfig);
+  if (source.problem !== undefined) throw new ClusterUnreachableError(source.problem);
+  let kc: Awaited<ReturnType<typeof loadCliKubeConfig>>;
+  try {
+    kc = await loadCliKubeConfig(options.kubeconfig);
+  } catch (err) {
+    if (err instanceof ClusterConfigError) throw new ClusterUnreachableError(`${err.message} (tried ${source.description})`);
+    throw err;
+  }
+  const cluster = kc.getCurrentCluster()!;
+  const server = cluster.server.replace(/\/+$/, '');
+  const context = `context "${kc.getCurrentContext()}" of ${source.description}`;
+  if (server.startsWith('http://') && cluster.skipTLSVerify !== true) {
+    // client-node refuses plain HTTP unless the cluster entry sets insecure-skip-tls-verify.
+    throw new ClusterUnreachableError(
+      `the API server of ${context} is ${server}, plain HTTP, which the Kubernetes client refuses unless that cluster sets insecure-skip-tls-verify: put the API server's https:// address in the kubeconfig, or ${CHECK_CONTEXT}`,
+    );
+  }
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
+  const unreachable = (err: KubeApiError) => new ClusterUnreachableError(`${err.message}, the server of ${context}: ${CHECK_CONTEXT}`);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const pageSize = options.pageSize ?? 500;
 
   async function call(method: string, path: string, what: string, body?: unknown, contentType?: string): Promise<unknown> {
     const url = new URL(server + path);
     const opts: https.RequestOptions = { method, timeout: timeoutMs };
-    await kc.applyToHTTPSOptions(opts);
+    try {
+      await kc.applyToHTTPSOptions(opts);
+    } catch (err) {
+      // Credentials (an exec plugin, a token file) or TLS material of the context that cannot be used.
+      throw new ClusterUnreachableError(`${what}: cannot use the credentials of ${context}: ${(err as Error).message}: ${CHECK_CONTEXT}`);
+    }
     const text = body === undefined ? undefined : JSON.stringify(body);
     opts.headers = {
       ...(opts.headers ?? {}),
@@ -98,7 +130,7 @@ export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): 
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })));
-      req.on('error', (err) => reject(toKubeApiError(err, what, server)));
+      req.on('error', (err) => reject(unreachable(toKubeApiError(err, what, server))));
       req.end(text);
     });
     if (answer.status >= 200 && answer.status < 300) {

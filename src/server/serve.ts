@@ -27,7 +27,8 @@ import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
-import { startMetricsListener, type MetricsListener } from './metricsListener.js';
+import { ListenError } from './listenError.js';
+import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
 import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
 import { shellQuote } from '../util/shellQuote.js';
@@ -191,7 +192,7 @@ function startOverloadGuard(app: WebhookServer, metrics: WebhookMetrics, logger:
   return installOverloadGuard(app, { ...options, registry, logger: options.logger ?? logger.child({ component: 'overload' }) });
 }
 
-/** Start the webhook server; resolves once it listens. */
+/** Start the webhook server; resolves once it listens. A listener that cannot bind is a {@link ListenError}. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const port = opts.port ?? DEFAULT_PORT;
   const host = opts.host ?? DEFAULT_HOST;
@@ -214,11 +215,20 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     certBaseline = await certificateBaseline(opts.certFile, opts.keyFile);
     tls = await loadCertificates(opts.certFile, opts.keyFile);
   } else {
-    const certs = await ensureDevCertificates(opts.devCertDir ?? DEFAULT_DEV_CERT_DIR, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
-    tls = { cert: certs.cert, key: certs.key };
-    const samplePath = path.join(path.dirname(certs.caPath), SAMPLE_REVIEW_FILE);
-    await writeFile(samplePath, JSON.stringify(sampleAdmissionReview(), null, 2) + '\n');
-    dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
+    const dir = opts.devCertDir ?? DEFAULT_DEV_CERT_DIR;
+    try {
+      const certs = await ensureDevCertificates(dir, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
+      tls = { cert: certs.cert, key: certs.key };
+      const samplePath = path.join(path.dirname(certs.caPath), SAMPLE_REVIEW_FILE);
+      await writeFile(samplePath, JSON.stringify(sampleAdmissionReview(), null, 2) + '\n');
+      dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
+    } catch (err) {
+      // A read-only working directory, or a file where the directory should be.
+      throw new CertificateError(
+        dir,
+        `development certificates cannot be kept in ${path.resolve(dir)} (${(err as Error).message}): run serve in a writable directory, or serve your own certificate with --cert FILE --key FILE`,
+      );
+    }
   }
 
   recordCertificateExpiry(metrics, tls.cert);
@@ -248,7 +258,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     await app.listen({ port, host });
   } catch (err) {
     await app.close().catch(() => {});
-    throw err;
+    throw new ListenError('webhook', host, port, err);
   }
   let metricsListener: MetricsListener | undefined;
   if (opts.metricsListener) {
@@ -256,7 +266,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       metricsListener = await startMetricsListener({ registry: metrics.registry, ...opts.metricsListener });
     } catch (err) {
       await app.close();
-      throw err;
+      throw new ListenError('metrics', opts.metricsListener.host ?? DEFAULT_METRICS_HOST, opts.metricsListener.port, err);
     }
   }
 

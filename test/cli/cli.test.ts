@@ -354,15 +354,17 @@ describe('mesh-webhook command line', () => {
     [['serve', '--overload-max-in-flight', '0'], '--overload-max-in-flight must be an integer 1..1000000'],
     [['deploy'], 'unknown command "deploy"'],
     [['--bogus'], 'expected a command'],
+    [[], 'error: no command given: name one of the commands below'],
   ])('%j is a usage error (exit 2)', (args, message) => {
     const r = cli(args);
     expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
     expect(r.stderr).toContain(message);
     expect(r.stderr).toContain('Usage: mesh-webhook');
   });
 
   it('prints help', () => {
-    for (const args of [['--help'], ['-h'], [], ['help']]) {
+    for (const args of [['--help'], ['-h'], ['help']]) {
       const r = cli(args);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('Usage: mesh-webhook <command>');
@@ -384,5 +386,65 @@ describe('mesh-webhook command line', () => {
     const { DEFAULT_PORT, DEFAULT_HOST } = await import('../../src/server/serve.js');
     const { HELP_DEFAULT_PORT, HELP_DEFAULT_HOST } = await import('../../src/cli/args.js');
     expect([HELP_DEFAULT_PORT, HELP_DEFAULT_HOST]).toEqual([DEFAULT_PORT, DEFAULT_HOST]);
+  });
+});
+
+describe('-f given more than once (as kubectl: every file, in order)', () => {
+  it('inject: the injected documents of every file, in order, as one YAML stream', () => {
+    const first = file(`${SERVICE}---\n${DEPLOYMENT}`);
+    const second = file(DEPLOYMENT.replaceAll('hello', 'second'));
+    const r = cli(['inject', '-f', first, '-f', second]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith(`${SERVICE}---\n`)).toBe(true);
+    const out = docs(r.stdout);
+    expect(out.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['Service/hello', 'Deployment/hello', 'Deployment/second']);
+    expect(findContainer(out[1]?.spec.template.spec, 'istio-proxy')).toBeDefined();
+    expect(findContainer(out[2]?.spec.template.spec, 'istio-proxy')).toBeDefined();
+  });
+
+  it('inject: -f - is stdin, in its place among the files', () => {
+    const r = cli(['inject', '-f', file(SERVICE), '-f', '-'], DEPLOYMENT.replaceAll('hello', 'piped'));
+    expect(r.status).toBe(0);
+    expect(docs(r.stdout).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['Service/hello', 'Deployment/piped']);
+  });
+
+  it('inject: an error names the file it is in; nothing is printed', () => {
+    const bad = file(`${SERVICE}---\nkind: Deployment\nspec: [\n`);
+    const r = cli(['inject', '-f', deploymentFile(), '-f', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^error: ${bad.replaceAll('.', '\\.')}: document 2: invalid YAML: `));
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    const missing = join(dir, 'absent.yaml');
+    expect(cli(['inject', '-f', deploymentFile(), '-f', missing])).toMatchObject({ status: 1, stdout: '', stderr: `error: manifest file ${missing} does not exist\n` });
+  });
+
+  it('stdin can be read once: -f - twice is a usage error', () => {
+    const r = cli(['inject', '-f', '-', '-f', '-'], DEPLOYMENT);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error: -f - (stdin) can be given once');
+  });
+
+  it('validate: the objects of every file are checked; a finding in the second file counts', () => {
+    const reserved = DEPLOYMENT.replaceAll('hello', 'api').replace('containerPort: 80', 'containerPort: 15021');
+    const r = cli(['validate', '-f', deploymentFile(), '-f', file(reserved)]);
+    expect(r.status).toBe(1);
+    expect(r.stdout.split('\n')).toEqual([
+      'error MW0101 Deployment shop/api spec.template.spec.containers[0].ports[0]: port 15021 is reserved by the proxy (health); move the application to another port',
+      '1 error(s), 0 warning(s), 0 info (2 objects checked)',
+      '',
+    ]);
+    const scalar = file('just a string\n');
+    expect(cli(['validate', '-f', deploymentFile(), '-f', scalar])).toMatchObject({
+      status: 1,
+      stderr: `error: ${scalar}: document 1: expected a Kubernetes object (a map with apiVersion and kind); got string "just a string"\n`,
+    });
+  });
+
+  it('explain: every file is explained', () => {
+    const r = cli(['explain', '-f', deploymentFile(), '-f', file(DEPLOYMENT.replaceAll('hello', 'second')), '-o', 'json']);
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { object: string }[]).map((e) => e.object)).toEqual(['Deployment shop/hello', 'Deployment shop/second']);
   });
 });

@@ -164,7 +164,7 @@ describe('explainManifests (the CLI core): namespace labels', () => {
   it('parses the flags', () => {
     expect(parseCommandLine(['explain', '-f', 'x.yaml', '--namespace-labels', 'istio-injection=disabled,team=a', '--namespace', 'shop', '-o', 'json'])).toEqual({
       command: 'explain',
-      args: { filename: 'x.yaml', namespace: 'shop', namespaceLabels: { 'istio-injection': 'disabled', team: 'a' }, output: 'json', config: {} },
+      args: { filenames: ['x.yaml'], namespace: 'shop', namespaceLabels: { 'istio-injection': 'disabled', team: 'a' }, output: 'json', config: {} },
     });
     expect(parseCommandLine(['explain', '-f', 'x.yaml', '--namespace-labels', ''])).toMatchObject({ args: { namespaceLabels: {} } });
     expect(() => parseCommandLine(['explain'])).toThrow(UsageError);

@@ -12,10 +12,18 @@ export interface Run {
   stderr: string;
 }
 
-/** Run the built CLI asynchronously (the event loop keeps serving in-process test servers meanwhile). */
-export function cli(args: string[], options: { cwd?: string; input?: string } = {}): Promise<Run> {
+/**
+ * Run the built CLI asynchronously (the event loop keeps serving in-process test servers meanwhile), with `env`
+ * instead of this process's environment when given; killed after 60 s (status null) if it hangs.
+ */
+export function cli(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(nodeBin, [cliMain, ...args], { cwd: options.cwd ?? root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(nodeBin, [cliMain, ...args], {
+      cwd: options.cwd ?? root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 60_000,
+      ...(options.env ? { env: options.env } : {}),
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

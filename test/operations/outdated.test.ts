@@ -264,8 +264,8 @@ describe('the API client', () => {
     expect(new Set(pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).size).toBe(13);
   });
 
-  it('a missing kubeconfig is an input error; an unreachable API server names it', async () => {
-    await expect(runOutdated(args('--kubeconfig', join(dir, 'nope')))).rejects.toThrow(/kubeconfig file .*nope does not exist/);
+  it('a missing kubeconfig or an unreachable API server is a NoClusterError naming it', async () => {
+    await expect(runOutdated(args('--kubeconfig', join(dir, 'nope')))).rejects.toThrow(/kubeconfig file .*nope \(--kubeconfig\) does not exist/);
     await api.close();
     await expect(run('-n', 'shop')).rejects.toThrow(/list pods in namespace shop: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+/);
     api = await FakeApiServer.start(); // for afterEach
@@ -276,8 +276,9 @@ describe('flags', () => {
   it('parses and checks them', () => {
     expect(parseCommandLine(['outdated'])).toEqual({
       command: 'outdated',
-      args: { allNamespaces: false, output: 'text', restart: false, dryRun: true, maxRestarts: 5, config: {} },
+      args: { allNamespaces: false, output: 'text', restart: false, dryRun: true, maxRestarts: 5, failOnOutdated: false, config: {} },
     });
+    expect(parseCommandLine(['outdated', '--fail-on-outdated'])).toMatchObject({ args: { failOnOutdated: true } });
     expect(parseCommandLine(['outdated', '-A', '--restart', '--dry-run'])).toMatchObject({ args: { allNamespaces: true, restart: true, dryRun: true } });
     expect(parseCommandLine(['outdated', '-n', 'shop', '--restart', '--dry-run=false', '--max-restarts', '2'])).toMatchObject({
       args: { namespace: 'shop', restart: true, dryRun: false, maxRestarts: 2 },
@@ -301,9 +302,82 @@ describe('mesh-webhook outdated (the built CLI)', () => {
     expect(act.stdout).toContain('Deployment other/api (via ReplicaSet api-55f6): 1 outdated pod(s); restarted (kubectl rollout restart deployment/api -n other)');
     expect(act.stdout).toContain('1 workload(s) restarted');
     expect((api.get('deployments', 'api', 'other')!.spec as any).template.metadata.annotations[RESTARTED_AT]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const bad = await cli(['outdated', '--kubeconfig', join(dir, 'missing')]);
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('does not exist');
+  });
+
+  it('--fail-on-outdated: exit 3 when a pod is outdated, 0 when none is', async () => {
+    const found = await cli(['outdated', '--kubeconfig', kubeconfig, '-A', '--fail-on-outdated']);
+    expect(found.stderr).toBe('');
+    expect(found.status).toBe(3);
+    expect(found.stdout).toContain('11 pod(s) with a sidecar checked in all namespaces: 2 up to date, 8 outdated');
+    const none = await cli(['outdated', '--kubeconfig', kubeconfig, '-n', 'empty', '--fail-on-outdated']);
+    expect(none.stderr).toBe('');
+    expect(none.status).toBe(0);
+    // Without the flag outdated pods are a finding, not a failure.
+    expect((await cli(['outdated', '--kubeconfig', kubeconfig, '-A'])).status).toBe(0);
+  });
+});
+
+describe('mesh-webhook outdated without a cluster to talk to: one line naming what was tried, exit 4', () => {
+  beforeAll(() => ensureBuilt(), 120_000);
+  /** An environment without a kubeconfig of the machine's own (HOME is the test directory, no KUBECONFIG). */
+  const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), ...extra });
+  const kubeconfigFor = (name: string, server: string): string => {
+    const file = join(dir, name);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'ctx',
+      }),
+    );
+    return file;
+  };
+
+  it('no kubeconfig at all', async () => {
+    expect(await cli(['outdated'], { env: env() })).toEqual({
+      status: 4,
+      stdout: '',
+      stderr: `error: no cluster to check: no --kubeconfig, KUBECONFIG is not set and ${join(dir, 'home', '.kube', 'config')} does not exist (and this is not a pod with a service account): pass --kubeconfig FILE, or set KUBECONFIG to the kubeconfig kubectl uses\n`,
+    });
+  });
+
+  it('a kubeconfig file that does not exist, given by --kubeconfig or $KUBECONFIG', async () => {
+    const missing = join(dir, 'missing');
+    expect(await cli(['outdated', '--kubeconfig', missing], { env: env() })).toEqual({
+      status: 4,
+      stdout: '',
+      stderr: `error: kubeconfig file ${missing} (--kubeconfig) does not exist: pass the path of a kubeconfig file to --kubeconfig\n`,
+    });
+    expect(await cli(['outdated'], { env: env({ KUBECONFIG: missing }) })).toEqual({
+      status: 4,
+      stdout: '',
+      stderr: `error: kubeconfig file ${missing} named by $KUBECONFIG does not exist: fix KUBECONFIG, or pass --kubeconfig FILE\n`,
+    });
+  });
+
+  it('a server that is plain http:// (the client refuses it without insecure-skip-tls-verify)', async () => {
+    const file = kubeconfigFor('http-kubeconfig', 'http://127.0.0.1:8080');
+    expect(await cli(['outdated', '--kubeconfig', file], { env: env() })).toEqual({
+      status: 4,
+      stdout: '',
+      stderr: `error: the API server of context "ctx" of kubeconfig ${file} (--kubeconfig) is http://127.0.0.1:8080, plain HTTP, which the Kubernetes client refuses unless that cluster sets insecure-skip-tls-verify: put the API server's https:// address in the kubeconfig, or check the current context (kubectl config current-context), or pass --kubeconfig FILE\n`,
+    });
+  });
+
+  it('a server that refuses connections', async () => {
+    const closed = await FakeApiServer.start();
+    const port = Number(new URL(closed.url).port);
+    await closed.close();
+    const file = kubeconfigFor('refusing-kubeconfig', `https://127.0.0.1:${port}`);
+    expect(await cli(['outdated', '-n', 'shop'], { env: env({ KUBECONFIG: file }) })).toEqual({
+      status: 4,
+      stdout: '',
+      stderr: `error: list pods in namespace shop: cannot reach the Kubernetes API at https://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}), the server of context "ctx" of kubeconfig ${file} ($KUBECONFIG): check the current context (kubectl config current-context), or pass --kubeconfig FILE\n`,
+    });
   });
 });
 
