@@ -1,0 +1,104 @@
+/**
+ * `values` and `meshConfig` keys against Istio's own schema (src/config/istioSchema.ts): a key Istio does not know is
+ * refused with the nearest known one; a key Istio knows but the injector does not read (src/config/injectorReads.ts)
+ * is accepted and reported, so the operator learns it has no effect here.
+ */
+import type { JsonObject } from '../k8s/types.js';
+import { PROXY_CONFIG_FIELDS } from '../inject/proxyConfig.js';
+import { INJECTOR_READS } from './injectorReads.js';
+import { ISTIO_CHART_ONLY_VALUES } from './istioChartKeys.js';
+import { ISTIO_MESH_CONFIG_SCHEMA, ISTIO_VALUES_SCHEMA } from './istioSchema.js';
+import { isPlainObject } from './merge.js';
+import { unknownKeyHint } from './suggest.js';
+import { ConfigError } from './types.js';
+
+/**
+ * Messages by name; each maps a key to the message it holds, `[]Name` for a list of them, or `*` for any value
+ * (nothing below it is checked).
+ */
+export interface IstioSchema {
+  readonly root: string;
+  readonly messages: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** meshConfig.defaultConfig: the ProxyConfig field table the injector already parses it with. */
+const PROXY_CONFIG: Readonly<Record<string, string>> = Object.fromEntries(PROXY_CONFIG_FIELDS.map(([name]) => [name, '*']));
+
+/** The values schema with the keys only Istio's chart and template use. */
+const VALUES_SCHEMA: IstioSchema = {
+  root: ISTIO_VALUES_SCHEMA.root,
+  messages: Object.fromEntries(
+    Object.entries(ISTIO_VALUES_SCHEMA.messages).map(([name, fields]) => [name, { ...fields, ...ISTIO_CHART_ONLY_VALUES[name] }]),
+  ),
+};
+
+const SCHEMAS = { values: VALUES_SCHEMA, meshConfig: ISTIO_MESH_CONFIG_SCHEMA } as const;
+export type IstioSection = keyof typeof SCHEMAS;
+
+function fieldsOf(schema: IstioSchema, message: string): Readonly<Record<string, string>> | undefined {
+  // A message of the schema's own file first: Helm values have a ProxyConfig of their own (values.global.proxy).
+  return schema.messages[message] ?? (message === 'ProxyConfig' ? PROXY_CONFIG : undefined);
+}
+
+/** A key written in a map, with the schema type it has there. */
+interface Visit {
+  path: string;
+  kind: string;
+  value: unknown;
+}
+
+/** Every key of `node` (a map of `message`) and below, in order; throws on the first key Istio does not know. */
+function walk(schema: IstioSchema, message: string, node: JsonObject, path: string, visit: (v: Visit) => boolean): void {
+  const fields = fieldsOf(schema, message);
+  if (!fields) return;
+  for (const [key, value] of Object.entries(node)) {
+    const kind = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    const at = `${path}.${key}`;
+    if (kind === undefined) throw new ConfigError(at, `unknown key; ${unknownKeyHint(key, Object.keys(fields))}`);
+    if (!visit({ path: at, kind, value })) continue;
+    if (kind.startsWith('[]') && Array.isArray(value)) {
+      value.forEach((item, i) => {
+        if (isPlainObject(item)) walk(schema, kind.slice(2), item, `${at}[${i}]`, visit);
+      });
+    } else if (kind !== '*' && isPlainObject(value)) {
+      walk(schema, kind, value, at, visit);
+    }
+  }
+}
+
+/** Refuses a key under `values` or `meshConfig` that Istio's schema does not have, naming the nearest known key. */
+export function checkIstioKeys(section: IstioSection, tree: JsonObject): void {
+  const schema = SCHEMAS[section];
+  walk(schema, schema.root, tree, section, () => true);
+}
+
+const READS = new Set(INJECTOR_READS);
+
+/** Whether the injector reads the key at `path` or something inside it. */
+function readAtOrBelow(path: string): boolean {
+  if (READS.has(path)) return true;
+  for (const read of READS) if (read.startsWith(`${path}.`) || path.startsWith(`${read}.`)) return true;
+  return false;
+}
+
+/** Whether the injector reads the key at `path` as a whole (or a key above it). */
+function readWhole(path: string): boolean {
+  for (const read of READS) if (path === read || path.startsWith(`${read}.`)) return true;
+  return false;
+}
+
+/**
+ * The keys in `tree` (what the operator wrote under `values` or `meshConfig`) that Istio knows but the injector does
+ * not read, outermost first: `values.pilot` when nothing under it is read, not each of its keys.
+ */
+export function unreadIstioKeys(section: IstioSection, tree: JsonObject): string[] {
+  const schema = SCHEMAS[section];
+  const unread: string[] = [];
+  walk(schema, schema.root, tree, section, ({ path }) => {
+    if (readWhole(path)) return false;
+    if (readAtOrBelow(path)) return true;
+    unread.push(path);
+    return false;
+  });
+  return unread;
+}
