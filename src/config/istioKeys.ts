@@ -35,6 +35,15 @@ const VALUES_SCHEMA: IstioSchema = {
 const SCHEMAS = { values: VALUES_SCHEMA, meshConfig: ISTIO_MESH_CONFIG_SCHEMA } as const;
 export type IstioSection = keyof typeof SCHEMAS;
 
+/**
+ * MeshConfig is decoded as proto JSON, which takes a field's proto name (`default_config`) as well as its JSON name
+ * (`defaultConfig`); Helm values are template data, where only the key as declared is read.
+ */
+const PROTO_NAMES: Record<IstioSection, boolean> = { values: false, meshConfig: true };
+
+/** The JSON name of a proto field name: each `_x` becomes `X`. */
+const jsonName = (protoName: string): string => protoName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
 function fieldsOf(schema: IstioSchema, message: string): Readonly<Record<string, string>> | undefined {
   // A message of the schema's own file first: Helm values have a ProxyConfig of their own (values.global.proxy).
   return schema.messages[message] ?? (message === 'ProxyConfig' ? PROXY_CONFIG : undefined);
@@ -48,28 +57,29 @@ interface Visit {
 }
 
 /** Every key of `node` (a map of `message`) and below, in order; throws on the first key Istio does not know. */
-function walk(schema: IstioSchema, message: string, node: JsonObject, path: string, visit: (v: Visit) => boolean): void {
+function walk(section: IstioSection, message: string, node: JsonObject, path: string, visit: (v: Visit) => boolean): void {
+  const schema = SCHEMAS[section];
   const fields = fieldsOf(schema, message);
   if (!fields) return;
   for (const [key, value] of Object.entries(node)) {
-    const kind = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    const name = PROTO_NAMES[section] ? jsonName(key) : key;
+    const kind = Object.hasOwn(fields, name) ? fields[name] : undefined;
     const at = `${path}.${key}`;
     if (kind === undefined) throw new ConfigError(at, `unknown key; ${unknownKeyHint(key, Object.keys(fields))}`);
     if (!visit({ path: at, kind, value })) continue;
     if (kind.startsWith('[]') && Array.isArray(value)) {
       value.forEach((item, i) => {
-        if (isPlainObject(item)) walk(schema, kind.slice(2), item, `${at}[${i}]`, visit);
+        if (isPlainObject(item)) walk(section, kind.slice(2), item, `${at}[${i}]`, visit);
       });
     } else if (kind !== '*' && isPlainObject(value)) {
-      walk(schema, kind, value, at, visit);
+      walk(section, kind, value, at, visit);
     }
   }
 }
 
 /** Refuses a key under `values` or `meshConfig` that Istio's schema does not have, naming the nearest known key. */
 export function checkIstioKeys(section: IstioSection, tree: JsonObject): void {
-  const schema = SCHEMAS[section];
-  walk(schema, schema.root, tree, section, () => true);
+  walk(section, SCHEMAS[section].root, tree, section, () => true);
 }
 
 const READS = new Set(INJECTOR_READS);
@@ -92,9 +102,8 @@ function readWhole(path: string): boolean {
  * not read, outermost first: `values.pilot` when nothing under it is read, not each of its keys.
  */
 export function unreadIstioKeys(section: IstioSection, tree: JsonObject): string[] {
-  const schema = SCHEMAS[section];
   const unread: string[] = [];
-  walk(schema, schema.root, tree, section, ({ path }) => {
+  walk(section, SCHEMAS[section].root, tree, section, ({ path }) => {
     if (readWhole(path)) return false;
     if (readAtOrBelow(path)) return true;
     unread.push(path);

@@ -83,6 +83,19 @@ describe('unknown values and meshConfig keys', () => {
   });
 });
 
+describe('MeshConfig proto names', () => {
+  it('are known, as proto JSON decoding takes them; the injector reads defaultConfig fields under either name', () => {
+    const loaded = loadConfigWithNotes({
+      meshFiles: [file('access_log_file: /dev/stdout\ndefaultConfig:\n  hold_application_until_proxy_starts: false\n')],
+    });
+    expect(loaded.notes).toEqual(['keys Istio knows but the injector does not read (they have no effect here): meshConfig.access_log_file']);
+  });
+
+  it('are not taken in Helm values, which the template reads by their declared keys', () => {
+    expect(loadError({ sets: ['values.global.proxy.log_level=debug'] })).toBe('config values.global.proxy.log_level: unknown key; did you mean logLevel?');
+  });
+});
+
 describe('keys Istio knows but the injector does not read', () => {
   it('are accepted and noted once per load, outermost key first', () => {
     const loaded = loadConfigWithNotes({
