@@ -84,10 +84,9 @@ export function checkIstioKeys(section: IstioSection, tree: JsonObject): void {
 
 const READS = new Set(INJECTOR_READS);
 
-/** Whether the injector reads the key at `path` or something inside it. */
-function readAtOrBelow(path: string): boolean {
-  if (READS.has(path)) return true;
-  for (const read of READS) if (read.startsWith(`${path}.`) || path.startsWith(`${read}.`)) return true;
+/** Whether the injector reads some key inside the map at `path`. */
+function readBelow(path: string): boolean {
+  for (const read of READS) if (read.startsWith(`${path}.`)) return true;
   return false;
 }
 
@@ -105,7 +104,7 @@ export function unreadIstioKeys(section: IstioSection, tree: JsonObject): string
   const unread: string[] = [];
   walk(section, SCHEMAS[section].root, tree, section, ({ path }) => {
     if (readWhole(path)) return false;
-    if (readAtOrBelow(path)) return true;
+    if (readBelow(path)) return true;
     unread.push(path);
     return false;
   });
