@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load.js';
+import { loadConfigWithNotes } from '../config/load.js';
 import { configBaseline } from '../reload/config.js';
 import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
 import type { InjectorConfig } from '../config/types.js';
@@ -27,8 +27,9 @@ const EXIT_GRACE_MS = 2_000;
 export async function runServe(args: ServeArgs): Promise<void> {
   // Hashed before loading, so a change between this load and the start of the watch is not missed.
   const baseline = await configBaseline(args.config);
-  const config = loadConfig(args.config); // invalid configuration: fail before connecting anywhere
+  const { config, notes } = loadConfigWithNotes(args.config); // invalid configuration: fail before connecting anywhere
   const logger = createServiceLogger(args.logLevel ?? 'info');
+  for (const note of notes) logger.info(note);
   // Declared before the integration starts: its onCertificate may fire while it starts (the first certificate).
   let running: RunningServer | undefined;
   let cluster;

@@ -4,6 +4,7 @@ import type { JsonObject, JsonValue } from '../k8s/types.js';
 import { cloneJson, deepMerge, FORBIDDEN_KEYS, isPlainObject } from './merge.js';
 import { PROFILE_NAMES, profileConfig } from './profiles.js';
 import { fileReadProblem } from '../util/fileError.js';
+import { unreadIstioKeys } from './istioKeys.js';
 import { isTextField, valueAt } from './stringFields.js';
 import { ConfigError, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
@@ -25,11 +26,27 @@ export interface LoadConfigOptions {
 
 type Draft = Record<string, unknown>;
 
+export interface LoadedConfig {
+  config: InjectorConfig;
+  /**
+   * What the operator should know about an accepted configuration, one line each: the `values` and `meshConfig` keys
+   * written in the files and `--set` that Istio knows but the injector does not read (they have no effect here).
+   */
+  notes: string[];
+}
+
 /**
  * Builds the injector configuration: profile defaults ← config file ← `--values` files ← `--mesh` files ← `--set`
  * overrides ← `--native-sidecars`, then validates the result. Throws {@link ConfigError} naming the file or path.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
+  return loadConfigWithNotes(opts).config;
+}
+
+/** {@link loadConfig}, with the notes on the accepted configuration (for the log of `serve`). */
+export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig {
+  // The operator's own values and meshConfig (without the profile's), for the notes.
+  const written: Draft = { values: {}, meshConfig: {} };
   const configYaml = opts.configFile === undefined ? undefined : readYaml(opts.configFile, 'config');
   const file = configYaml?.value;
   const profile = opts.profile ?? profileOf(file, opts.configFile) ?? 'kyma';
@@ -41,22 +58,43 @@ export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
   if (configYaml && opts.configFile !== undefined) {
     textAsWritten(opts.configFile, 'config', configYaml, [], draft);
     draft = applyConfigFile(draft, configYaml.value, opts.configFile);
+    for (const key of ['values', 'meshConfig'] as const) {
+      const section = configYaml.value[key];
+      if (isPlainObject(section)) written[key] = deepMerge(written[key] as JsonObject, section);
+    }
   }
   for (const f of opts.valuesFiles ?? []) {
     const doc = readYaml(f, 'values');
     textAsWritten(f, 'values', doc, ['values'], draft);
     draft.values = deepMerge(draft.values as JsonObject, doc.value);
+    written.values = deepMerge(written.values as JsonObject, doc.value);
   }
   for (const f of opts.meshFiles ?? []) {
     const doc = readYaml(f, 'mesh');
     textAsWritten(f, 'mesh', doc, ['meshConfig'], draft);
     draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, doc.value);
+    written.meshConfig = deepMerge(written.meshConfig as JsonObject, doc.value);
   }
-  for (const expr of opts.sets ?? []) applySet(draft, parseSet(expr));
+  for (const expr of opts.sets ?? []) {
+    const set = parseSet(expr);
+    applySet(draft, set);
+    if (set.path[0] === 'values' || set.path[0] === 'meshConfig') applySet(written, set);
+  }
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
   draft.profile = profile;
 
-  return validateConfig(draft);
+  const config = validateConfig(draft);
+  return { config, notes: unreadNotes(written) };
+}
+
+/** One note listing the keys Istio knows but the injector does not read, when the operator wrote any. */
+function unreadNotes(written: Draft): string[] {
+  const unread = [
+    ...unreadIstioKeys('values', written.values as JsonObject),
+    ...unreadIstioKeys('meshConfig', written.meshConfig as JsonObject),
+  ];
+  if (unread.length === 0) return [];
+  return [`keys Istio knows but the injector does not read (they have no effect here): ${unread.join(', ')}`];
 }
 
 // ---- config file ------------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import type { JsonObject } from '../k8s/types.js';
 import { isPlainObject } from './merge.js';
 import { compareQuantities } from '../inject/quantity.js';
+import { checkSidecarImages } from './imageReference.js';
+import { checkIstioKeys } from './istioKeys.js';
 import { PROFILE_NAMES } from './profiles.js';
 import { ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
 
@@ -58,8 +60,13 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   if (typeof cfg.nativeSidecars !== 'boolean' && cfg.nativeSidecars !== 'auto') fail('nativeSidecars', cfg.nativeSidecars, 'true, false or "auto"');
   const namespaceLabels = map(cfg.namespaceLabels, 'namespaceLabels', 'a map of namespace name to a map of labels');
   for (const [ns, labels] of Object.entries(namespaceLabels)) stringMap(labels, `namespaceLabels.${ns}`);
-  validateValues(map(cfg.values, 'values', 'a map of Helm values'));
-  validateMeshConfig(map(cfg.meshConfig, 'meshConfig', 'a map of MeshConfig fields'));
+  const values = map(cfg.values, 'values', 'a map of Helm values');
+  const meshConfig = map(cfg.meshConfig, 'meshConfig', 'a map of MeshConfig fields');
+  checkIstioKeys('values', values);
+  checkIstioKeys('meshConfig', meshConfig);
+  validateValues(values);
+  validateMeshConfig(meshConfig);
+  checkSidecarImages(values, meshConfig);
   const validation = map(cfg.validation, 'validation', 'a map with the key mode');
   for (const key of Object.keys(validation)) if (key !== 'mode') fail(`validation.${key}`, key, 'absent: the only key is mode');
   oneOf(validation.mode, 'validation.mode', VALIDATION_MODES);

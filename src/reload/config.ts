@@ -8,7 +8,7 @@
  * An invalid change is logged with the reason (the ConfigError message names the key and the bad value), counted in
  * `mesh_webhook_config_reloads_total{result="failure"}`, and the last good configuration stays in use.
  */
-import { loadConfig, type LoadConfigOptions } from '../config/load.js';
+import { loadConfigWithNotes, type LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { Injector } from '../inject/api.js';
 import { createInjector } from '../inject/index.js';
@@ -78,8 +78,11 @@ export function reloadConfig<T = Injector>(
   const compile = opts.compile ?? ((config: InjectorConfig) => createInjector(config) as T);
   const files = configFiles(opts.load);
   let compiled: T;
+  let notes: string[];
   try {
-    compiled = compile(loadConfig(opts.load));
+    const loaded = loadConfigWithNotes(opts.load);
+    notes = loaded.notes;
+    compiled = compile(loaded.config);
   } catch (err) {
     opts.metrics.configReloads.inc({ result: 'failure' });
     opts.logger.error(
@@ -91,6 +94,7 @@ export function reloadConfig<T = Injector>(
   opts.apply(compiled);
   opts.metrics.configReloads.inc({ result: 'success' });
   opts.logger.info({ files, ...(hash ? { hash: hash.slice(0, 12) } : {}) }, 'configuration reloaded');
+  for (const note of notes) opts.logger.info({ files }, note);
   return true;
 }
 

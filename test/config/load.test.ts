@@ -125,7 +125,7 @@ describe('loadConfig: --set', () => {
     ['values.global.proxy.includeIPRanges=127.0.0.1/24,10.96.0.1/24', 'global.proxy.includeIPRanges', '127.0.0.1/24,10.96.0.1/24'],
     ['values.global.network=', 'global.network', ''],
     ['values.global.proxy.logLevel=a=b', 'global.proxy.logLevel', 'a=b'],
-    ['values.new.deep.key={"x":1}', 'new.deep.key', { x: 1 }],
+    ['values.pilot.env.deep.key={"x":1}', 'pilot.env.deep.key', { x: 1 }],
   ])('%s', (expr, path, expected) => {
     expect(at(loadConfig({ sets: [expr] }).values, path)).toEqual(expected);
   });

@@ -99,7 +99,7 @@ describe('validateConfig', () => {
     ['readinessInitialDelaySeconds', { values: { global: { proxy: { readinessInitialDelaySeconds: 1.5 } } } }, 'values.global.proxy.readinessInitialDelaySeconds', 'an integer >= 0'],
     ['readinessFailureThreshold', { values: { global: { proxy: { readinessFailureThreshold: '3' } } } }, 'values.global.proxy.readinessFailureThreshold', 'an integer >= 0'],
     ['resources', { values: { global: { proxy: { resources: 'big' } } } }, 'values.global.proxy.resources', 'requests and/or limits'],
-    ['resources key', { values: { global: { proxy: { resources: { request: {} } } } } }, 'values.global.proxy.resources.request', 'expected requests and/or limits'],
+    ['resources key', { values: { global: { proxy: { resources: { request: {} } } } } }, 'values.global.proxy.resources.request', 'unknown key; did you mean requests?'],
     ['resources section', { values: { global: { proxy: { resources: { limits: ['1'] } } } } }, 'values.global.proxy.resources.limits', 'resource name'],
     ['interceptionMode', { meshConfig: { defaultConfig: { interceptionMode: 'redirect' } } }, 'meshConfig.defaultConfig.interceptionMode', 'REDIRECT, TPROXY, NONE'],
     ['mesh statusPort', { meshConfig: { defaultConfig: { statusPort: 'x' } } }, 'meshConfig.defaultConfig.statusPort', 'an integer port'],

@@ -1,0 +1,129 @@
+/** `values` and `meshConfig` keys against Istio's schema, through loadConfig: config file, --values, --mesh, --set. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, loadConfigWithNotes, type LoadConfigOptions } from '../../src/config/load.js';
+import { editDistance, nearestKey } from '../../src/config/suggest.js';
+import { ConfigError } from '../../src/config/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-istio-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function file(text: string): string {
+  const path = join(dir, `f${++fileCount}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function loadError(opts: LoadConfigOptions): string {
+  try {
+    loadConfig(opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('unknown values and meshConfig keys', () => {
+  it.each<[string, LoadConfigOptions, string]>([
+    ['--set values.global.hubb', { sets: ['values.global.hubb=x'] }, 'config values.global.hubb: unknown key; did you mean hub?'],
+    [
+      'a --values file with global.proxy.resorces',
+      { valuesFiles: [file('global:\n  proxy:\n    resorces:\n      limits: {cpu: 100m}\n')] },
+      'config values.global.proxy.resorces: unknown key; did you mean resources?',
+    ],
+    [
+      'a config file with values.global.proxyinit',
+      { configFile: file('values:\n  global:\n    proxyinit:\n      image: proxyv2\n') },
+      'config values.global.proxyinit: unknown key; did you mean proxy_init?',
+    ],
+    [
+      'a config file with meshConfig.enablePrometheusMerg',
+      { configFile: file('meshConfig:\n  enablePrometheusMerg: false\n') },
+      'config meshConfig.enablePrometheusMerg: unknown key; did you mean enablePrometheusMerge?',
+    ],
+    [
+      'a --mesh file with defaultConfig.holdApplicationUntilProxyStart',
+      { meshFiles: [file('defaultConfig:\n  holdApplicationUntilProxyStart: true\n')] },
+      'config meshConfig.defaultConfig.holdApplicationUntilProxyStart: unknown key; did you mean holdApplicationUntilProxyStarts?',
+    ],
+    [
+      'a key inside a list of messages (meshConfig.extensionProviders[0])',
+      { sets: ['meshConfig.extensionProviders=[{"name":"otel","opentelemtry":{"service":"x","port":4317}}]'] },
+      'config meshConfig.extensionProviders[0].opentelemtry: unknown key; did you mean opentelemetry?',
+    ],
+  ])('%s is refused with the nearest known key', (_, opts, message) => {
+    expect(loadError(opts)).toBe(message);
+  });
+
+  it('lists a few known keys when none is close', () => {
+    expect(loadError({ sets: ['values.global.proxy_init.somethingElse=1'] })).toBe(
+      'config values.global.proxy_init.somethingElse: unknown key; known keys here are image, resources, forceApplyIptables',
+    );
+    expect(loadError({ sets: ['values.nonsense=1'] })).toBe(
+      'config values.nonsense: unknown key; known keys here are cni, gateways, global, pilot, ztunnel, telemetry, sidecarInjectorWebhook, istio_cni, ... (19 in all)',
+    );
+  });
+
+  it('accepts any key below free-form fields (maps, Struct, Value, Kubernetes types)', () => {
+    const cfg = loadConfig({
+      sets: [
+        'values.pilot.env.ANY_NAME=x',
+        'values.global.proxy.lifecycle.postStart={"exec":{"command":["true"]}}',
+        'values.pilot.podAnnotations.whatever=x',
+        'values.global.proxy.seccompProfile.type=RuntimeDefault',
+        'values.ztunnel.anything.at.all=1',
+        'meshConfig.defaultConfig.proxyMetadata.ANY=x',
+      ],
+    });
+    expect((cfg.values.ztunnel as { anything: unknown }).anything).toEqual({ at: { all: 1 } });
+  });
+});
+
+describe('MeshConfig proto names', () => {
+  it('are known, as proto JSON decoding takes them; the injector reads defaultConfig fields under either name', () => {
+    const loaded = loadConfigWithNotes({
+      meshFiles: [file('access_log_file: /dev/stdout\ndefaultConfig:\n  hold_application_until_proxy_starts: false\n')],
+    });
+    expect(loaded.notes).toEqual(['keys Istio knows but the injector does not read (they have no effect here): meshConfig.access_log_file']);
+  });
+
+  it('are not taken in Helm values, which the template reads by their declared keys', () => {
+    expect(loadError({ sets: ['values.global.proxy.log_level=debug'] })).toBe('config values.global.proxy.log_level: unknown key; did you mean logLevel?');
+  });
+});
+
+describe('keys Istio knows but the injector does not read', () => {
+  it('are accepted and noted once per load, outermost key first', () => {
+    const loaded = loadConfigWithNotes({
+      configFile: file('values:\n  pilot:\n    autoscaleEnabled: false\n  global:\n    hub: docker.io/istio\n    priorityClassName: high\n'),
+      sets: ['values.global.proxy.autoInject=disabled', 'meshConfig.accessLogFile=/dev/stdout'],
+    });
+    expect(loaded.config.values.pilot).toMatchObject({ autoscaleEnabled: false });
+    expect(loaded.notes).toEqual([
+      'keys Istio knows but the injector does not read (they have no effect here): values.pilot.autoscaleEnabled, values.global.priorityClassName, values.global.proxy.autoInject, meshConfig.accessLogFile',
+    ]);
+  });
+
+  it('are not noted for the profile defaults, nor for keys the injector reads', () => {
+    expect(loadConfigWithNotes({ profile: 'istio' }).notes).toEqual([]);
+    expect(loadConfigWithNotes({ sets: ['values.global.hub=docker.io/istio', 'meshConfig.enablePrometheusMerge=true'] }).notes).toEqual([]);
+  });
+});
+
+describe('nearest key', () => {
+  it('counts a swap of neighbours as one edit', () => {
+    expect(editDistance('resorces', 'resources')).toBe(1);
+    expect(editDistance('hbu', 'hub')).toBe(1);
+    expect(editDistance('proxyinit', 'proxy_init')).toBe(1);
+  });
+
+  it('suggests only a close key', () => {
+    expect(nearestKey('hubb', ['hub', 'tag'])).toBe('hub');
+    expect(nearestKey('xyz', ['hub', 'tag'])).toBeUndefined();
+    expect(nearestKey('resourcesLimits', ['resources'])).toBeUndefined();
+  });
+});
