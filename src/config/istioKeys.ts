@@ -37,7 +37,8 @@ export type IstioSection = keyof typeof SCHEMAS;
 
 /**
  * MeshConfig is decoded as proto JSON, which takes a field's proto name (`default_config`) as well as its JSON name
- * (`defaultConfig`); Helm values are template data, where only the key as declared is read.
+ * (`defaultConfig`); a proto name is recognised, to be refused with the JSON name to write (see walk). Helm values
+ * are template data, where only the key as declared is read.
  */
 const PROTO_NAMES: Record<IstioSection, boolean> = { values: false, meshConfig: true };
 
@@ -66,6 +67,11 @@ function walk(section: IstioSection, message: string, node: JsonObject, path: st
     const kind = Object.hasOwn(fields, name) ? fields[name] : undefined;
     const at = `${path}.${key}`;
     if (kind === undefined) throw new ConfigError(at, `unknown key; ${unknownKeyHint(key, Object.keys(fields))}`);
+    // The injector reads MeshConfig by JSON names (ProxyConfig, parsed as Istio does, takes both): a proto name there
+    // would load and then be ignored, where Istio applies it.
+    if (name !== key && fields !== PROXY_CONFIG) {
+      throw new ConfigError(at, `write it as ${name}: mesh-webhook reads MeshConfig fields by their JSON names (Istio also accepts the proto name ${key})`);
+    }
     if (!visit({ path: at, kind, value })) continue;
     if (kind.startsWith('[]') && Array.isArray(value)) {
       value.forEach((item, i) => {

@@ -8,7 +8,7 @@ import { ConfigError } from '../config/types.js';
 import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
-import { describeResourceConflict, resourceConflicts } from './resourceAnnotations.js';
+import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
 import { deployMetaFromPod } from './deployMeta.js';
@@ -437,6 +437,9 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   pod = reorder(pod, hold);
 
   const final = pod;
+  const injectedNames = new Set([...template.spec.initContainers, ...template.spec.containers].map((x) => x.name));
+  const overLimit = injectedResourceProblem([...(final.spec?.initContainers ?? []), ...(final.spec?.containers ?? [])], injectedNames);
+  if (overLimit) return rejected(overLimit, 'injected resources above limits');
   if (c.checkInjected) {
     const unsafe = injectedPodProblems(
       {

@@ -1,9 +1,13 @@
 /**
+ * Requests above limits, which the API server refuses, caught by the injector with a message that says where they
+ * came from.
+ *
  * The proxy's resource annotations (`sidecar.istio.io/proxyCPU`, `proxyMemory`, `proxyCPULimit`, `proxyMemoryLimit`)
  * replace the configured resources of istio-proxy and istio-init as a whole (Istio's template). Istio checks each value
  * on its own; a request above its limit passes, and the API server then refuses the pod with a message about the
  * container's resources that names neither annotation. The injector refuses such a pod itself, naming both annotations.
  */
+import type { Container } from '../k8s/types.js';
 import { A, quoteValue } from './annotations.js';
 import { compareQuantities } from './quantity.js';
 
@@ -41,4 +45,30 @@ export function describeResourceConflict(c: ResourceConflict, at = ''): string {
     `${name(c.request.annotation)} '${quoteValue(c.request.value)}' is above ${name(c.limit.annotation)} '${quoteValue(c.limit.value)}': ` +
     `the API server refuses a container whose ${c.resource} request is above its limit; lower the request or raise the limit`
   );
+}
+
+/**
+ * The first request above its limit in an injected container (`names`: the containers the template renders), after
+ * the pod's declared container or `proxy.istio.io/overrides` were merged over the configured resources (e.g. a
+ * declared istio-proxy asking for 1Gi of memory under the configured 128Mi limit). A message, or undefined.
+ */
+export function injectedResourceProblem(containers: readonly Container[], names: ReadonlySet<string>): string | undefined {
+  for (const c of containers) {
+    if (!names.has(c.name)) continue;
+    const requests = c.resources?.requests ?? {};
+    const limits = c.resources?.limits ?? {};
+    for (const [resource, request] of Object.entries(requests)) {
+      const limit = limits[resource];
+      if (request === undefined || limit === undefined) continue;
+      const order = compareQuantities(String(request), String(limit));
+      if (order !== undefined && order > 0) {
+        return (
+          `mesh-webhook: cannot inject: container ${c.name} would request ${resource} '${quoteValue(String(request))}' above its limit ` +
+          `'${quoteValue(String(limit))}' (the pod's declared ${c.name} or proxy.istio.io/overrides is merged over the configured resources), ` +
+          'which the API server refuses; make the declared request fit the limit, or declare the limit too'
+        );
+      }
+    }
+  }
+  return undefined;
 }

@@ -120,6 +120,8 @@ export function rejectionPath(reason: string, templatePath: string): string {
   }
   if (reason.startsWith('unknown injection template')) return `${metaPath}["${A.templates}"]`;
   if (reason === 'invalid prometheus.io/port') return `${metaPath}["prometheus.io/port"]`;
+  // A declared istio-proxy/istio-init (or proxy.istio.io/overrides) whose resources do not fit the configured limits.
+  if (reason === 'injected resources above limits') return join(templatePath, 'spec');
   return metaPath;
 }
 

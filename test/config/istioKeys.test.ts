@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigWithNotes, type LoadConfigOptions } from '../../src/config/load.js';
 import { editDistance, nearestKey } from '../../src/config/suggest.js';
 import { ConfigError } from '../../src/config/types.js';
+import { createInjector } from '../../src/inject/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-istio-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,11 +85,35 @@ describe('unknown values and meshConfig keys', () => {
 });
 
 describe('MeshConfig proto names', () => {
-  it('are known, as proto JSON decoding takes them; the injector reads defaultConfig fields under either name', () => {
+  it('are refused outside defaultConfig with the JSON name to write (the injector reads MeshConfig by JSON names)', () => {
+    expect(loadError({ meshFiles: [file('default_config:\n  holdApplicationUntilProxyStarts: true\n')] })).toBe(
+      'config meshConfig.default_config: write it as defaultConfig: mesh-webhook reads MeshConfig fields by their JSON names (Istio also accepts the proto name default_config)',
+    );
+    expect(loadError({ sets: ['meshConfig.enable_prometheus_merge=false'] })).toBe(
+      'config meshConfig.enable_prometheus_merge: write it as enablePrometheusMerge: mesh-webhook reads MeshConfig fields by their JSON names (Istio also accepts the proto name enable_prometheus_merge)',
+    );
+  });
+
+  it('are taken inside defaultConfig, which is parsed as ProxyConfig the way Istio parses it', () => {
+    // The istio profile does not hold the application by default (kyma does), so the result shows the field applied.
     const loaded = loadConfigWithNotes({
-      meshFiles: [file('access_log_file: /dev/stdout\ndefaultConfig:\n  hold_application_until_proxy_starts: false\n')],
+      profile: 'istio',
+      meshFiles: [file('accessLogFile: /dev/stdout\ndefaultConfig:\n  hold_application_until_proxy_starts: true\n')],
     });
-    expect(loaded.notes).toEqual(['keys Istio knows but the injector does not read (they have no effect here): meshConfig.access_log_file']);
+    expect(loaded.notes).toEqual(['keys Istio knows but the injector does not read (they have no effect here): meshConfig.accessLogFile']);
+    // Applied: a classic sidecar is held until the proxy is ready (istio-proxy first, with a postStart wait).
+    const outcome = createInjector({ ...loaded.config, nativeSidecars: false }).inject({
+      pod: { metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+    });
+    if (outcome.kind !== 'injected') throw new Error(`expected an injection, got ${outcome.kind}`);
+    const first = outcome.pod.spec!.containers![0]!;
+    expect(first.name).toBe('istio-proxy');
+    expect(first.lifecycle?.postStart?.exec?.command).toEqual(['pilot-agent', 'wait']);
+    const unheld = createInjector({ ...loadConfig({ profile: 'istio' }), nativeSidecars: false }).inject({
+      pod: { metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+    });
+    if (unheld.kind !== 'injected') throw new Error(`expected an injection, got ${unheld.kind}`);
+    expect(unheld.pod.spec!.containers!.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
   });
 
   it('are not taken in Helm values, which the template reads by their declared keys', () => {

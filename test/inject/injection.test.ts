@@ -230,6 +230,22 @@ describe('injector errors reject the pod with a message naming the annotation an
     expect(container(equal.pod, 'istio-proxy')!.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } });
   });
 
+  it('a declared istio-proxy whose request is above the configured limit is rejected, naming the container and both values', async () => {
+    const pod = appPod();
+    pod.spec!.containers!.push({ name: 'istio-proxy', image: 'auto', resources: { requests: { memory: '1Gi' } } });
+    const answer = await admitPod(kyma, pod);
+    expect(answer.allowed).toBe(false);
+    expect(answer.message).toBe(
+      "mesh-webhook: cannot inject: container istio-proxy would request memory '1Gi' above its limit '128Mi' (the pod's declared istio-proxy or proxy.istio.io/overrides is merged over the configured resources), which the API server refuses; make the declared request fit the limit, or declare the limit too",
+    );
+    // Declaring the limit too makes it fit.
+    const fits = appPod();
+    fits.spec!.containers!.push({ name: 'istio-proxy', image: 'auto', resources: { requests: { memory: '1Gi' }, limits: { memory: '1Gi' } } });
+    const ok = await admitPod(kyma, fits);
+    expect(ok.allowed).toBe(true);
+    expect(container(ok.pod, 'istio-proxy')!.resources).toEqual({ requests: { cpu: '20m', memory: '1Gi' }, limits: { cpu: '200m', memory: '1Gi' } });
+  });
+
   it('a reserved prometheus.io/port is rejected when metrics are merged', async () => {
     const answer = await admitPod(istio, appPod({ annotations: { 'prometheus.io/port': '15090' } }));
     expect(answer.allowed).toBe(false);

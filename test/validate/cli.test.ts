@@ -56,6 +56,20 @@ describe('output', () => {
     expect(run.stdout).not.toContain('MW0401');
   });
 
+  it('a declared istio-proxy whose request is above the configured limit: MW0401 at the pod spec, with the injector\'s reason', () => {
+    const declared = deployment('declared', {
+      containers: [
+        { name: 'app', image: 'example.com/app:1' },
+        { name: 'istio-proxy', image: 'auto', resources: { requests: { memory: '1Gi' } } },
+      ],
+    });
+    const run = ws.run(['validate', '-f', ws.file([declared]), '-o', 'json']);
+    expect(run.status).toBe(1);
+    expect(parseJsonFindings(run.stdout)).toEqual([
+      { code: 'MW0401', severity: 'error', object: 'Deployment shop/declared', path: 'spec.template.spec', message: expect.stringContaining("container istio-proxy would request memory '1Gi' above its limit '128Mi'") },
+    ]);
+  });
+
   it('warnings and info only: exit 0', () => {
     const run = ws.run(['validate', '-f', ws.file([udp('dns'), service('web', [{ port: 80 }])]), '--output', 'json']);
     expect(run.status).toBe(0);
