@@ -25,6 +25,8 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const DEFAULT_FAILURE_POLICY_INTERVAL_MS = 30_000;
 /** While a configuration waits for its caBundle to trust the served certificate (it is being published). */
 export const DEFAULT_WAITING_INTERVAL_MS = 2_000;
+/** While waiting, how often at most the certificate manager is asked to publish its CA again. */
+const REPUBLISH_INTERVAL_MS = 10_000;
 
 /** Where one configuration stands after a pass. */
 export type FailurePolicyState =
@@ -105,7 +107,7 @@ export interface FailurePolicyControlOptions {
   /** Default 2 s: the interval while a configuration is waiting for its caBundle. */
   waitingIntervalMs?: number;
   /**
-   * Called when a configuration waits for its caBundle, at most once per `intervalMs`: the certificate manager
+   * Called when a configuration waits for its caBundle, at most once per 10 s: the certificate manager
    * publishes the CA again (a `kubectl replace` of the manifests, for one, removes it).
    */
   onWaiting?: () => void;
@@ -161,7 +163,7 @@ export function startFailurePolicyControl(options: FailurePolicyControlOptions):
         logger.warn({ err: message }, `failure policy: could not check the webhook configurations (${message}); trying again in ${Math.round(intervalMs / 1000)} s`);
       }
       const waiting = pass !== undefined && Object.values(pass.states).includes('waiting');
-      if (waiting && options.onWaiting && Date.now() - lastWaitingCall >= intervalMs) {
+      if (waiting && options.onWaiting && Date.now() - lastWaitingCall >= REPUBLISH_INTERVAL_MS) {
         lastWaitingCall = Date.now();
         options.onWaiting();
       }

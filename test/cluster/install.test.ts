@@ -41,6 +41,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-install-'));
   kubeconfig = await api.writeKubeconfig(dir, NS);
   api.apply('namespaces', { metadata: { name: 'shop' } });
+  api.apply('namespaces', { metadata: { name: 'kube-system' } });
   api.admitPods();
 }, 120_000);
 
@@ -60,10 +61,13 @@ function applyManifests(): void {
 
 let podCount = 0;
 /** A Deployment's pod being created in namespace shop: the double's answer (status, and the pod or the Status). */
-async function createPod(): Promise<{ status: number; body: { metadata?: { name: string }; spec?: { containers: { name: string }[]; initContainers?: { name: string }[] }; message?: string } }> {
+async function createPod(
+  namespace = 'shop',
+  labels: Record<string, string> = { app: 'web' },
+): Promise<{ status: number; body: { metadata?: { name: string }; spec?: { containers: { name: string }[]; initContainers?: { name: string }[] }; message?: string } }> {
   podCount += 1;
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `web-${podCount}`, labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
-  const res = await fetch(`${api.url}/api/v1/namespaces/shop/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `web-${podCount}`, labels }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
+  const res = await fetch(`${api.url}/api/v1/namespaces/${namespace}/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
   return { status: res.status, body: (await res.json()) as never };
 }
 
@@ -151,6 +155,15 @@ describe('an install that cannot block pod creation', () => {
     expect(containerNames(answer.body)).toContain('istio-proxy');
     expect(api.webhookCalls.at(-1)).toEqual({ webhook: 'inject.mesh-webhook.kyma-project.io', outcome: 'patched' });
   }, 60_000);
+
+  it('pods the selectors exclude are never sent: kube-system, and pods labelled sidecar.istio.io/inject=false', async () => {
+    const calls = api.webhookCalls.length;
+    const system = await createPod('kube-system');
+    const optedOut = await createPod('shop', { app: 'web', 'sidecar.istio.io/inject': 'false' });
+    expect([system.status, optedOut.status]).toEqual([201, 201]);
+    expect([containerNames(system.body), containerNames(optedOut.body)]).toEqual([['web'], ['web']]);
+    expect(api.webhookCalls.length).toBe(calls);
+  });
 
   it('the manifests applied again (replaced: Ignore, no caBundle): the running replica restores its CA and Fail', async () => {
     // The double replaces the whole object (kubectl replace); kubectl apply's 3-way merge would keep the caBundle.

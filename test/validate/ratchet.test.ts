@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { NS, peerAuthentication } from './examples.js';
+import { namespace, NS, peerAuthentication } from './examples.js';
 import { postValidate, runtime, validationReview, type Obj } from './helpers.js';
 
 function replicaSet(name: string, replicas: number, port: number): Obj {
@@ -73,6 +73,18 @@ describe('enforce mode ratchets on UPDATE', () => {
     const broken = await postValidate(server, update(bad, good));
     expect(broken.allowed).toBe(false);
     expect(broken.message).toContain('MW0501');
+  });
+
+  it('Namespaces ratchet: one enforcing Pod Security baseline without CNI (MW0301) can be relabelled, not tightened anew', async () => {
+    const baseline = namespace('legacy', { 'pod-security.kubernetes.io/enforce': 'baseline' });
+    const relabelled = namespace('legacy', { 'pod-security.kubernetes.io/enforce': 'baseline', team: 'payments' });
+    const kept = await postValidate(server, update(relabelled, baseline));
+    expect(kept.allowed).toBe(true);
+    expect(kept.warnings.join('\n')).toMatch(/MW0301.*already present before this update: not denied/);
+    const privileged = namespace('legacy', { 'pod-security.kubernetes.io/enforce': 'privileged' });
+    const tightened = await postValidate(server, update(baseline, privileged));
+    expect(tightened.allowed).toBe(false);
+    expect(tightened.message).toContain('MW0301');
   });
 
   it('a CREATE is never ratcheted, even when the review carries an oldObject', async () => {
