@@ -67,8 +67,6 @@ export interface ClusterIntegrationOptions {
   /** Tests: backoff of the informers and the certificate checks, check interval, clock, service account root. */
   retry?: RetryOptions;
   certificates?: Partial<Pick<SelfManagedOptions, 'checkIntervalMs' | 'renewBeforeMs' | 'clock' | 'caOverlapMs'>>;
-  /** Tests: the intervals of the failure-policy passes (default 30 s, 2 s while waiting for the caBundle). */
-  failurePolicy?: { intervalMs?: number; waitingIntervalMs?: number };
   connect?: Pick<ConnectOptions, 'serviceAccountRoot' | 'env' | 'requestTimeoutMs'>;
 }
 
@@ -196,7 +194,6 @@ export async function startClusterIntegration(options: ClusterIntegrationOptions
         logger,
         // A caBundle that lost the CA (e.g. `kubectl replace` of the manifests) gets it again before the hourly check.
         ...(certificates ? { onWaiting: () => void certificates?.checkNow() } : {}),
-        ...options.failurePolicy,
       });
     },
     async stop() {
