@@ -448,3 +448,14 @@ describe('-f given more than once (as kubectl: every file, in order)', () => {
     expect((JSON.parse(r.stdout) as { object: string }[]).map((e) => e.object)).toEqual(['Deployment shop/hello', 'Deployment shop/second']);
   });
 });
+
+describe('npx mesh-webhook after npm ci', () => {
+  it('npm ci builds the CLI (prepare) and the bin is the built CLI with a node shebang, so stdout is the command\'s own', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(pkg.scripts.prepare).toBe('tsc -p tsconfig.json');
+    expect(pkg.bin).toEqual({ 'mesh-webhook': 'dist/cli/main.js' });
+    expect(readFileSync(cliMain, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
+    // The image builds with --ignore-scripts (no compiler there): prepare must not run in it.
+    expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toContain('npm ci --ignore-scripts');
+  });
+});
