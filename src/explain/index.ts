@@ -11,6 +11,7 @@ import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
 import { traceInjection, type DecisionTrace, type InjectionDecision, type TraceStep } from '../inject/decision.js';
 import { compileSettings } from '../inject/settings.js';
+import type { CompiledInjector } from '../inject/index.js';
 import type { Pod } from '../k8s/types.js';
 import { shellQuote } from '../util/shellQuote.js';
 import { podTemplateShape } from '../workloads/kinds.js';
@@ -155,7 +156,9 @@ function rejectionChange(message: string): string {
 /** An explainer for `injector` (which must have been built with `options.cluster`, when there is one). */
 export function createExplainer(injector: Injector, options: ExplainerOptions = {}): Explainer {
   const config = injector.config;
-  const revision = compileSettings(config).revision || 'default';
+  // The injector's compiled settings when it has them (createInjector); a bare Injector (tests) compiles its own.
+  const settings = 'settings' in injector ? (injector as CompiledInjector).settings : compileSettings(config);
+  const revision = settings.revision || 'default';
   const cluster = options.cluster;
 
   function trace(pod: Pod, namespace: string): DecisionTrace {

@@ -112,9 +112,12 @@ function compile(config: InjectorConfig, cluster: ClusterView | undefined): Comp
  * Compiles `config` once (errors are ConfigErrors naming the key) into an injector. `cluster`, when given, supplies
  * namespace labels and node versions from informer caches.
  */
-export function createInjector(config: InjectorConfig, cluster?: ClusterView): Injector & { readonly safety: SafetyRules } {
+/** An injector with what it compiled, for the validator and the explainer of the same configuration to share. */
+export type CompiledInjector = Injector & { readonly safety: SafetyRules; readonly settings: Settings };
+
+export function createInjector(config: InjectorConfig, cluster?: ClusterView): CompiledInjector {
   const compiled = compile(config, cluster);
-  return { config, safety: compiled.safety, inject: (request) => injectPod(request, compiled) };
+  return { config, safety: compiled.safety, settings: compiled.settings, inject: (request) => injectPod(request, compiled) };
 }
 
 const rejected = (message: string, reason = message): InjectionOutcome => ({ kind: 'rejected', reason, message });

@@ -122,7 +122,15 @@ function resources(root: JsonObject, path: string): Record<string, Record<string
   }
 }
 
+let compilations = 0;
+
+/** How many times settings were compiled in this process (tests: a configuration is compiled once per load). */
+export function settingsCompilations(): number {
+  return compilations;
+}
+
 export function compileSettings(config: InjectorConfig): Settings {
+  compilations += 1;
   const v = config.values;
   const m = config.meshConfig;
   const V = (p: string, fb = '') => str(v, p, 'values', fb);

@@ -102,8 +102,14 @@ export interface WebhookRuntime {
 
 /** Compile a configuration into the injector and the validator (same config, same cluster view). */
 export function createRuntime(config: InjectorConfig, cluster?: ClusterView): WebhookRuntime {
+  // One compilation per load, shared by the three.
   const injector = createInjector(config, cluster);
-  return { injector, validator: createValidator(config, cluster), explainer: createExplainer(injector, cluster ? { cluster } : {}), limits: config.limits };
+  return {
+    injector,
+    validator: createValidator(config, cluster, injector),
+    explainer: createExplainer(injector, cluster ? { cluster } : {}),
+    limits: config.limits,
+  };
 }
 
 /** Explainers derived for runtimes without one (from the injector's configuration, no cluster view), cached. */

@@ -7,8 +7,7 @@ import type { InjectorConfig, ValidationMode } from '../config/types.js';
 import { VALIDATION_MODES } from '../config/types.js';
 import { decideInjection } from '../inject/decision.js';
 import { quoteValue } from '../inject/annotations.js';
-import { createInjector } from '../inject/index.js';
-import { compileSettings } from '../inject/settings.js';
+import { createInjector, type CompiledInjector } from '../inject/index.js';
 import type { Pod } from '../k8s/types.js';
 import { apiGroup, podTemplateShape } from '../workloads/kinds.js';
 import type { Finding } from './findings.js';
@@ -57,9 +56,12 @@ export interface Validator {
   modeFor(namespace: string, labels?: Readonly<Record<string, string>>): ValidationMode;
 }
 
-export function createValidator(config: InjectorConfig, cluster?: ClusterView): Validator {
-  const injector = createInjector(config, cluster);
-  const settings = compileSettings(config);
+/**
+ * `injector`: the injector of the same configuration and cluster view when the caller has one (the server's runtime),
+ * so the configuration is compiled once per load.
+ */
+export function createValidator(config: InjectorConfig, cluster?: ClusterView, injector: CompiledInjector = createInjector(config, cluster)): Validator {
+  const settings = injector.settings;
   // The injector's own limits (with the images and privileges of the operator's template), so both always agree.
   const safety = injector.safety;
   const rootNamespace = str(config.meshConfig.rootNamespace) || 'istio-system';
