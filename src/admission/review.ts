@@ -280,7 +280,7 @@ export function notAPodReason(request: AdmissionRequest): string | undefined {
   return undefined;
 }
 
-/** Map an injection outcome to the AdmissionReview answer (see the README's "Admission responses"). */
+/** Map an injection outcome to the AdmissionReview answer (see docs/http-interface.md). */
 export function outcomeToResponse(review: AdmissionReviewRequest, outcome: InjectionOutcome): AdmissionReviewResponse {
   switch (outcome.kind) {
     case 'injected':

@@ -20,8 +20,8 @@
  * and costs nothing (a 1-year certificate is renewed after 11 months). The check runs every hour.
  *
  * Whatever fails (API server down, RBAC) is logged and retried with backoff; the server meanwhile keeps the
- * certificate it has (see README: at start, an in-memory development certificate, and /readyz reports not ready
- * until the first self-managed certificate arrives).
+ * certificate it has (see docs/operating.md, "Certificates": at start, an in-memory development certificate, and
+ * /readyz reports not ready until the first self-managed certificate arrives).
  */
 import type { ClusterClient, SecretObject } from '../cluster/client.js';
 import { isAlreadyExists, isConflict } from '../cluster/client.js';

@@ -1,4 +1,4 @@
-// Generated from Istio's chart defaults (see README "Profiles"); edit by hand with care.
+// Generated from Istio's chart defaults (see docs/configuration.md, "Profiles"); edit by hand with care.
 import type { JsonObject } from '../k8s/types.js';
 
 /** Helm values of the istio-discovery chart the sidecar template reads (Istio 1.30 defaults). */

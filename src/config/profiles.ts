@@ -4,7 +4,7 @@ import { ISTIO_MESH_CONFIG, ISTIO_VALUES } from './istio-defaults.js';
 import { deepMerge } from './merge.js';
 import type { InjectorConfig, ProfileName } from './types.js';
 
-/** Kyma's changes to Istio's values (see README "Profiles" and reference/kyma.md). */
+/** Kyma's changes to Istio's values (see docs/configuration.md, "Profiles", and reference/kyma.md). */
 const KYMA_VALUES: JsonObject = {
   global: {
     hub: 'europe-docker.pkg.dev/kyma-project/prod/external/istio',

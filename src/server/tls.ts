@@ -1,7 +1,7 @@
 /**
  * Transport security of the admission listener: the TLS settings (versions, cipher suites, key-exchange groups),
  * the timeouts that cut off slow or silent clients, and the optional verification of the API server's client
- * certificate (`--client-ca`). src/server/app.ts applies them; README "Reliability and security" says why.
+ * certificate (`--client-ca`). src/server/app.ts applies them; docs/security.md says why.
  *
  * - TLS 1.2 and 1.3 only (1.3 is negotiated whenever the client offers it).
  * - TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers (AES-GCM, ChaCha20-Poly1305) only: no

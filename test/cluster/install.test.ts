@@ -1,5 +1,5 @@
 /**
- * The install cannot block pod creation (README "Deploying", src/cluster/failurePolicy.ts), against the Kubernetes
+ * The install cannot block pod creation (docs/deploying.md, src/cluster/failurePolicy.ts), against the Kubernetes
  * API test double with pod admission through the stored MutatingWebhookConfigurations (test/k8s/mutatingAdmission.ts):
  * the kyma overlay's objects applied as `kubectl apply -k` would, the service as the built CLI (`serve --kubeconfig`,
  * self-managed certificates), its Service's endpoint set only while a replica runs.

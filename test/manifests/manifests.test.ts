@@ -1,7 +1,7 @@
 /**
  * The deployment manifests (manifests/, kustomize): every overlay renders with `kubectl kustomize`, every object is
  * valid against the Kubernetes (and cert-manager) OpenAPI schemas, and the settings that matter for a webhook that
- * can block pod creation cluster-wide are exactly as documented in README "Deploying".
+ * can block pod creation cluster-wide are exactly as documented in docs/deploying.md.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -180,7 +180,7 @@ function expandRules(rules: IRuleWithOperations[] | undefined): string[] {
 }
 
 /**
- * The RBAC each overlay grants, rule by rule, written out (README "Webhook settings and why", src/cluster/client.ts):
+ * The RBAC each overlay grants, rule by rule, written out (docs/deploying.md, "Webhook settings and why"; src/cluster/client.ts):
  * self-managed certificates read and patch the two webhook configurations and read/renew/create one Secret; files mode
  * (cert-manager) only lists and watches namespaces and nodes.
  */
@@ -206,7 +206,7 @@ const RBAC: Record<string, { clusterRole: IPolicyRule[]; role?: IPolicyRule[] }>
   'cert-manager': { clusterRole: [NAMESPACES_NODES, WEBHOOK_CONFIGURATIONS] },
 };
 
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const DEPLOYING = readFileSync(join(ROOT, 'docs', 'deploying.md'), 'utf8');
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const tmp = mkdtempSync(join(tmpdir(), 'mesh-webhook-manifests-'));
@@ -376,10 +376,10 @@ describe.each(overlayNames)('overlay %s', (overlay) => {
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
     expect(c.lifecycle, 'no preStop: the server drains on SIGTERM').toBeUndefined();
-    // Exactly what the README's build produces (`docker build -t mesh-webhook:<version> .`), so a loaded image runs
-    // unedited; a registry is set in the overlay's images entry (README "Deploying").
+    // Exactly what the documented build produces (docs/deploying.md: `docker build -t mesh-webhook:<version> .`), so a
+    // loaded image runs unedited; a registry is set in the overlay's images entry (docs/deploying.md, "Steps").
     expect(c.image).toBe('mesh-webhook:0.1.0');
-    expect(README).toContain('docker build -t mesh-webhook:0.1.0 .');
+    expect(DEPLOYING).toContain('docker build -t mesh-webhook:0.1.0 .');
     expect(PACKAGE_VERSION).toBe('0.1.0');
     expect(c.command, 'the image entry point runs the CLI').toBeUndefined();
     const certManager = overlay === 'cert-manager';

@@ -4,7 +4,7 @@
  * labels it matches on; the PodMonitor scrapes the port the server's metrics listener uses.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
@@ -176,7 +176,7 @@ describe('monitoring component', () => {
     expect((inv as { args: { metricsPort?: number } }).args.metricsPort ?? DEFAULT_METRICS_PORT).toBe(DEFAULT_METRICS_PORT);
   });
 
-  it('PrometheusRule: the alerts of the README, each on metrics the server exports', () => {
+  it('PrometheusRule: the alerts of docs/operating.md, each on metrics the server exports', () => {
     const rules = one('PrometheusRule').spec.groups.flatMap((g: any) => g.rules) as { alert: string; expr: string; for?: string; labels: Record<string, string> }[];
     expect(rules.map((r) => `${r.alert} ${r.for ?? '-'} ${r.labels.severity}`)).toEqual([
       'MeshWebhookAdmissionLatencyHigh 5m warning',
@@ -188,6 +188,13 @@ describe('monitoring component', () => {
       'MeshWebhookCertificateReloadFailed - warning',
       'MeshWebhookClusterCacheNotWatching 15m warning',
     ]);
+    // docs/operating.md, "Alerts and dashboard": the same alerts, in the same order, with the same for and severity.
+    const documented = readFileSync(join(root, 'docs', 'operating.md'), 'utf8')
+      .split('\n')
+      .filter((line) => /^\| `MeshWebhook\w+` \|/.test(line))
+      .map((line) => line.slice(1, -1).split('|').map((cell) => cell.trim()))
+      .map(([alert, , forDuration, severity]) => `${alert!.replace(/`/g, '')} ${forDuration || '-'} ${severity}`);
+    expect(documented).toEqual(rules.map((r) => `${r.alert} ${r.for ?? '-'} ${r.labels.severity}`));
     const byName = new Map(rules.map((r) => [r.alert, r.expr]));
     expect(byName.get('MeshWebhookAdmissionLatencyHigh')).toContain('histogram_quantile(0.99,');
     expect(byName.get('MeshWebhookAdmissionLatencyHigh')).toMatch(/> 1$/);
@@ -201,7 +208,7 @@ describe('monitoring component', () => {
     expect(() => checkExpression('sum(rate(mesh_webhook_admission_requests_total[5m]')).toThrow(/syntax errors/);
   });
 
-  it('dashboard: the panels of the README, each query on metrics the server exports', () => {
+  it('dashboard: the panels of docs/operating.md, each query on metrics the server exports', () => {
     const cm = one('ConfigMap', 'mesh-webhook-dashboard');
     const dashboard = JSON.parse(cm.data['mesh-webhook.json']) as { uid: string; panels: { type: string; title: string; targets?: { expr: string }[] }[] };
     expect(dashboard.uid).toBe('mesh-webhook');
