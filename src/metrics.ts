@@ -170,21 +170,6 @@ export function recordAdmission(
   metrics.admissionDuration.observe({ endpoint: labels.endpoint }, Math.max(0, seconds));
 }
 
-/**
- * The bounded `reason` label of a rejected or failed admission: a category of the injector's reason, never its text
- * (which names user-supplied values).
- */
-export function rejectionCategory(reason: string): string {
-  if (reason.startsWith('invalid annotation ')) return 'invalidAnnotation';
-  if (reason.startsWith('invalid pod')) return 'invalidPod';
-  if (reason.startsWith('unknown injection template')) return 'unknownTemplate';
-  if (reason.startsWith('invalid prometheus.io/port')) return 'invalidPrometheusPort';
-  if (reason.startsWith('unsafe injection')) return 'unsafeInjection';
-  if (reason.startsWith('request deadline')) return 'deadlineExceeded';
-  if (reason.startsWith('internal error')) return 'internalError';
-  return 'other';
-}
-
 /** Count one validated review and its findings. */
 export function recordValidation(
   metrics: Pick<WebhookMetrics, 'validationRequests' | 'validationFindings'>,

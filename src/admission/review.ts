@@ -8,7 +8,7 @@
  * the user. Only the defences stay HTTP 400 (`{ "error": message }`): an empty body, nesting beyond the depth limit and
  * prototype-poisoning keys are {@link AdmissionReviewError}s with `deniable` false.
  */
-import type { InjectionOutcome, Injector } from '../inject/api.js';
+import type { InjectionOutcome, Injector, RejectionCategory } from '../inject/api.js';
 import type { DecisionRule } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
@@ -254,6 +254,8 @@ export interface AdmissionResult {
   error?: unknown;
   /** The decision rule that decided (injected and skipped pods): a bounded value for metrics labels. */
   rule?: DecisionRule;
+  /** Why the pod was rejected (`rejected`), or `internalError` (`error`): a bounded value for metrics labels. */
+  category?: RejectionCategory | 'internalError';
 }
 
 function formatGvk(gvk: GroupVersionKind): string {
@@ -326,13 +328,15 @@ export function admit(injector: Injector, review: AdmissionReviewRequest, pathPa
       ...(typeof request.namespace === 'string' && request.namespace !== '' ? { namespace: request.namespace } : {}),
       ...(pathParams && Object.keys(pathParams).length > 0 ? { pathParams } : {}),
     });
-    const rule = outcome.kind === 'rejected' ? undefined : outcome.rule;
-    return { decision: outcome.kind, reason: outcome.reason, review: outcomeToResponse(review, outcome), ...(rule ? { rule } : {}) };
+    const answer = outcomeToResponse(review, outcome);
+    if (outcome.kind === 'rejected') return { decision: 'rejected', reason: outcome.reason, category: outcome.category, review: answer };
+    return { decision: outcome.kind, reason: outcome.reason, review: answer, ...(outcome.rule ? { rule: outcome.rule } : {}) };
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return {
       decision: 'error',
       reason: `internal error: ${detail}`,
+      category: 'internalError',
       error: err,
       review: buildAdmissionResponse(review, {
         allowed: false,

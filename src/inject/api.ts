@@ -27,6 +27,24 @@ export interface InjectionRequest {
   workload?: WorkloadRef;
 }
 
+/**
+ * Why the injector rejected a pod, as a bounded value (metrics labels, the validator's finding path); the `reason`
+ * text beside it names user-supplied values and is for logs and audit annotations only.
+ */
+export type RejectionCategory =
+  /** A field the injector reads has the wrong shape. */
+  | 'invalidPod'
+  /** An injection annotation's value is invalid, or the proxy resource annotations ask for a request above the limit. */
+  | 'invalidAnnotation'
+  /** inject.istio.io/templates names a template other than sidecar. */
+  | 'unknownTemplate'
+  /** prometheus.io/port or the scrape-targets annotation is invalid or names a port the proxy reserves. */
+  | 'invalidPrometheusPort'
+  /** A safety setting forbids what the pod asks for (MW060x). */
+  | 'unsafeInjection'
+  /** A declared istio-proxy/istio-init (or overrides) would request more than the configured limit. */
+  | 'injectedResources';
+
 /** What the injector decided and did for one pod. Every outcome carries a reason for logs and audit annotations. */
 export type InjectionOutcome =
   | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule }
@@ -34,7 +52,10 @@ export type InjectionOutcome =
   | {
       kind: 'rejected';
       reason: string;
+      category: RejectionCategory;
       message: string;
+      /** Where in the pod the reason is, when one place is: `metadata.annotations["..."]`, `spec`. */
+      at?: string;
       /** The safety problems of the injected containers (MW0603-MW0606), when that is why the pod is rejected. */
       problems?: InjectionProblem[];
     };

@@ -7,7 +7,7 @@ import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
 import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
-import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
+import type { InjectionOutcome, InjectionRequest, Injector, RejectionCategory } from './api.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
@@ -120,7 +120,14 @@ export function createInjector(config: InjectorConfig, cluster?: ClusterView): C
   return { config, safety: compiled.safety, settings: compiled.settings, inject: (request) => injectPod(request, compiled) };
 }
 
-const rejected = (message: string, reason = message): InjectionOutcome => ({ kind: 'rejected', reason, message });
+const rejected = (category: RejectionCategory, message: string, reason = message, at?: string): InjectionOutcome => ({
+  kind: 'rejected',
+  reason,
+  category,
+  message,
+  ...(at !== undefined ? { at } : {}),
+});
+const annotationAt = (annotation: string) => `metadata.annotations["${annotation}"]`;
 
 /** Checks the shape of the pod the injector is about to read; a message naming the field, or undefined. */
 function podShapeProblem(pod: unknown): string | undefined {
@@ -274,7 +281,7 @@ function datadogEnvNames(text: string | undefined): string[] {
 function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const { settings: s, config } = c;
   const shape = podShapeProblem(request.pod);
-  if (shape) return rejected(`mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
+  if (shape) return rejected('invalidPod', `mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
   const original = request.pod;
   const namespace = original.metadata?.namespace || request.namespace || '';
 
@@ -287,11 +294,11 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const annotations = original.metadata?.annotations ?? {};
   const problems = [...validateInjectionAnnotations(annotations), ...safetyProblems(annotations, c.safety)];
   if (problems.length > 0) {
-    return rejected(problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
+    return rejected('invalidAnnotation', problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
   }
   const conflicts = resourceConflicts(annotations);
   if (conflicts.length > 0) {
-    return rejected(conflicts.map((conflict) => describeResourceConflict(conflict)).join('; '), `invalid annotation ${conflicts[0]!.request.annotation}`);
+    return rejected('invalidAnnotation', conflicts.map((conflict) => describeResourceConflict(conflict)).join('; '), `invalid annotation ${conflicts[0]!.request.annotation}`);
   }
   const templates = (annotations[A.templates] ?? '')
     .split(',')
@@ -300,8 +307,10 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const unknown = templates.filter((t) => !SUPPORTED_TEMPLATES.includes(t));
   if (unknown.length > 0) {
     return rejected(
+      'unknownTemplate',
       `invalid value '${quoteValue(annotations[A.templates]!)}' for annotation '${A.templates}': requested template '${quoteValue(unknown[0]!)}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]`,
       `unknown injection template ${quoteValue(unknown[0]!)}`,
+      annotationAt(A.templates),
     );
   }
 
@@ -409,7 +418,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   }
 
   const prometheus = mergePrometheus(podAnnotations, meshStatusPort, s.mesh.enablePrometheusMerge);
-  if (prometheus.kind === 'error') return rejected(prometheus.message, prometheus.reason);
+  if (prometheus.kind === 'error') return rejected('invalidPrometheusPort', prometheus.message, prometheus.reason, annotationAt(prometheus.annotation));
   if (prometheus.kind === 'merged') {
     podAnnotations = prometheus.annotations;
     if (prometheus.proxyEnv) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env, 'ISTIO_PROMETHEUS_ANNOTATIONS', prometheus.proxyEnv!) }));
@@ -442,7 +451,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const final = pod;
   const injectedNames = new Set([...template.spec.initContainers, ...template.spec.containers].map((x) => x.name));
   const overLimit = injectedResourceProblem([...(final.spec?.initContainers ?? []), ...(final.spec?.containers ?? [])], injectedNames);
-  if (overLimit) return rejected(overLimit, 'injected resources above limits');
+  if (overLimit) return rejected('injectedResources', overLimit, 'injected resources above limits', 'spec');
   if (c.checkInjected) {
     const unsafe = injectedPodProblems(
       {
@@ -460,7 +469,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
       c.safety,
     );
     if (unsafe.length > 0) {
-      return { kind: 'rejected', reason: `unsafe injection: ${unsafe[0]!.code} ${unsafe[0]!.path}`, message: unsafe.map((p) => p.message).join('; '), problems: unsafe };
+      return { kind: 'rejected', reason: `unsafe injection: ${unsafe[0]!.code} ${unsafe[0]!.path}`, category: 'unsafeInjection', message: unsafe.map((p) => p.message).join('; '), problems: unsafe };
     }
   }
   return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };

@@ -109,7 +109,7 @@ function scrapePortProblem(port: string, agentPort: string, target: boolean): st
 export type PrometheusMerge =
   | { kind: 'unchanged' }
   | { kind: 'merged'; annotations: Record<string, string>; proxyEnv?: string }
-  | { kind: 'error'; message: string; reason: string };
+  | { kind: 'error'; message: string; reason: string; annotation: string };
 
 /**
  * Istio's applyPrometheusMerge. Nothing changes when the pod turns scraping off, the merge is off (the pod's
@@ -144,6 +144,7 @@ export function mergePrometheus(annotations: Record<string, string>, statusPort:
         return {
           kind: 'error',
           reason: 'invalid prometheus scrape targets',
+          annotation: targetsAnnotation![0],
           message: `invalid prometheus scrape targets: ${problem}; list the application's own metrics ports in the annotation '${quoteValue(targetsAnnotation![0])}'`,
         };
       }
@@ -154,6 +155,7 @@ export function mergePrometheus(annotations: Record<string, string>, statusPort:
       return {
         kind: 'error',
         reason: 'invalid prometheus scrape configuration',
+        annotation: portAnnotation![0],
         message: `invalid prometheus scrape configuration: ${problem}; set the annotation '${quoteValue(portAnnotation![0])}' to the application's own metrics port`,
       };
     }

@@ -55,7 +55,7 @@ import { createInjector } from '../inject/index.js';
 import { compactTrace, createExplainer, type Explainer } from '../explain/index.js';
 import { deployMetaFromPod } from '../inject/deployMeta.js';
 import type { Pod } from '../k8s/types.js';
-import { recordAdmission, recordValidation, rejectionCategory, type WebhookMetrics } from '../metrics.js';
+import { recordAdmission, recordValidation, type WebhookMetrics } from '../metrics.js';
 import type { TlsMaterial } from '../tls/load.js';
 import { createValidator, type Validator } from '../validate/index.js';
 import { admissionBudgetMs, parseGoDuration, parseInjectPath } from './params.js';
@@ -638,7 +638,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     request.meshAdmission =
       result.decision === 'injected' || result.decision === 'skipped'
         ? { outcome: result.decision, reason: result.rule ?? 'notAPod' }
-        : { outcome: result.decision, reason: rejectionCategory(result.reason) };
+        : { outcome: result.decision, reason: result.category ?? 'internalError' };
     return reply.type('application/json; charset=utf-8').send(admissionReviewJson(result.review));
   };
 

@@ -2,7 +2,7 @@
  * Rules for anything that runs pods (Pods and workloads with a pod template): what will break once the sidecar is
  * there. The injector itself is run as a dry run, so these rules see exactly the pod the webhook would produce.
  */
-import type { InjectionOutcome } from '../inject/api.js';
+import type { InjectionOutcome, RejectionCategory } from '../inject/api.js';
 import { A, parseGoBool, quoteValue, validateInjectionAnnotations } from '../inject/annotations.js';
 import { describeResourceConflict, resourceConflicts } from '../inject/resourceAnnotations.js';
 import { parseStatus } from '../inject/overrides.js';
@@ -109,20 +109,15 @@ const SHAPE_REASON = 'invalid pod: ';
 
 /**
  * The field an injector rejection is about, from the object root: the malformed field the injector names
- * (`spec.containers[0].env must be a list` → `spec.template.spec.containers[0].env`), the annotation of an unknown
- * template or a bad prometheus.io/port, else the pod's annotations.
+ * (`spec.containers[0].env must be a list` → `spec.template.spec.containers[0].env`), the place the injector gives
+ * (the annotation of an unknown template or a bad prometheus port, the pod spec), else the pod's annotations.
  */
-export function rejectionPath(reason: string, templatePath: string): string {
-  const metaPath = join(templatePath, 'metadata.annotations');
-  if (reason.startsWith(SHAPE_REASON)) {
-    const field = /^((?:metadata|spec)(?:\.[A-Za-z]+|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*) must be /.exec(reason.slice(SHAPE_REASON.length))?.[1];
+export function rejectionPath(outcome: { category: RejectionCategory; reason: string; at?: string }, templatePath: string): string {
+  if (outcome.category === 'invalidPod' && outcome.reason.startsWith(SHAPE_REASON)) {
+    const field = /^((?:metadata|spec)(?:\.[A-Za-z]+|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*) must be /.exec(outcome.reason.slice(SHAPE_REASON.length))?.[1];
     return field ? join(templatePath, field) : templatePath || 'spec';
   }
-  if (reason.startsWith('unknown injection template')) return `${metaPath}["${A.templates}"]`;
-  if (reason === 'invalid prometheus.io/port') return `${metaPath}["prometheus.io/port"]`;
-  // A declared istio-proxy/istio-init (or proxy.istio.io/overrides) whose resources do not fit the configured limits.
-  if (reason === 'injected resources above limits') return join(templatePath, 'spec');
-  return metaPath;
+  return join(templatePath, outcome.at ?? 'metadata.annotations');
 }
 
 const runAsUser = (x: object): unknown => (x as { securityContext?: { runAsUser?: unknown } | null }).securityContext?.runAsUser;
@@ -169,10 +164,10 @@ export function podFindings(s: PodSubject): Finding[] {
     // Request annotations above their limit annotations (the injector refuses them after the values are valid).
     const conflicts = resourceConflicts(annotations);
     for (const c of conflicts) add('MW0402', `${metaPath}["${c.request.annotation}"]`, describeResourceConflict(c, metaPath));
-    const unreadable = s.outcome.reason.startsWith(SHAPE_REASON);
+    const unreadable = s.outcome.category === 'invalidPod';
     const explained = validateInjectionAnnotations(annotations).length + unsafe.length + problems.length + conflicts.length > 0;
     if (unreadable || !explained) {
-      add('MW0401', rejectionPath(s.outcome.reason, s.templatePath), s.outcome.message);
+      add('MW0401', rejectionPath(s.outcome, s.templatePath), s.outcome.message);
     }
     // A pod the injector cannot even read (a malformed field) gets no further rules; any other rejection still gets
     // every rule that reads the pod itself, so one bad annotation does not hide the pod's other findings.

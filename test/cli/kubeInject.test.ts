@@ -15,7 +15,7 @@ function fakeInjector(): Injector & { requests: InjectionRequest[] } {
       const { pod } = request;
       const annotations = pod.metadata?.annotations ?? {};
       if (annotations['sidecar.istio.io/inject'] === 'false') return { kind: 'skipped', reason: 'sidecar.istio.io/inject is "false"' };
-      if (annotations.bad !== undefined) return { kind: 'rejected', reason: 'invalid', message: `annotation bad: invalid value "${annotations.bad}"` };
+      if (annotations.bad !== undefined) return { kind: 'rejected', reason: 'invalid', category: 'invalidAnnotation', message: `annotation bad: invalid value "${annotations.bad}"` };
       const injected = structuredClone(pod);
       injected.metadata = { ...injected.metadata, annotations: { ...annotations, 'sidecar.istio.io/status': '{}' } };
       injected.spec = { ...injected.spec, initContainers: [...(injected.spec?.initContainers ?? []), { name: 'istio-proxy', restartPolicy: 'Always' }] };

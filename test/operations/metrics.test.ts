@@ -33,6 +33,13 @@ function get(url: string, method = 'GET'): Promise<{ status: number; text: strin
   });
 }
 
+/** The sample pod declaring an istio-proxy with these resources (merged over the configured ones by the injector). */
+function declaredProxy(resources: Record<string, Record<string, string>>) {
+  const pod = samplePod();
+  pod.spec = { ...pod.spec, containers: [...(pod.spec?.containers ?? []), { name: 'istio-proxy', image: 'auto', resources }] };
+  return pod;
+}
+
 describe('admission metrics after a known set of requests', () => {
   let server: TestServer;
   let metrics: WebhookMetrics;
@@ -40,7 +47,8 @@ describe('admission metrics after a known set of requests', () => {
 
   beforeAll(async () => {
     metrics = createMetrics();
-    server = await startTestServer(createRuntime(loadConfig({})), { metrics });
+    // Metrics merged (as in the istio profile), so a reserved prometheus.io/port is a rejection.
+    server = await startTestServer(createRuntime(loadConfig({ sets: ['meshConfig.enablePrometheusMerge=true'] })), { metrics });
     const inject = (uid: string, pod = samplePod()) => server.postJson('/inject', review(uid, pod));
     const answers = [
       await inject('a1'), // injected by policy
@@ -50,6 +58,8 @@ describe('admission metrics after a known set of requests', () => {
       await inject('a5', podWith({ annotations: { 'sidecar.istio.io/interceptionMode': 'BOGUS' } })), // rejected
       await inject('a7', podWith({ annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } })), // rejected: root proxy
       await inject('a8', podWith({ labels: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`l${i}`, 'v'])) })), // rejected: cap
+      await inject('a9', podWith({ annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '15090' } })), // rejected: reserved port
+      await inject('a10', declaredProxy({ requests: { memory: '1Gi' } })), // rejected: declared istio-proxy over the limit
       await server.postJson('/inject', { ...review('a6'), request: { ...review('a6').request, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, object: { kind: 'ConfigMap' } } }),
       await server.request('/inject', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }), // 415
       await server.postJson('/inject', '{not json'), // denied in an AdmissionReview, as Istio does (HTTP 200)
@@ -57,7 +67,7 @@ describe('admission metrics after a known set of requests', () => {
       await server.postJson('/validate', review('v1')), // allowed (warn mode)
       await server.request('/healthz'), // not an admission endpoint: not counted
     ];
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 415, 200, 400, 200, 200]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 415, 200, 400, 200, 200]);
     const res = await server.request('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
@@ -78,6 +88,8 @@ describe('admission metrics after a known set of requests', () => {
         'inject rejected invalidAnnotation 1',
         'inject rejected unsafeInjection 1',
         'inject rejected limitExceeded 1',
+        'inject rejected invalidPrometheusPort 1',
+        'inject rejected injectedResources 1',
         'inject skipped notAPod 1',
         'inject refused 415 1',
         'inject refused 400 1',
@@ -90,12 +102,12 @@ describe('admission metrics after a known set of requests', () => {
 
   it('observes every answered admission request in a histogram with millisecond buckets', () => {
     expect(scrape.types.get(DURATION)).toBe('histogram');
-    expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'inject' })).toBe(11);
+    expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'inject' })).toBe(13);
     expect(sampleValue(scrape, `${DURATION}_count`, { endpoint: 'validate' })).toBe(1);
     const les = scrape.samples.filter((s) => s.name === `${DURATION}_bucket` && s.labels.endpoint === 'inject').map((s) => s.labels.le);
     expect(les).toEqual([...ADMISSION_DURATION_BUCKETS.map(String), '+Inf']);
     expect(les.slice(0, 3)).toEqual(['0.0005', '0.001', '0.002']);
-    expect(sampleValue(scrape, `${DURATION}_bucket`, { endpoint: 'inject', le: '+Inf' })).toBe(11);
+    expect(sampleValue(scrape, `${DURATION}_bucket`, { endpoint: 'inject', le: '+Inf' })).toBe(13);
   });
 
   it('exports the Node.js process metrics, the reload counters, certificate expiry and the cluster cache families', () => {

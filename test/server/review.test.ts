@@ -164,7 +164,7 @@ describe('outcomeToResponse', () => {
   });
 
   test('rejected → not allowed, status 400 with the core message', () => {
-    const out = outcomeToResponse(review, { kind: 'rejected', reason: 'bad annotation', message: "invalid value 'X' for annotation 'a'" });
+    const out = outcomeToResponse(review, { kind: 'rejected', reason: 'bad annotation', category: 'invalidAnnotation', message: "invalid value 'X' for annotation 'a'" });
     expect(out.response.allowed).toBe(false);
     expect(out.response.status).toEqual({ message: "invalid value 'X' for annotation 'a'", code: 400 });
     expect(out.response.patch).toBeUndefined();
