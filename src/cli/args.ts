@@ -1,3 +1,12 @@
+import {
+  DEFAULT_HOST,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_DELAY_MS,
+  DEFAULT_TARGET_DELAY_MS,
+} from '../server/defaults.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
@@ -134,17 +143,7 @@ export type Invocation =
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** serve()'s defaults, repeated for the help text (importing src/server here would load the server stack). */
-export const HELP_DEFAULT_PORT = 8443;
-export const HELP_DEFAULT_HOST = '127.0.0.1';
-/** src/server/connections.ts DEFAULT_MAX_CONNECTIONS. */
-export const HELP_DEFAULT_MAX_CONNECTIONS = 1000;
 export const MAX_CONNECTIONS_MAX = 1_000_000;
-export const HELP_DEFAULT_SHUTDOWN_DELAY = '5s';
-export const HELP_DEFAULT_METRICS_PORT = 9090;
-/** The overload guard's defaults (src/server/overload.ts DEFAULT_TARGET_DELAY_MS, DEFAULT_MAX_IN_FLIGHT). */
-export const HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS = 500;
-export const HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT = 1000;
 /** Bounds of --overload-target-delay (ms): up to the API server's largest webhook timeout. */
 export const OVERLOAD_TARGET_DELAY_MIN_MS = 10;
 export const OVERLOAD_TARGET_DELAY_MAX_MS = 30_000;
@@ -247,8 +246,8 @@ Runs the admission webhook over HTTPS (POST /inject, POST /validate, GET /health
 and POST /explain with --explain), and GET /metrics over plain HTTP on --metrics-port.
 
 Flags:
-      --port N                  listen port, 0 for any free port (default ${HELP_DEFAULT_PORT})
-      --host H                  listen address (default ${HELP_DEFAULT_HOST}: this machine only; in a pod
+      --port N                  listen port, 0 for any free port (default ${DEFAULT_PORT})
+      --host H                  listen address (default ${DEFAULT_HOST}: this machine only; in a pod
                                 use 0.0.0.0, as the manifests do)
       --cert FILE               serving certificate (PEM), together with --key; without both,
                                 development certificates are created in .dev-certs
@@ -259,7 +258,7 @@ Flags:
       --explain                 serve POST /explain (the decision trace of a posted object; it shows the
                                 labels of any namespace from the cluster cache, so it is off by default)
       --max-connections N       connections held at most; beyond it a new connection closes the oldest one
-                                without a request in progress (default ${HELP_DEFAULT_MAX_CONNECTIONS})
+                                without a request in progress (default ${DEFAULT_MAX_CONNECTIONS})
       --certificates MODE       self-managed (CA and certificate in a Secret, caBundle patched), files
                                 (--cert/--key) or dev (default: files with --cert/--key, else
                                 self-managed with a cluster, else dev)
@@ -271,18 +270,18 @@ Flags:
       --webhook-config NAME     Mutating/ValidatingWebhookConfiguration whose caBundle is managed
                                 (default mesh-webhook)
       --metrics-port N          plain-HTTP listener for GET /metrics, outside the webhook's TLS
-                                (default ${HELP_DEFAULT_METRICS_PORT}; 0: none, /metrics stays on the HTTPS port)
-      --metrics-host H          address of the metrics listener (default ${HELP_DEFAULT_HOST})
+                                (default ${DEFAULT_METRICS_PORT}; 0: none, /metrics stays on the HTTPS port)
+      --metrics-host H          address of the metrics listener (default ${DEFAULT_HOST})
       --log-level LEVEL         ${LOG_LEVELS.join('|')}; SIGUSR2 toggles between it and debug
       --shutdown-delay DURATION after SIGTERM, keep serving (not ready) this long before closing the listener,
-                                e.g. 5s, 500ms, 0 (default ${HELP_DEFAULT_SHUTDOWN_DELAY})
+                                e.g. 5s, 500ms, 0 (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s)
       --overload-target-delay DURATION
                                 event-loop delay above which a rising share of admissions is shed
                                 (/inject: allowed false, code 429, retry; /validate: HTTP 429 with
-                                Retry-After), e.g. 500ms, 1s (default ${HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS}ms)
+                                Retry-After), e.g. 500ms, 1s (default ${DEFAULT_TARGET_DELAY_MS}ms)
       --overload-max-in-flight N
                                 admissions in flight beyond which every new one is shed
-                                (default ${HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT})
+                                (default ${DEFAULT_MAX_IN_FLIGHT})
       --no-overload-guard       never shed: turn the overload guard off
   -h, --help                    show this help
 

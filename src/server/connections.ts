@@ -13,8 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { DEFAULT_MAX_CONNECTIONS } from './defaults.js';
 
-export const DEFAULT_MAX_CONNECTIONS = 1000;
+export { DEFAULT_MAX_CONNECTIONS };
 export const CONNECTIONS_OPEN = 'mesh_webhook_connections';
 export const CONNECTIONS_CLOSED = 'mesh_webhook_connections_closed_total';
 

@@ -6,10 +6,9 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './defaults.js';
 
-export const DEFAULT_METRICS_PORT = 9090;
-/** This machine only unless asked (`--metrics-host 0.0.0.0`, as the Deployment does so Prometheus can scrape it). */
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
+export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT };
 
 export interface MetricsListener {
   port: number;

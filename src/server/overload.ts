@@ -36,6 +36,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ADMISSION_API_VERSIONS, AUDIT_ANNOTATION, buildAdmissionResponse, type AdmissionApiVersion } from '../admission/review.js';
 import { endpointOf } from './routes.js';
 import { scanReviewIdentity, type ReviewIdentity } from '../admission/identity.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_TARGET_DELAY_MS } from './defaults.js';
 
 export interface OverloadGuardOptions {
   /**
@@ -60,8 +61,7 @@ export interface OverloadGuardOptions {
   eventLoopDelayMs?: () => number;
 }
 
-export const DEFAULT_TARGET_DELAY_MS = 500;
-export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_TARGET_DELAY_MS };
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 export const OVERLOAD_SHED = 'mesh_webhook_overload_shed_total';
 export const OVERLOAD_SHED_RATIO = 'mesh_webhook_overload_shed_ratio';

@@ -32,10 +32,9 @@ import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from
 import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
 import { shellQuote } from '../util/shellQuote.js';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS } from './defaults.js';
 
-export const DEFAULT_PORT = 8443;
-/** This machine only: `npm start` is not reachable from the network. A pod asks for all interfaces (`--host 0.0.0.0`). */
-export const DEFAULT_HOST = '127.0.0.1';
+export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS };
 /** DNS names of the in-cluster Service, added to development certificates besides localhost/127.0.0.1/::1. */
 export const DEFAULT_DEV_DNS_NAMES: readonly string[] = [
   'mesh-webhook.mesh-webhook.svc',
@@ -44,11 +43,6 @@ export const DEFAULT_DEV_DNS_NAMES: readonly string[] = [
 export const SAMPLE_REVIEW_FILE = 'sample-review.json';
 /** After SIGTERM/SIGINT and the drain delay, in-flight requests get this long before the process exits anyway. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
-/**
- * After SIGTERM, how long the server keeps serving (not ready) before it closes the listener: the time the endpoint
- * controller and kube-proxy need to stop sending new connections here.
- */
-export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000;
 
 export interface ServeOptions {
   /**

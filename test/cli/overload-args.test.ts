@@ -7,8 +7,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
-  HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT,
-  HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS,
   parseCommandLine,
   USAGE,
   UsageError,
@@ -78,7 +76,6 @@ describe('serve overload flags', () => {
   });
 
   test('the help shows the flags with the guard\'s defaults', () => {
-    expect([HELP_DEFAULT_OVERLOAD_TARGET_DELAY_MS, HELP_DEFAULT_OVERLOAD_MAX_IN_FLIGHT]).toEqual([DEFAULT_TARGET_DELAY_MS, DEFAULT_MAX_IN_FLIGHT]);
     expect(USAGE.serve).toContain('--overload-target-delay DURATION');
     expect(USAGE.serve).toContain(`(default ${DEFAULT_TARGET_DELAY_MS}ms)`);
     expect(USAGE.serve).toContain('--overload-max-in-flight N');
