@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/types.js';
 import { ManifestError } from '../workloads/kubeInject.js';
-import { parseCommandLine, USAGE, UsageError, type Invocation } from './args.js';
+import { parseCommandLine, UsageError, type Invocation } from './args.js';
+import { USAGE } from './usage.js';
 import { EXIT, InputError } from './errors.js';
 import { checkNamedFiles, namedFiles } from './inputFiles.js';
 

@@ -6,12 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import {
-  parseCommandLine,
-  USAGE,
-  UsageError,
-  type ServeArgs,
-} from '../../src/cli/args.js';
+import { parseCommandLine, UsageError, type ServeArgs } from '../../src/cli/args.js';
+import { USAGE } from '../../src/cli/usage.js';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_TARGET_DELAY_MS } from '../../src/server/overload.js';
 
 const serveArgs = (...argv: string[]): ServeArgs => {

@@ -1,6 +1,7 @@
 /** `mesh-webhook serve --shutdown-delay`: Go durations or seconds; bad values are usage errors. */
 import { describe, expect, test } from 'vitest';
-import { parseCommandLine, UsageError, USAGE } from '../../src/cli/args.js';
+import { parseCommandLine, UsageError } from '../../src/cli/args.js';
+import { USAGE } from '../../src/cli/usage.js';
 
 const delay = (value: string) => {
   const inv = parseCommandLine(['serve', `--shutdown-delay=${value}`]);
