@@ -1,3 +1,4 @@
+import type { ServeClusterArgs } from '../cluster/integration.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
@@ -16,6 +17,7 @@ export class UsageError extends Error {
   }
 }
 
+export type { ServeClusterArgs } from '../cluster/integration.js';
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
 export interface InjectArgs {
@@ -72,20 +74,6 @@ export interface ServeOverloadArgs {
   maxInFlight?: number;
 }
 
-export interface ServeClusterArgs {
-  /** --kubeconfig FILE; absent: in-cluster when in a pod, else no cluster. */
-  kubeconfig?: string;
-  /** --certificates; absent: files with --cert/--key, self-managed with a cluster, dev otherwise. */
-  certificates?: CertificateMode;
-  /** --namespace; absent: the service account's namespace, else mesh-webhook. */
-  namespace?: string;
-  /** --service (default mesh-webhook). */
-  service?: string;
-  /** --secret (default mesh-webhook-tls). */
-  secretName?: string;
-  /** --webhook-config: name of both webhook configurations (default mesh-webhook). */
-  webhookConfig?: string;
-}
 
 export const EXPLAIN_OUTPUTS = ['text', 'json'] as const;
 export type ExplainOutput = (typeof EXPLAIN_OUTPUTS)[number];

@@ -7,7 +7,6 @@
  * certificates keep retrying in the background. Only a cluster configuration that cannot work (a kubeconfig file
  * that does not exist or does not parse) throws, as a {@link ClusterConfigError}.
  */
-import type { ServeClusterArgs } from '../cli/args.js';
 import { resolveCertificateMode, type CertificateMode } from '../certs/mode.js';
 import {
   ClusterConfigError,
@@ -32,6 +31,22 @@ import { startFailurePolicyControl, type FailurePolicyControl } from './failureP
 export { ClusterConfigError } from './client.js';
 export { CERTIFICATE_MODES, resolveCertificateMode, type CertificateMode } from '../certs/mode.js';
 export type { ServingCertificate } from '../certs/selfManaged.js';
+
+/** `serve`'s cluster flags, as the command line parsed them. */
+export interface ServeClusterArgs {
+  /** --kubeconfig FILE; absent: in-cluster when in a pod, else no cluster. */
+  kubeconfig?: string;
+  /** --certificates; absent: files with --cert/--key, self-managed with a cluster, dev otherwise. */
+  certificates?: CertificateMode;
+  /** --namespace; absent: the service account's namespace, else mesh-webhook. */
+  namespace?: string;
+  /** --service (default mesh-webhook). */
+  service?: string;
+  /** --secret (default mesh-webhook-tls). */
+  secretName?: string;
+  /** --webhook-config: name of both webhook configurations (default mesh-webhook). */
+  webhookConfig?: string;
+}
 
 export const DEFAULT_NAMESPACE = 'mesh-webhook';
 export const DEFAULT_SERVICE = 'mesh-webhook';
