@@ -14,20 +14,19 @@
  * at once `allowed: false`, code 429 with a retry delay, and /validate HTTP 429 with `Retry-After`; its metrics go to
  * the server's registry. It stops with the server (app.close()).
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createServiceLogger } from './logger.js';
-import { sampleAdmissionReview } from '../admission/sample.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createMetrics, type WebhookMetrics } from '../metrics.js';
-import { certificateBaseline, recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
+import { recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
 import { watchConfig, type ConfigReloader } from '../reload/config.js';
-import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from '../tls/devcert.js';
-import { CertificateError, loadCertificates, type TlsMaterial } from '../tls/load.js';
+import type { TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
 import { ListenError } from './listenError.js';
+import { logLevelToggle } from './logLevelToggle.js';
+import { startingCertificate } from '../tls/servingCertificate.js';
 import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
 import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
@@ -35,12 +34,7 @@ import { shellQuote } from '../util/shellQuote.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS } from './defaults.js';
 
 export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS };
-/** DNS names of the in-cluster Service, added to development certificates besides localhost/127.0.0.1/::1. */
-export const DEFAULT_DEV_DNS_NAMES: readonly string[] = [
-  'mesh-webhook.mesh-webhook.svc',
-  'mesh-webhook.mesh-webhook.svc.cluster.local',
-];
-export const SAMPLE_REVIEW_FILE = 'sample-review.json';
+export { DEFAULT_DEV_DNS_NAMES, SAMPLE_REVIEW_FILE } from '../tls/servingCertificate.js';
 /** After SIGTERM/SIGINT and the drain delay, in-flight requests get this long before the process exits anyway. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -195,35 +189,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 
   const metrics = opts.metrics ?? createMetrics();
   const shutdownDelayMs = opts.shutdownDelayMs ?? DEFAULT_SHUTDOWN_DELAY_MS;
-  let tls: TlsMaterial;
-  let certBaseline: string | undefined;
-  let dev: { caPath: string; samplePath: string; generated: boolean } | undefined;
-  if (opts.selfManaged) {
-    tls = opts.selfManaged.current() ?? (await generateDevCertificates(opts.selfManaged.interimNames));
-  } else if (opts.certFile !== undefined || opts.keyFile !== undefined) {
-    if (opts.certFile === undefined || opts.keyFile === undefined) {
-      const missing = opts.certFile === undefined ? 'certificate file' : 'key file';
-      throw new CertificateError('', `a serving certificate needs both a certificate file and a key file; the ${missing} is missing`);
-    }
-    // Hashed before loading, so a rotation between the load and the start of the watch is not missed.
-    certBaseline = await certificateBaseline(opts.certFile, opts.keyFile);
-    tls = await loadCertificates(opts.certFile, opts.keyFile);
-  } else {
-    const dir = opts.devCertDir ?? DEFAULT_DEV_CERT_DIR;
-    try {
-      const certs = await ensureDevCertificates(dir, opts.devDnsNames ?? DEFAULT_DEV_DNS_NAMES);
-      tls = { cert: certs.cert, key: certs.key };
-      const samplePath = path.join(path.dirname(certs.caPath), SAMPLE_REVIEW_FILE);
-      await writeFile(samplePath, JSON.stringify(sampleAdmissionReview(), null, 2) + '\n');
-      dev = { caPath: certs.caPath, samplePath, generated: certs.generated };
-    } catch (err) {
-      // A read-only working directory, or a file where the directory should be.
-      throw new CertificateError(
-        dir,
-        `development certificates cannot be kept in ${path.resolve(dir)} (${(err as Error).message}): run serve in a writable directory, or serve your own certificate with --cert FILE --key FILE`,
-      );
-    }
-  }
+  const { tls, certBaseline, dev } = await startingCertificate(opts);
 
   recordCertificateExpiry(metrics, tls.cert);
   const clientCa = opts.clientCaFile !== undefined ? await loadClientCa(opts.clientCaFile) : undefined;
@@ -406,22 +372,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     process.on('SIGINT', onSignal);
   }
 
-  // SIGUSR2: the configured level <-> debug (or info, when debug is the configured level), logged at the change.
-  const configuredLevel = logger.level;
-  const alternateLevel = configuredLevel === 'debug' || configuredLevel === 'trace' ? 'info' : 'debug';
-  const toggleDebugLogging = (): string => {
-    const next = logger.level === alternateLevel ? configuredLevel : alternateLevel;
-    const line = { from: logger.level, to: next, configured: configuredLevel };
-    // Logged at info while the more verbose of the two levels is in force, so the line is seen either way.
-    if (next === 'debug' || next === 'trace') {
-      logger.level = next;
-      logger.info(line, 'log level changed (SIGUSR2)');
-    } else {
-      logger.info(line, 'log level changed (SIGUSR2)');
-      logger.level = next;
-    }
-    return next;
-  };
+  // SIGUSR2: the configured level <-> debug (src/server/logLevelToggle.ts).
+  const toggleDebugLogging = logLevelToggle(logger);
   const logLevelSignal = opts.logLevelSignal ?? handleSignals;
   if (logLevelSignal) process.on('SIGUSR2', toggleDebugLogging);
 
