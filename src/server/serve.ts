@@ -4,11 +4,9 @@
  * configured; reloads the certificate and configuration files when they change (src/reload/); shuts down gracefully
  * on SIGTERM/SIGINT.
  *
- * Shutdown (SIGTERM, or `shutdown()`): /readyz answers 503 at once and answers carry `Connection: close`; the server
- * keeps serving for the drain delay (default 5 s) so the endpoint is removed from the Service (and kube-proxy rules)
- * before the listener closes; then it stops accepting, lets requests in flight finish, closes idle keep-alive
- * connections and resolves `closed`. On a signal, if closing takes longer than 15 s the process exits with 1. SIGINT
- * (an interactive Ctrl-C) and a second signal skip the rest of the drain delay.
+ * Shutdown (SIGTERM, or `shutdown()`): the drain in src/server/lifecycle.ts (not ready at once, serve on for the drain
+ * delay, then close with requests in flight finishing); SIGUSR2 toggles debug logging (src/server/logLevelToggle.ts);
+ * the starting certificate comes from src/tls/servingCertificate.ts.
  *
  * Overload: the load-shedding guard (src/server/overload.ts) is installed by default: under overload, /inject answers
  * at once `allowed: false`, code 429 with a retry delay, and /validate HTTP 429 with `Retry-After`; its metrics go to
@@ -25,6 +23,7 @@ import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import type { TlsMaterial } from '../tls/load.js';
 import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
 import { ListenError } from './listenError.js';
+import { startLifecycle } from './lifecycle.js';
 import { logLevelToggle } from './logLevelToggle.js';
 import { startingCertificate } from '../tls/servingCertificate.js';
 import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
@@ -35,8 +34,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS } from './default
 
 export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS };
 export { DEFAULT_DEV_DNS_NAMES, SAMPLE_REVIEW_FILE } from '../tls/servingCertificate.js';
-/** After SIGTERM/SIGINT and the drain delay, in-flight requests get this long before the process exits anyway. */
-export const SHUTDOWN_TIMEOUT_MS = 15_000;
+export { SHUTDOWN_TIMEOUT_MS } from './lifecycle.js';
 
 export interface ServeOptions {
   /**
@@ -288,93 +286,26 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     throw err;
   }
 
-  let resolveClosed: () => void = () => {};
-  let rejectClosed: (err: unknown) => void = () => {};
-  const closed = new Promise<void>((resolve, reject) => {
-    resolveClosed = resolve;
-    rejectClosed = reject;
-  });
-  closed.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
-
-  // The drain: a timer and a way to end it early (close(), a second signal).
-  let endDrain: (() => void) | undefined;
-  let shutdownStarted: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
-
-  function close(): Promise<void> {
-    if (closing) return closing;
-    closing = (async () => {
+  const handleSignals = opts.handleSignals ?? true;
+  const logLevelSignal = opts.logLevelSignal ?? handleSignals;
+  // SIGUSR2: the configured level <-> debug (src/server/logLevelToggle.ts).
+  const toggleDebugLogging = logLevelToggle(logger);
+  // SIGTERM/SIGINT, the drain and close() (src/server/lifecycle.ts).
+  const lifecycle = startLifecycle({
+    logger,
+    shutdownDelayMs,
+    handleSignals,
+    onShuttingDown: () => {
       shuttingDown = true;
-      endDrain?.();
+    },
+    async closeResources() {
       configReloader?.close();
       certReloader?.close();
       if (logLevelSignal) process.removeListener('SIGUSR2', toggleDebugLogging);
-      try {
-        await Promise.all([app.close(), metricsListener?.close()]);
-      } finally {
-        // Only now: a second SIGTERM while requests finish must not kill the process (the default action).
-        if (handleSignals) {
-          process.removeListener('SIGTERM', onSignal);
-          process.removeListener('SIGINT', onSignal);
-        }
-      }
-    })();
-    closing.then(resolveClosed, rejectClosed);
-    return closing;
-  }
+      await Promise.all([app.close(), metricsListener?.close()]);
+    },
+  });
 
-  function shutdown(delayMs = shutdownDelayMs, onListenerClosing?: () => void): Promise<void> {
-    shuttingDown = true;
-    shutdownStarted ??= (async () => {
-      if (delayMs > 0 && closing === undefined) {
-        logger.info({ drainMs: delayMs }, 'not ready; serving on until the drain delay has passed');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          endDrain = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      logger.info('closing the listener; waiting for requests in flight');
-      onListenerClosing?.();
-      await close();
-      logger.info('shut down');
-    })();
-    return shutdownStarted;
-  }
-
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (shutdownStarted) {
-      logger.info({ signal }, 'signal received again; closing now');
-      endDrain?.();
-      return;
-    }
-    logger.info({ signal }, 'shutting down');
-    let exitTimer: NodeJS.Timeout | undefined;
-    // SIGINT is an interactive Ctrl-C: no point waiting for endpoints to be removed.
-    shutdown(signal === 'SIGTERM' ? shutdownDelayMs : 0, () => {
-      // If in-flight requests do not finish in time, do not hang the pod's termination.
-      exitTimer = setTimeout(() => {
-        logger.error('graceful shutdown timed out; exiting');
-        process.exit(1);
-      }, SHUTDOWN_TIMEOUT_MS).unref();
-    })
-      .catch((err: unknown) => {
-        logger.error({ err }, 'error while shutting down');
-        process.exitCode = 1;
-      })
-      .finally(() => clearTimeout(exitTimer));
-  };
-  const handleSignals = opts.handleSignals ?? true;
-  if (handleSignals) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
-
-  // SIGUSR2: the configured level <-> debug (src/server/logLevelToggle.ts).
-  const toggleDebugLogging = logLevelToggle(logger);
-  const logLevelSignal = opts.logLevelSignal ?? handleSignals;
   if (logLevelSignal) process.on('SIGUSR2', toggleDebugLogging);
 
   logger.info({ address: boundAddress, port: boundPort, url }, 'mesh-webhook listening');
@@ -408,8 +339,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     runtime: currentRuntime,
     setCertificates,
     servedCertificate: () => servedCertificate,
-    shutdown: (delayMs?: number) => shutdown(delayMs),
-    close,
-    closed,
+    shutdown: (delayMs?: number) => lifecycle.shutdown(delayMs),
+    close: lifecycle.close,
+    closed: lifecycle.closed,
   };
 }
