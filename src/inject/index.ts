@@ -278,20 +278,39 @@ function datadogEnvNames(text: string | undefined): string[] {
   }
 }
 
+/**
+ * One pod, in the phases of Istio's injectPod: decide (injectRequired), check the pod's annotations, RunTemplate
+ * (render the sidecar template and merge it onto the pod), postProcessPod, check the injected pod, and createPatch
+ * (built only when the answer is sent).
+ */
 function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
-  const { settings: s, config } = c;
   const shape = podShapeProblem(request.pod);
   if (shape) return rejected('invalidPod', `mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
   const original = request.pod;
   const namespace = original.metadata?.namespace || request.namespace || '';
 
   const decision = decideInjection(
-    { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: s.revision || 'default' },
-    config,
+    { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: c.settings.revision || 'default' },
+    c.config,
   );
   if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule };
 
   const annotations = original.metadata?.annotations ?? {};
+  const refused = checkAnnotations(annotations, c);
+  if (refused) return refused;
+
+  const rendered = runTemplate(original, namespace, annotations, request, c);
+  const processed = postProcessPod(rendered, original, annotations, request, c);
+  if ('kind' in processed) return processed;
+
+  const final = processed.pod;
+  const unsafe = checkInjectedPod(final, rendered, original, annotations, processed.clusterEnv, c);
+  if (unsafe) return unsafe;
+  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };
+}
+
+/** The pod's annotations before anything is rendered: Istio's validators, the safety settings, the templates asked for. */
+function checkAnnotations(annotations: Readonly<Record<string, string>>, c: Compiled): InjectionOutcome | undefined {
   const problems = [...validateInjectionAnnotations(annotations), ...safetyProblems(annotations, c.safety)];
   if (problems.length > 0) {
     return rejected('invalidAnnotation', problems.map(describeAnnotationProblem).join('; '), `invalid annotation ${problems[0]!.annotation}`);
@@ -313,50 +332,80 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
       annotationAt(A.templates),
     );
   }
+  return undefined;
+}
 
+/** The mesh's ProxyConfig overlaid by the pod's proxy.istio.io/config, and what the pod's own document said. */
+function podProxyConfig(annotations: Readonly<Record<string, string>>, c: Compiled) {
+  const text = annotations[A.proxyConfig];
+  if (text === undefined) return { proxyConfig: c.proxyConfig, json: c.proxyConfigJson, metadata: undefined, parsed: undefined };
+  const parsed = parseProxyConfigAnnotation(text) as JsonObject;
+  const proxyConfig = mergeProxyConfig(c.proxyConfig, parsed);
+  return {
+    proxyConfig,
+    json: proxyConfigJson(proxyConfig),
+    metadata: isPlainObject(parsed.proxyMetadata) ? parsed.proxyMetadata : undefined,
+    parsed,
+  };
+}
+
+/** What RunTemplate produced, with what the later phases need to know about how. */
+interface RenderedPod {
+  pod: Pod;
+  template: TemplatePod;
+  proxyConfig: Record<string, unknown>;
+  /** The pod's own proxy.istio.io/config (document and proxyMetadata), for the safety checks. */
+  podProxyConfig: { metadata: Record<string, unknown> | undefined; parsed: JsonObject | undefined };
+  overrides: Overrides;
+  overridesFromAnnotation: boolean;
+  hold: boolean;
+  meshStatusPort: number;
+  /** ISTIO_KUBE_APP_PROBERS of an earlier injection (re-injection keeps the original probes). */
+  previousProbers: string | undefined;
+}
+
+/**
+ * Istio's RunTemplate: the template is rendered from the pod without its earlier injection, with the recorded
+ * overrides put back (stripPod, reinsertOverrides); it is merged onto the pod as received, earlier injection included,
+ * and the containers the pod declared are applied again (reapplyOverwrittenContainers).
+ */
+function runTemplate(
+  original: Pod,
+  namespace: string,
+  annotations: Readonly<Record<string, string>>,
+  request: InjectionRequest,
+  c: Compiled,
+): RenderedPod {
+  const s = c.settings;
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
   const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
-  // Istio's RunTemplate: the template is rendered from the pod without its earlier injection, with the recorded
-  // overrides put back (stripPod, reinsertOverrides); it is merged onto the pod as received, earlier injection included.
   const existingOverrides = parseOverrides(annotations[A.overrides]);
-  let pod = reinsertOverrides(stripPod(original, meshStatusPort, c.safety.stripOnlyInjected), existingOverrides);
+  const input = reinsertOverrides(stripPod(original, meshStatusPort, c.safety.stripOnlyInjected), existingOverrides);
 
-  // ProxyConfig: mesh default overlaid by the pod's proxy.istio.io/config.
-  let proxyConfig = c.proxyConfig;
-  let pcJson = c.proxyConfigJson;
-  const podProxyConfig = annotations[A.proxyConfig];
-  let podProxyMetadata: Record<string, unknown> | undefined;
-  let podProxyConfigParsed: JsonObject | undefined;
-  if (podProxyConfig !== undefined) {
-    const parsed = parseProxyConfigAnnotation(podProxyConfig) as JsonObject;
-    podProxyConfigParsed = parsed;
-    if (isPlainObject(parsed.proxyMetadata)) podProxyMetadata = parsed.proxyMetadata;
-    proxyConfig = mergeProxyConfig(c.proxyConfig, parsed);
-    pcJson = proxyConfigJson(proxyConfig);
-  }
+  const pc = podProxyConfig(annotations, c);
+  const proxyConfig = pc.proxyConfig;
   const nativeAnnotation = annotations[A.nativeSidecar];
   const native =
     nativeAnnotation === 'true'
       ? true
       : nativeAnnotation === 'false'
         ? false
-        : config.nativeSidecars === 'auto'
+        : c.config.nativeSidecars === 'auto'
           ? (c.cluster?.nativeSidecarsSupported(original.spec?.nodeName) ?? false)
-          : config.nativeSidecars;
+          : c.config.nativeSidecars;
   const hold = proxyConfig.holdApplicationUntilProxyStarts === true || s.holdApplicationUntilProxyStarts;
   const annotatedImageType = Object.hasOwn(annotations, A.proxyImageType) ? String(annotations[A.proxyImageType]) : undefined;
   const pcImageType: unknown = (proxyConfig.image as { imageType?: unknown } | undefined)?.imageType;
   const proxyConfigImageType = typeof pcImageType === 'string' ? pcImageType : undefined;
   const annotatedImage = annotations[A.proxyImage];
-  const deployMeta = deployMetaFromPod(pod, namespace, request.workload);
 
   const template = renderSidecarTemplate({
     settings: s,
-    pod,
-    deployMeta,
+    pod: input,
+    deployMeta: deployMetaFromPod(input, namespace, request.workload),
     proxyConfig,
-    proxyConfigJson: pcJson,
+    proxyConfigJson: pc.json,
     native,
     hold: hold && !native,
     proxyImage: annotatedImage?.includes('/') ? annotatedImage : sidecarImage(s, s.proxyImageName, proxyConfigImageType, annotatedImageType),
@@ -365,7 +414,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
 
   // The merge starts from the pod as received. A classic istio-proxy (declared by the user, or injected earlier)
   // follows the proxy into initContainers when it now runs as a native sidecar (Istio's moveContainer).
-  pod = original;
+  let pod = original;
   if (native && template.spec.initContainers.some((x) => x.name === PROXY_CONTAINER) && pod.spec!.containers?.some((x) => x.name === PROXY_CONTAINER)) {
     const proxyContainer = pod.spec!.containers.find((x) => x.name === PROXY_CONTAINER)!;
     pod = {
@@ -377,8 +426,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
       },
     };
   }
-
-  const templatePatch: Record<string, unknown> = {
+  pod = strategicMerge(pod, {
     metadata: template.metadata,
     spec: {
       initContainers: template.spec.initContainers.length ? template.spec.initContainers : undefined,
@@ -386,25 +434,48 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
       volumes: template.spec.volumes,
       imagePullSecrets: template.spec.imagePullSecrets.length ? template.spec.imagePullSecrets : undefined,
     },
-  };
-  pod = strategicMerge(pod, templatePatch);
+  });
   const reapplied = reapplyOverwrittenContainers(pod, {
     original,
     template: template.spec,
     previous: annotations[A.status] !== undefined ? (previousStatus ?? { containers: [], initContainers: [] }) : undefined,
     recorded: existingOverrides,
   });
-  pod = reapplied.pod;
-  const overrides: Overrides = reapplied.applied;
   const interception = annotations[A.interceptionMode] ?? (proxyConfig.interceptionMode as string | undefined) ?? 'REDIRECT';
-  pod = adjustInitContainerUser(pod, findProxy(original), interception === 'TPROXY');
+  pod = adjustInitContainerUser(reapplied.pod, findProxy(original), interception === 'TPROXY');
+  return {
+    pod,
+    template,
+    proxyConfig,
+    podProxyConfig: { metadata: pc.metadata, parsed: pc.parsed },
+    overrides: reapplied.applied,
+    overridesFromAnnotation: existingOverrides !== undefined,
+    hold,
+    meshStatusPort,
+    previousProbers,
+  };
+}
+
+/**
+ * Istio's postProcessPod, in its order: the overrides recorded, the cluster environment from the webhook path, the
+ * Prometheus merge, the probe rewrite, the status annotation, the operator's injected annotations, the container order.
+ */
+function postProcessPod(
+  rendered: RenderedPod,
+  original: Pod,
+  annotations: Readonly<Record<string, string>>,
+  request: InjectionRequest,
+  c: Compiled,
+): { pod: Pod; clusterEnv: Record<string, string> } | InjectionOutcome {
+  const s = c.settings;
+  let pod = rendered.pod;
   let podAnnotations: Record<string, string> = { ...pod.metadata!.annotations };
   // Recorded on the first injection only, so that re-injection can put them back into the template's input.
+  const { overrides } = rendered;
   if (annotations[A.status] === undefined && (overrides.containers.length || overrides.initContainers.length)) {
     podAnnotations[A.overrides] = overridesJson(overrides);
   }
 
-  // Post-processing, in Istio's order.
   const labels = { ...pod.metadata!.labels };
   const envs = clusterEnvs(request.pathParams, s, original.metadata?.labels ?? {});
   if (Object.keys(envs).length > 0) {
@@ -417,7 +488,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     });
   }
 
-  const prometheus = mergePrometheus(podAnnotations, meshStatusPort, s.mesh.enablePrometheusMerge);
+  const prometheus = mergePrometheus(podAnnotations, rendered.meshStatusPort, s.mesh.enablePrometheusMerge);
   if (prometheus.kind === 'error') return rejected('invalidPrometheusPort', prometheus.message, prometheus.reason, annotationAt(prometheus.annotation));
   if (prometheus.kind === 'merged') {
     podAnnotations = prometheus.annotations;
@@ -427,50 +498,61 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   if (securePort !== undefined) podAnnotations[A.securePort] = securePort;
 
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteAppHTTPProbe;
-  if (rewrite) {
-    const statusAnn = annotations[A.statusPort];
-    const probePort = statusAnn !== undefined ? Number(statusAnn) : meshStatusPort;
-    const spec = pod.spec!;
-    const all = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
-    const probers = appProbers(all, probePort, previousProbers);
-    if (probers) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env?.filter((e) => e.name !== APP_PROBERS_ENV), APP_PROBERS_ENV, probers) }));
-    const rewriteAll = (list: Container[] | undefined) => {
-      if (!list) return list;
-      const next = list.map((x) => rewriteContainerProbes(x, probePort));
-      return next.every((x, i) => x === list[i]) ? list : next;
-    };
-    pod = { ...pod, spec: { ...pod.spec, containers: rewriteAll(pod.spec!.containers), initContainers: rewriteAll(pod.spec!.initContainers) } };
-  }
+  if (rewrite) pod = rewriteProbes(pod, annotations, rendered);
 
   if (envs.ISTIO_META_NETWORK) labels[L.network] = envs.ISTIO_META_NETWORK;
-  podAnnotations[A.status] = statusAnnotation(template, s.revision);
-  for (const [k, v] of Object.entries(config.injectedAnnotations)) podAnnotations[k] = v;
+  podAnnotations[A.status] = statusAnnotation(rendered.template, s.revision);
+  for (const [k, v] of Object.entries(c.config.injectedAnnotations)) podAnnotations[k] = v;
   pod = { ...pod, metadata: { ...pod.metadata, labels, annotations: podAnnotations } };
-  pod = reorder(pod, hold);
+  return { pod: reorder(pod, rendered.hold), clusterEnv: envs };
+}
 
-  const final = pod;
+/** The probe rewrite (src/inject/probes.ts): the originals to the proxy in ISTIO_KUBE_APP_PROBERS, the probes to it. */
+function rewriteProbes(pod: Pod, annotations: Readonly<Record<string, string>>, rendered: RenderedPod): Pod {
+  const statusAnn = annotations[A.statusPort];
+  const probePort = statusAnn !== undefined ? Number(statusAnn) : rendered.meshStatusPort;
+  const spec = pod.spec!;
+  const all = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+  const probers = appProbers(all, probePort, rendered.previousProbers);
+  let out = pod;
+  if (probers) out = updateProxy(out, (p) => ({ ...p, env: setEnv(p.env?.filter((e) => e.name !== APP_PROBERS_ENV), APP_PROBERS_ENV, probers) }));
+  const rewriteAll = (list: Container[] | undefined) => {
+    if (!list) return list;
+    const next = list.map((x) => rewriteContainerProbes(x, probePort));
+    return next.every((x, i) => x === list[i]) ? list : next;
+  };
+  return { ...out, spec: { ...out.spec, containers: rewriteAll(out.spec!.containers), initContainers: rewriteAll(out.spec!.initContainers) } };
+}
+
+/** The injected pod: requests within limits, and (when the operator limits them) the safety rules. */
+function checkInjectedPod(
+  final: Pod,
+  rendered: RenderedPod,
+  original: Pod,
+  annotations: Readonly<Record<string, string>>,
+  clusterEnv: Record<string, string>,
+  c: Compiled,
+): InjectionOutcome | undefined {
+  const { template } = rendered;
   const injectedNames = new Set([...template.spec.initContainers, ...template.spec.containers].map((x) => x.name));
   const overLimit = injectedResourceProblem([...(final.spec?.initContainers ?? []), ...(final.spec?.containers ?? [])], injectedNames);
   if (overLimit) return rejected('injectedResources', overLimit, 'injected resources above limits', 'spec');
-  if (c.checkInjected) {
-    const unsafe = injectedPodProblems(
-      {
-        original,
-        final,
-        template,
-        annotations,
-        overrides,
-        overridesFromAnnotation: existingOverrides !== undefined,
-        podProxyMetadata,
-        podProxyConfig: podProxyConfigParsed,
-        datadogEnv: s.tracer === 'datadog' ? datadogEnvNames(annotations[A.datadogEnv]) : [],
-        clusterEnv: envs,
-      },
-      c.safety,
-    );
-    if (unsafe.length > 0) {
-      return { kind: 'rejected', reason: `unsafe injection: ${unsafe[0]!.code} ${unsafe[0]!.path}`, category: 'unsafeInjection', message: unsafe.map((p) => p.message).join('; '), problems: unsafe };
-    }
-  }
-  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };
+  if (!c.checkInjected) return undefined;
+  const unsafe = injectedPodProblems(
+    {
+      original,
+      final,
+      template,
+      annotations,
+      overrides: rendered.overrides,
+      overridesFromAnnotation: rendered.overridesFromAnnotation,
+      podProxyMetadata: rendered.podProxyConfig.metadata,
+      podProxyConfig: rendered.podProxyConfig.parsed,
+      datadogEnv: c.settings.tracer === 'datadog' ? datadogEnvNames(annotations[A.datadogEnv]) : [],
+      clusterEnv,
+    },
+    c.safety,
+  );
+  if (unsafe.length === 0) return undefined;
+  return { kind: 'rejected', reason: `unsafe injection: ${unsafe[0]!.code} ${unsafe[0]!.path}`, category: 'unsafeInjection', message: unsafe.map((p) => p.message).join('; '), problems: unsafe };
 }
