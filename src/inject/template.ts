@@ -98,7 +98,54 @@ export function podPortsJson(pod: Pod): string {
   return ports.length === 0 ? '[\n]' : `[\n    ${ports.join('\n    ,')}\n]`;
 }
 
+/**
+ * Istio's `sidecar` template for one pod, in its parts: the metadata, the resources, istio-init (or istio-validation),
+ * istio-proxy (an init container when native), the core-dump container, the volumes.
+ */
 export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
+  const x = templateContext(t);
+  const resources = sidecarResources(x);
+  const init = initContainer(x, resources.init);
+  const proxy = proxyContainer(x, resources.proxy);
+  const coreDump = coreDumpContainer(x, resources.init);
+  return {
+    metadata: templateMetadata(x),
+    spec: {
+      initContainers: [...(init ? [init] : []), ...(t.native ? [proxy] : []), ...(coreDump ? [coreDump] : [])],
+      containers: t.native ? [] : [proxy],
+      volumes: templateVolumes(x),
+      imagePullSecrets: x.s.imagePullSecrets.map((name) => ({ name })),
+    },
+  };
+}
+
+/** What every part of the template reads: the input, the pod's annotations and the values they override. */
+interface TemplateContext {
+  t: TemplateInput;
+  s: Settings;
+  ann: Record<string, string>;
+  labels: Record<string, string>;
+  /** The pod's annotation, else the configured value (Istio's `annotation .ObjectMeta name default`). */
+  annotation(name: string, fallback: string): string;
+  isset(name: string): boolean;
+  pcInterception: string;
+  interceptionMode: string;
+  tproxy: boolean;
+  statusPort: string;
+  includeIPRanges: string;
+  excludeIPRanges: string;
+  includeInboundPorts: string;
+  excludeInbound: string;
+  withIncludeOutboundPorts: boolean;
+  withExcludeOutboundPorts: boolean;
+  agentLogLevel: string;
+  capNetBind: boolean;
+  /** The application containers (not istio-proxy). */
+  containers: string[];
+  imagePullPolicy: string | undefined;
+}
+
+function templateContext(t: TemplateInput): TemplateContext {
   const s = t.settings;
   const meta = t.pod.metadata ?? {};
   const ann = meta.annotations ?? {};
@@ -120,7 +167,13 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   const capNetBind = annotation(A.capNetBindService, s.capNetBindService) === 'true';
   const containers = (t.pod.spec?.containers ?? []).filter((c) => c.name !== PROXY_CONTAINER).map((c) => c.name);
 
-  // ---- metadata ----
+  const imagePullPolicy = s.imagePullPolicy || undefined;
+  return { t, s, ann, labels, annotation, isset, pcInterception, interceptionMode, tproxy, statusPort, includeIPRanges, excludeIPRanges, includeInboundPorts, excludeInbound, withIncludeOutboundPorts, withExcludeOutboundPorts, agentLogLevel, capNetBind, containers, imagePullPolicy };
+}
+
+/** The labels and annotations the template adds to the pod. */
+function templateMetadata(x: TemplateContext): TemplatePod['metadata'] {
+  const { t, s, ann, labels, annotation, isset, interceptionMode, includeIPRanges, excludeIPRanges, includeInboundPorts, excludeInbound, withIncludeOutboundPorts, withExcludeOutboundPorts, containers } = x;
   const tplLabels: Record<string, string> = {
     [L.tlsMode]: labels[L.tlsMode] || 'istio',
     [L.canonicalName]: truncateCanonicalName(
@@ -151,7 +204,12 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     if (ann[A.excludeInterfaces]) tplAnnotations[A.excludeInterfaces] = ann[A.excludeInterfaces]!;
   }
 
-  // ---- resources (annotations replace values entirely) ----
+  return { labels: tplLabels, annotations: tplAnnotations };
+}
+
+/** The resources of istio-proxy and istio-init: the proxy resource annotations replace the configured ones entirely. */
+function sidecarResources(x: TemplateContext): { proxy: Resources; init: Resources } {
+  const { s, ann, isset, containers } = x;
   const resourceAnnotations = [A.proxyCPU, A.proxyMemory, A.proxyCPULimit, A.proxyMemoryLimit];
   let proxyResources: Record<string, Record<string, string>> | undefined;
   let initResources: Record<string, Record<string, string>> | undefined;
@@ -167,78 +225,81 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     initResources = copyResources(s.proxyInitResources ?? s.proxyResources);
   }
 
-  // ---- init containers ----
-  const initContainers: Container[] = [];
-  const imagePullPolicy = s.imagePullPolicy || undefined;
-  if (interceptionMode !== 'NONE') {
-    const args = [
-      'istio-iptables',
-      '-p',
-      String(s.mesh.proxyListenPort),
-      '-z',
-      String(s.mesh.proxyInboundListenPort),
-      '-u',
-      '1337',
-      '-m',
-      interceptionMode,
-      '-i',
-      includeIPRanges,
-      '-x',
-      excludeIPRanges,
-      '-b',
-      includeInboundPorts,
-      '-d',
-      excludeInbound ? `15090,15021,${excludeInbound}` : '15090,15021',
-    ];
-    if (withIncludeOutboundPorts) args.push('-q', annotation(A.includeOutboundPorts, s.includeOutboundPorts));
-    if (withExcludeOutboundPorts) args.push('-o', annotation(A.excludeOutboundPorts, s.excludeOutboundPorts));
-    const kubevirt = ann[A.rerouteVirtualInterfaces] ?? ann[A.kubevirtInterfaces];
-    if (isset(A.rerouteVirtualInterfaces) || isset(A.kubevirtInterfaces)) args.push('-k', kubevirt ?? '');
-    if (isset(A.excludeInterfaces)) args.push('-c', ann[A.excludeInterfaces]!);
-    args.push(`--log_output_level=${agentLogLevel}`);
-    if (s.logAsJson) args.push('--log_as_json');
-    if (s.cniEnabled) args.push('--run-validation', '--skip-rule-apply');
-    else {
-      if (s.forceApplyIptables) args.push('--force-apply');
-      if (s.nativeNftables) args.push('--native-nftables');
-    }
-    const env = Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {})
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, value]) => ({ name, value: String(value) }));
-    const securityContext: Record<string, unknown> = s.cniEnabled
-      ? {
-          allowPrivilegeEscalation: s.privileged,
-          capabilities: { drop: ['ALL'] },
-          privileged: s.privileged,
-          readOnlyRootFilesystem: true,
-          runAsGroup: 1337,
-          runAsNonRoot: true,
-          runAsUser: 1337,
-        }
-      : {
-          allowPrivilegeEscalation: s.privileged,
-          capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
-          privileged: s.privileged,
-          readOnlyRootFilesystem: false,
-          runAsGroup: 0,
-          runAsNonRoot: false,
-          runAsUser: 0,
-        };
-    if (s.seccompProfile) securityContext.seccompProfile = { ...s.seccompProfile };
-    initContainers.push(
-      withoutUndefined({
-        name: s.cniEnabled ? VALIDATION_CONTAINER : INIT_CONTAINER,
-        image: t.proxyInitImage,
-        args,
-        imagePullPolicy,
-        env: env.length > 0 ? env : undefined,
-        resources: initResources,
-        securityContext,
-      }),
-    );
-  }
+  return { proxy: proxyResources, init: initResources };
+}
 
-  // ---- istio-proxy ----
+/** istio-init (istio-iptables), or istio-validation with CNI; none with interception mode NONE. */
+function initContainer(x: TemplateContext, initResources: Resources): Container | undefined {
+  const { t, s, ann, annotation, isset, interceptionMode, includeIPRanges, excludeIPRanges, includeInboundPorts, excludeInbound, withIncludeOutboundPorts, withExcludeOutboundPorts, agentLogLevel, imagePullPolicy } = x;
+  if (interceptionMode === 'NONE') return undefined;
+  const args = [
+    'istio-iptables',
+    '-p',
+    String(s.mesh.proxyListenPort),
+    '-z',
+    String(s.mesh.proxyInboundListenPort),
+    '-u',
+    '1337',
+    '-m',
+    interceptionMode,
+    '-i',
+    includeIPRanges,
+    '-x',
+    excludeIPRanges,
+    '-b',
+    includeInboundPorts,
+    '-d',
+    excludeInbound ? `15090,15021,${excludeInbound}` : '15090,15021',
+  ];
+  if (withIncludeOutboundPorts) args.push('-q', annotation(A.includeOutboundPorts, s.includeOutboundPorts));
+  if (withExcludeOutboundPorts) args.push('-o', annotation(A.excludeOutboundPorts, s.excludeOutboundPorts));
+  const kubevirt = ann[A.rerouteVirtualInterfaces] ?? ann[A.kubevirtInterfaces];
+  if (isset(A.rerouteVirtualInterfaces) || isset(A.kubevirtInterfaces)) args.push('-k', kubevirt ?? '');
+  if (isset(A.excludeInterfaces)) args.push('-c', ann[A.excludeInterfaces]!);
+  args.push(`--log_output_level=${agentLogLevel}`);
+  if (s.logAsJson) args.push('--log_as_json');
+  if (s.cniEnabled) args.push('--run-validation', '--skip-rule-apply');
+  else {
+    if (s.forceApplyIptables) args.push('--force-apply');
+    if (s.nativeNftables) args.push('--native-nftables');
+  }
+  const env = Object.entries((t.proxyConfig.proxyMetadata as Record<string, string> | undefined) ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => ({ name, value: String(value) }));
+  const securityContext: Record<string, unknown> = s.cniEnabled
+    ? {
+        allowPrivilegeEscalation: s.privileged,
+        capabilities: { drop: ['ALL'] },
+        privileged: s.privileged,
+        readOnlyRootFilesystem: true,
+        runAsGroup: 1337,
+        runAsNonRoot: true,
+        runAsUser: 1337,
+      }
+    : {
+        allowPrivilegeEscalation: s.privileged,
+        capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+        privileged: s.privileged,
+        readOnlyRootFilesystem: false,
+        runAsGroup: 0,
+        runAsNonRoot: false,
+        runAsUser: 0,
+      };
+  if (s.seccompProfile) securityContext.seccompProfile = { ...s.seccompProfile };
+  return withoutUndefined({
+    name: s.cniEnabled ? VALIDATION_CONTAINER : INIT_CONTAINER,
+    image: t.proxyInitImage,
+    args,
+    imagePullPolicy,
+    env: env.length > 0 ? env : undefined,
+    resources: initResources,
+    securityContext,
+  });
+}
+
+/** istio-proxy: the agent's arguments, lifecycle, environment, probes, security context and mounts. */
+function proxyContainer(x: TemplateContext, proxyResources: Resources): Container {
+  const { t, s, annotation, statusPort, agentLogLevel, imagePullPolicy } = x;
   const proxyArgs = [
     'proxy',
     'sidecar',
@@ -258,6 +319,31 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     lifecycle = { preStop: { exec: { command: ['pilot-agent', 'request', `--debug-port=${statusPort}`, 'POST', 'drain'] } } };
   } else if (t.hold) lifecycle = { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
 
+  const env = proxyEnv(x);
+  const { readinessProbe, startupProbe } = proxyProbes(x);
+  const proxySecurity = proxySecurityContext(x);
+  const volumeMounts = proxyVolumeMounts(x);
+  return withoutUndefined({
+    name: PROXY_CONTAINER,
+    image: t.proxyImage,
+    ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
+    args: proxyArgs,
+    lifecycle,
+    // Kubernetes drops an empty env value (omitempty): so do we.
+    env: env.map((e) => (e.value === '' ? { name: e.name } : e)),
+    imagePullPolicy,
+    readinessProbe,
+    startupProbe,
+    resources: proxyResources,
+    restartPolicy: t.native ? 'Always' : undefined,
+    securityContext: proxySecurity,
+    volumeMounts,
+  });
+}
+
+/** istio-proxy's environment, in the order of Istio's template. */
+function proxyEnv(x: TemplateContext): EnvVar[] {
+  const { t, s, ann, labels, isset, pcInterception, interceptionMode, containers } = x;
   const trustDomain = s.mesh.trustDomain || s.valuesTrustDomain;
   const env: EnvVar[] = [];
   if (s.mesh.inboundPolicyLocalhost) env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
@@ -309,6 +395,12 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     env.push({ name, value: String(value) });
   }
 
+  return env;
+}
+
+/** istio-proxy's readiness and startup probes (none with status port 0). */
+function proxyProbes(x: TemplateContext): { readinessProbe: Probe | undefined; startupProbe: Probe | undefined } {
+  const { s, annotation, statusPort } = x;
   let readinessProbe: Probe | undefined;
   let startupProbe: Probe | undefined;
   if (statusPort !== '0') {
@@ -329,6 +421,12 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
     }
   }
 
+  return { readinessProbe, startupProbe };
+}
+
+/** istio-proxy's security context: UID 1337 unless TPROXY or NET_BIND_SERVICE needs root, or trace logging asks for privileges. */
+function proxySecurityContext(x: TemplateContext): Record<string, unknown> {
+  const { t, s, tproxy, capNetBind } = x;
   // Istio's template: ProxyMetadata IPTABLES_TRACE_LOGGING=true gives the privileged variant (root, NET_ADMIN), whatever
   // the interception mode.
   const traceLogging = (t.proxyConfig.proxyMetadata as Record<string, string> | undefined)?.IPTABLES_TRACE_LOGGING === 'true';
@@ -355,7 +453,13 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
       };
   if (s.seccompProfile) proxySecurity.seccompProfile = { ...s.seccompProfile };
 
-  const volumeMounts: Container['volumeMounts'] = [
+  return proxySecurity;
+}
+
+/** istio-proxy's volume mounts, and the user volume mounts the pod asks for. */
+function proxyVolumeMounts(x: TemplateContext): NonNullable<Container['volumeMounts']> {
+  const { s, ann, isset } = x;
+  const volumeMounts: NonNullable<Container['volumeMounts']> = [
     { mountPath: '/var/run/secrets/workload-spiffe-uds', name: 'workload-socket' },
     { mountPath: '/var/run/secrets/credential-uds', name: 'credential-socket' },
     { mountPath: '/var/run/secrets/workload-spiffe-credentials', name: 'workload-certs' },
@@ -373,50 +477,35 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   volumeMounts.push({ mountPath: '/etc/istio/pod', name: 'istio-podinfo' });
   for (const { value } of userEntries(ann[A.userVolumeMount])) volumeMounts.push(value as { name: string; mountPath: string });
 
-  const proxy: Container = withoutUndefined({
-    name: PROXY_CONTAINER,
-    image: t.proxyImage,
-    ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
-    args: proxyArgs,
-    lifecycle,
-    // Kubernetes drops an empty env value (omitempty): so do we.
-    env: env.map((e) => (e.value === '' ? { name: e.name } : e)),
+  return volumeMounts;
+}
+
+/** The core-dump init container, when sidecar.istio.io/enableCoreDump (or the configuration) asks for it. */
+function coreDumpContainer(x: TemplateContext, initResources: Resources): Container | undefined {
+  const { t, s, annotation, imagePullPolicy } = x;
+  if (annotation(A.enableCoreDump, s.enableCoreDump) !== 'true') return undefined;
+  return withoutUndefined({
+    name: CORE_DUMP_CONTAINER,
+    args: ['-c', 'sysctl -w kernel.core_pattern=/var/lib/istio/data/core.proxy && ulimit -c unlimited'],
+    command: ['/bin/sh'],
+    image: t.proxyInitImage,
     imagePullPolicy,
-    readinessProbe,
-    startupProbe,
-    resources: proxyResources,
-    restartPolicy: t.native ? 'Always' : undefined,
-    securityContext: proxySecurity,
-    volumeMounts,
+    resources: initResources,
+    securityContext: {
+      allowPrivilegeEscalation: true,
+      capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] },
+      privileged: true,
+      readOnlyRootFilesystem: false,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
   });
+}
 
-  const proxyContainers: Container[] = [];
-  if (t.native) initContainers.push(proxy);
-  else proxyContainers.push(proxy);
-
-  if (annotation(A.enableCoreDump, s.enableCoreDump) === 'true') {
-    initContainers.push(
-      withoutUndefined({
-        name: CORE_DUMP_CONTAINER,
-        args: ['-c', 'sysctl -w kernel.core_pattern=/var/lib/istio/data/core.proxy && ulimit -c unlimited'],
-        command: ['/bin/sh'],
-        image: t.proxyInitImage,
-        imagePullPolicy,
-        resources: initResources,
-        securityContext: {
-          allowPrivilegeEscalation: true,
-          capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] },
-          privileged: true,
-          readOnlyRootFilesystem: false,
-          runAsGroup: 0,
-          runAsNonRoot: false,
-          runAsUser: 0,
-        },
-      }),
-    );
-  }
-
-  // ---- volumes ----
+/** The volumes the injected containers mount, and the user volumes the pod asks for. */
+function templateVolumes(x: TemplateContext): Volume[] {
+  const { t, s, ann, labels, isset } = x;
   const volumes: Volume[] = [
     { name: 'workload-socket' },
     { name: 'credential-socket' },
@@ -455,16 +544,10 @@ export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   }
   for (const { value } of userEntries(ann[A.userVolume])) volumes.push(value as Volume);
 
-  return {
-    metadata: { labels: tplLabels, annotations: tplAnnotations },
-    spec: {
-      initContainers,
-      containers: proxyContainers,
-      volumes,
-      imagePullSecrets: s.imagePullSecrets.map((name) => ({ name })),
-    },
-  };
+  return volumes;
 }
+
+type Resources = Record<string, Record<string, string>> | undefined;
 
 /** The entries of a userVolume/userVolumeMount annotation (validated before the template runs; absent: none). */
 function userEntries(text: string | undefined): UserVolumeEntry[] {
