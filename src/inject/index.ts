@@ -5,8 +5,8 @@
 import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
-import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
