@@ -9,6 +9,7 @@ import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
+import { hasNativeProxy } from '../inject/containers.js';
 import { traceInjection, type DecisionTrace, type InjectionDecision, type TraceStep } from '../inject/decision.js';
 import { compileSettings } from '../inject/settings.js';
 import type { Pod } from '../k8s/types.js';
@@ -192,7 +193,7 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     try {
       const outcome = injector.inject({ pod, ...(namespace ? { namespace } : {}), ...(workload ? { workload } : {}) });
       if (outcome.kind === 'injected') {
-        const native = outcome.pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') ?? false;
+        const native = hasNativeProxy(outcome.pod);
         verdict = { outcome: 'injected', reason: outcome.reason, sidecar: native ? 'native' : 'classic' };
       } else if (outcome.kind === 'skipped') {
         verdict = { outcome: 'skipped', reason: outcome.reason };

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/types.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
 import { isPlainObject } from '../util/json.js';
 import type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
+import { CORE_DUMP_CONTAINER, findProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
@@ -37,14 +38,7 @@ import {
 } from './safety.js';
 import { compileSettings, type Settings } from './settings.js';
 import { strategicMerge } from './smp.js';
-import {
-  CORE_DUMP_CONTAINER,
-  INIT_CONTAINER,
-  PROXY_CONTAINER,
-  VALIDATION_CONTAINER,
-  renderSidecarTemplate,
-  type TemplatePod,
-} from './template.js';
+import { renderSidecarTemplate, type TemplatePod } from './template.js';
 
 export type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
 
@@ -164,10 +158,6 @@ function podShapeProblem(pod: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function findProxy(pod: Pod): Container | undefined {
-  return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
 }
 
 /** Replaces istio-proxy (wherever it is) by `f(istio-proxy)`. */
@@ -304,7 +294,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
 
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
-  const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
+  const previousProbers = previousStatus ? findProxy(original)?.container.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
   // Istio's RunTemplate: the template is rendered from the pod without its earlier injection, with the recorded
   // overrides put back (stripPod, reinsertOverrides); it is merged onto the pod as received, earlier injection included.
   const existingOverrides = parseOverrides(annotations[A.overrides]);
@@ -385,7 +375,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   pod = reapplied.pod;
   const overrides: Overrides = reapplied.applied;
   const interception = annotations[A.interceptionMode] ?? (proxyConfig.interceptionMode as string | undefined) ?? 'REDIRECT';
-  pod = adjustInitContainerUser(pod, findProxy(original), interception === 'TPROXY');
+  pod = adjustInitContainerUser(pod, findProxy(original)?.container, interception === 'TPROXY');
   let podAnnotations: Record<string, string> = { ...pod.metadata!.annotations };
   // Recorded on the first injection only, so that re-injection can put them back into the template's input.
   if (annotations[A.status] === undefined && (overrides.containers.length || overrides.initContainers.length)) {
@@ -411,7 +401,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
     podAnnotations = prometheus.annotations;
     if (prometheus.proxyEnv) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env, 'ISTIO_PROMETHEUS_ANNOTATIONS', prometheus.proxyEnv!) }));
   }
-  const securePort = securePrometheusPort(podAnnotations, findProxy(pod)?.env);
+  const securePort = securePrometheusPort(podAnnotations, findProxy(pod)?.container.env);
   if (securePort !== undefined) podAnnotations[A.securePort] = securePort;
 
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteAppHTTPProbe;

@@ -17,13 +17,13 @@
  */
 import type { Injector } from '../inject/api.js';
 import { A, L } from '../inject/annotations.js';
+import { findProxy, type ContainerList } from '../inject/containers.js';
 import { parseStatus } from '../inject/overrides.js';
 import { canonicalResources } from '../inject/quantity.js';
 import type { Container, Pod } from '../k8s/types.js';
 import { asString } from '../util/json.js';
 import { RESTARTABLE_KINDS, type KubeObject, type OutdatedApi, type ReadableKind, type RestartableKind } from './kube.js';
 
-export const PROXY_CONTAINER = 'istio-proxy';
 const RESOURCE_ANNOTATIONS = [A.proxyCPU, A.proxyMemory, A.proxyCPULimit, A.proxyMemoryLimit];
 
 export interface Difference {
@@ -40,7 +40,7 @@ export interface PodReport {
   name: string;
   status: PodStatus;
   /** Where the running istio-proxy is: `initContainers` (native sidecar) or `containers`. */
-  proxyIn?: 'initContainers' | 'containers';
+  proxyIn?: ContainerList;
   /** What differs (outdated; for custom-image pods: the differences from the configuration's default proxy). */
   differences: Difference[];
   /** Why the resources were not compared, why the status is unknown, which image the annotation names. */
@@ -90,13 +90,6 @@ export interface OutdatedReport {
   restart?: { dryRun: boolean; maxRestarts: number; restarted: number; deferred: number; failed: number };
 }
 
-
-function findProxy(pod: Pod): { container: Container; where: 'initContainers' | 'containers' } | undefined {
-  const init = pod.spec?.initContainers?.find((c) => c?.name === PROXY_CONTAINER);
-  if (init) return { container: init, where: 'initContainers' };
-  const regular = pod.spec?.containers?.find((c) => c?.name === PROXY_CONTAINER);
-  return regular ? { container: regular, where: 'containers' } : undefined;
-}
 
 function resourcesOf(c: Container): Record<string, Record<string, string>> | undefined {
   try {
