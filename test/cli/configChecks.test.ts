@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliMain, ensureBuilt, nodeBin, spawnServe, type ServeProcess } from '../helpers/build.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mesh-webhook-config-checks-'));
 const pod = path.join(dir, 'pod.yaml');

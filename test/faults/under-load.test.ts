@@ -29,7 +29,8 @@ import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js'
 import { generateDevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import type { ReviewAnswer } from '../helpers/https.js';
-import { atomicWriterUpdate, waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
+import { atomicWriterUpdate } from '../reload/fsutil.js';
 import { startLoad } from './load.js';
 
 const DEADLINE_MS = 1_000;
