@@ -1,38 +1,12 @@
 /**
- * Running the built CLI (`dist/cli/main.js`) for the conformance cases: build freshness check and a small
- * concurrency-limited spawner.
+ * Running the built CLI (`dist/cli/main.js`) for the conformance cases: a small concurrency-limited spawner.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './cases.js';
 
 export const NODE = path.join(ROOT, 'node_modules/.bin/node');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.isFile()) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds the project (tsc, same as `npm run build`) when dist/cli/main.js is missing or older than any file in src/.
- * Returns a note for the log when a build ran (tsc still emits on type errors, so a failed build is not fatal here:
- * the CLI tests then report what the emitted CLI does).
- */
-export function ensureBuilt(): string | undefined {
-  const srcNewest = Math.max(newestMtime(path.join(ROOT, 'src')), statSync(path.join(ROOT, 'tsconfig.json')).mtimeMs);
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= srcNewest) return undefined;
-  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-  const r = spawnSync(NODE, [tsc, '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
-  if (r.status === 0) return 'conformance: built dist/ (tsc)';
-  return `conformance: tsc exited ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n').slice(0, 10).join('\n')}`;
-}
 
 export interface CliResult {
   code: number | null;

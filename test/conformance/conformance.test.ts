@@ -6,8 +6,9 @@
  * `conformance: N passed, M failed`.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { ensureBuilt } from '../helpers/build.js';
 import { configFlags, loadCases, readTestdata, TESTDATA, type ConformanceCase } from './cases.js';
-import { ensureBuilt, limiter, runCli, type CliResult } from './cli.js';
+import { limiter, runCli, type CliResult } from './cli.js';
 import { parseYamlStream, webhookPods, type Json, type JsonObj } from './convert.js';
 import {
   checkMetaJsonEnv,
@@ -48,8 +49,7 @@ let harness: WebhookHarness | undefined;
 let harnessError: unknown;
 
 beforeAll(async () => {
-  const note = ensureBuilt();
-  if (note) console.log(note);
+  ensureBuilt();
   const limit = limiter(4);
   for (const c of cliCases) {
     const p = limit(() => runCli(['inject', '-f', path.join(TESTDATA, c.input), ...configFlags(c)]));

@@ -14,11 +14,12 @@ import { loadConfig } from '../../src/config/load.js';
 import { startClusterIntegration } from '../../src/cluster/integration.js';
 import { createRuntime } from '../../src/server/app.js';
 import { recordingLogger } from '../cluster/helpers.js';
+import { ensureBuilt } from '../helpers/build.js';
 import { removeTestCertificates, startTestServer, type TestServer } from '../helpers/https.js';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
 import { podReview } from '../inject/review.js';
 import type { Pod } from '../../src/k8s/types.js';
-import { ensureBuilt, limiter, runCli } from './cli.js';
+import { limiter, runCli } from './cli.js';
 import { isObj, type JsonObj } from './convert.js';
 import { cliFlags, configKey, loadOptions, loadUnitRows, UNITS_DIR, mismatches, podFile, rowNamespace, rowPod, type Observation, type UnitRow, type Via } from './units.js';
 import jsonpatch, { type Operation } from 'fast-json-patch';
@@ -29,8 +30,7 @@ const servers = new Map<string, Promise<TestServer>>();
 const cliLimit = limiter(3);
 
 beforeAll(() => {
-  const note = ensureBuilt();
-  if (note) console.log(note);
+  ensureBuilt();
 }, 300_000);
 
 afterAll(async () => {
