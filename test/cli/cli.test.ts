@@ -2,28 +2,21 @@
  * End-to-end tests of the built CLI (dist/cli/main.js run by the pinned Node 24), with real files on disk.
  * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src or tsconfig.json.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { cliMain, ensureBuilt, nodeBin, root } from '../helpers/build.js';
+import { ensureBuilt, root } from '../helpers/build.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-cli-'));
 
 beforeAll(ensureBuilt, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], input?: string): Run {
-  const r = spawnSync(nodeBin, [cliMain, ...args], { encoding: 'utf8', cwd: dir, ...(input !== undefined ? { input } : {}) });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[], input?: string): CliRun {
+  return runCli(args, { cwd: dir, input });
 }
 
 let fileCount = 0;
