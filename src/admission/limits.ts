@@ -11,6 +11,7 @@
  * key `limits`, any subset of the keys).
  */
 import type { AdmissionLimits } from '../config/types.js';
+import { isPlainObject } from '../util/json.js';
 import { podTemplateShape } from '../workloads/kinds.js';
 
 export type { AdmissionLimits };
@@ -47,7 +48,6 @@ export interface LimitProblem {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const join = (base: string, key: string) => (base ? `${base}.${key}` : key);
 
 /** Own enumerable keys of a map, counted up to `stop`. */
@@ -65,14 +65,14 @@ function lengthOf(v: unknown): number {
 }
 
 function metadataProblem(meta: unknown, path: string, limits: AdmissionLimits): LimitProblem | undefined {
-  if (!isObj(meta)) return undefined;
+  if (!isPlainObject(meta)) return undefined;
   const labels = meta['labels'];
-  if (isObj(labels)) {
+  if (isPlainObject(labels)) {
     const n = countKeys(labels, limits.labels + 1);
     if (n > limits.labels) return { limit: 'labels', path: join(path, 'labels'), count: n, exact: false, max: limits.labels };
   }
   const annotations = meta['annotations'];
-  if (isObj(annotations)) {
+  if (isPlainObject(annotations)) {
     const n = countKeys(annotations, limits.annotations + 1);
     if (n > limits.annotations) return { limit: 'annotations', path: join(path, 'annotations'), count: n, exact: false, max: limits.annotations };
     let bytes = 0;
@@ -91,7 +91,7 @@ function metadataProblem(meta: unknown, path: string, limits: AdmissionLimits): 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 function podSpecProblem(spec: unknown, path: string, limits: AdmissionLimits): LimitProblem | undefined {
-  if (!isObj(spec)) return undefined;
+  if (!isPlainObject(spec)) return undefined;
   const at = (key: string) => join(path, key);
   let containers = 0;
   for (const list of CONTAINER_LISTS) containers += lengthOf(spec[list]);
@@ -105,7 +105,7 @@ function podSpecProblem(spec: unknown, path: string, limits: AdmissionLimits): L
     const items = spec[list];
     if (!Array.isArray(items)) continue;
     for (const c of items) {
-      if (!isObj(c)) continue;
+      if (!isPlainObject(c)) continue;
       env += lengthOf(c['env']) + lengthOf(c['envFrom']);
       ports += lengthOf(c['ports']);
       mounts += lengthOf(c['volumeMounts']);
@@ -119,7 +119,7 @@ function podSpecProblem(spec: unknown, path: string, limits: AdmissionLimits): L
 
 function at(root: Obj, path: readonly string[]): unknown {
   let cur: unknown = root;
-  for (const key of path) cur = isObj(cur) ? cur[key] : undefined;
+  for (const key of path) cur = isPlainObject(cur) ? cur[key] : undefined;
   return cur;
 }
 
@@ -129,7 +129,7 @@ function at(root: Obj, path: readonly string[]): unknown {
  * webhook may see one) counts as a Pod. Anything else that is not a JSON object has nothing to count.
  */
 export function limitProblem(object: unknown, limits: AdmissionLimits = DEFAULT_ADMISSION_LIMITS): LimitProblem | undefined {
-  if (!isObj(object)) return undefined;
+  if (!isPlainObject(object)) return undefined;
   const own = metadataProblem(object['metadata'], 'metadata', limits);
   if (own) return own;
   const apiVersion = typeof object['apiVersion'] === 'string' ? object['apiVersion'] : 'v1';
@@ -143,7 +143,7 @@ export function limitProblem(object: unknown, limits: AdmissionLimits = DEFAULT_
     if (owner) return owner;
   }
   const template = at(object, shape.template);
-  if (!isObj(template)) return undefined;
+  if (!isPlainObject(template)) return undefined;
   return metadataProblem(template['metadata'], `${base}.metadata`, limits) ?? podSpecProblem(template['spec'], `${base}.spec`, limits);
 }
 

@@ -11,6 +11,7 @@
 import type { InjectionOutcome, Injector, RejectionCategory } from '../inject/api.js';
 import type { DecisionRule } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -102,10 +103,6 @@ export class AdmissionReviewError extends Error {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -131,7 +128,7 @@ function findPoisonedKey(value: unknown, path: string, depth: number): string | 
   }
   if (Object.hasOwn(value, '__proto__')) return `${path}.__proto__`;
   const ctor = (value as Record<string, unknown>)['constructor'];
-  if (Object.hasOwn(value, 'constructor') && isObject(ctor) && Object.hasOwn(ctor, 'prototype')) {
+  if (Object.hasOwn(value, 'constructor') && isPlainObject(ctor) && Object.hasOwn(ctor, 'prototype')) {
     return `${path}.constructor.prototype`;
   }
   for (const key of Object.keys(value)) {
@@ -168,7 +165,7 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
 
 /** Check that a parsed body is an AdmissionReview request (v1 or v1beta1) with `request.uid`. */
 export function validateAdmissionReview(value: unknown): AdmissionReviewRequest {
-  if (!isObject(value)) {
+  if (!isPlainObject(value)) {
     throw new AdmissionReviewError('body', `request body must be an AdmissionReview JSON object, got ${describe(value)}`);
   }
   const { apiVersion, kind, request } = value;
@@ -191,7 +188,7 @@ export function validateAdmissionReview(value: unknown): AdmissionReviewRequest 
   if (request === undefined || request === null) {
     throw new AdmissionReviewError('request', 'request is missing; an AdmissionReview sent to a webhook must carry request');
   }
-  if (!isObject(request)) throw new AdmissionReviewError('request', `request must be an object, got ${describe(request)}`);
+  if (!isPlainObject(request)) throw new AdmissionReviewError('request', `request must be an object, got ${describe(request)}`);
   const uid = request['uid'];
   if (uid === undefined || uid === null) throw new AdmissionReviewError('request.uid', 'request.uid is missing');
   if (typeof uid !== 'string') {
@@ -213,12 +210,12 @@ export function parseAdmissionReview(body: string | Uint8Array): AdmissionReview
  * answer to its request by them); otherwise admission.k8s.io/v1 and an empty uid.
  */
 export function undecodableReviewDenial(body: unknown, message: string): AdmissionReviewResponse {
-  const record = isObject(body) ? body : {};
+  const record = isPlainObject(body) ? body : {};
   const apiVersion = (ADMISSION_API_VERSIONS as readonly unknown[]).includes(record['apiVersion'])
     ? (record['apiVersion'] as AdmissionApiVersion)
     : 'admission.k8s.io/v1';
   const request = record['request'];
-  const uid = isObject(request) && typeof request['uid'] === 'string' ? request['uid'] : '';
+  const uid = isPlainObject(request) && typeof request['uid'] === 'string' ? request['uid'] : '';
   return { apiVersion, kind: 'AdmissionReview', response: { uid, allowed: false, status: { message: `mesh-webhook: ${message}`, code: 400 } } };
 }
 
@@ -266,14 +263,14 @@ function formatGvk(gvk: GroupVersionKind): string {
 /** Why the request's object is not a Pod we can inject, or undefined when it is one. */
 export function notAPodReason(request: AdmissionRequest): string | undefined {
   const gvk = request.kind;
-  if (isObject(gvk)) {
+  if (isPlainObject(gvk)) {
     const kind = gvk['kind'];
     const group = gvk['group'] ?? '';
     if (kind !== undefined && (kind !== 'Pod' || group !== '')) return formatGvk(gvk as GroupVersionKind);
   }
   const object = request.object;
   if (object === undefined || object === null) return 'request.object is missing';
-  if (!isObject(object)) return `request.object is ${describe(object)}`;
+  if (!isPlainObject(object)) return `request.object is ${describe(object)}`;
   const objectKind = object['kind'];
   if (objectKind !== undefined && objectKind !== 'Pod') {
     const apiVersion = typeof object['apiVersion'] === 'string' ? `${object['apiVersion']} ` : '';

@@ -9,6 +9,7 @@
  *   Every validated answer carries the audit annotation `mesh-webhook/validation`.
  */
 import type { ValidationMode } from '../config/types.js';
+import { asString, isPlainObject } from '../util/json.js';
 import type { Finding, Validator } from '../validate/index.js';
 import { verdict } from '../validate/index.js';
 import { buildAdmissionResponse, type AdmissionResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
@@ -21,8 +22,6 @@ export const VALIDATION_AUDIT_ANNOTATION = 'mesh-webhook/validation';
 const CHECKED_OPERATIONS = new Set(['CREATE', 'UPDATE']);
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Who the request is about, for the log line. */
 export interface ValidationSubject {
@@ -50,24 +49,24 @@ export interface ValidationResult {
 
 function subjectOf(review: AdmissionReviewRequest): ValidationSubject {
   const request = review.request;
-  const object = isObj(request.object) ? request.object : isObj(request.oldObject) ? request.oldObject : undefined;
-  const meta = object && isObj(object.metadata) ? object.metadata : {};
-  const kind = str(object?.kind) || (isObj(request.kind) ? str(request.kind.kind) : '');
-  const namespace = str(meta.namespace) || str(request.namespace);
-  const name = str(meta.name) || str(request.name) || str(meta.generateName);
+  const object = isPlainObject(request.object) ? request.object : isPlainObject(request.oldObject) ? request.oldObject : undefined;
+  const meta = object && isPlainObject(object.metadata) ? object.metadata : {};
+  const kind = asString(object?.kind) || (isPlainObject(request.kind) ? asString(request.kind.kind) : '');
+  const namespace = asString(meta.namespace) || asString(request.namespace);
+  const name = asString(meta.name) || asString(request.name) || asString(meta.generateName);
   return { ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
 }
 
 /** The namespace whose mode applies and the labels to read it from (a Namespace object's own labels). */
 function modeScope(object: Obj, requestNamespace: string): { namespace: string; labels?: Record<string, string> } {
-  const meta = isObj(object.metadata) ? object.metadata : {};
-  const apiVersion = str(object.apiVersion);
-  if (str(object.kind) === 'Namespace' && (apiVersion === 'v1' || apiVersion === '')) {
+  const meta = isPlainObject(object.metadata) ? object.metadata : {};
+  const apiVersion = asString(object.apiVersion);
+  if (asString(object.kind) === 'Namespace' && (apiVersion === 'v1' || apiVersion === '')) {
     const labels: Record<string, string> = {};
-    if (isObj(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
-    return { namespace: str(meta.name), labels };
+    if (isPlainObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
+    return { namespace: asString(meta.name), labels };
   }
-  return { namespace: str(meta.namespace) || requestNamespace };
+  return { namespace: asString(meta.namespace) || requestNamespace };
 }
 
 function withAudit(audit: string): Pick<AdmissionResponse, 'auditAnnotations'> {
@@ -81,7 +80,7 @@ function withAudit(audit: string): Pick<AdmissionResponse, 'auditAnnotations'> {
  */
 export function validateAdmission(validator: Validator, review: AdmissionReviewRequest): ValidationResult {
   const request = review.request;
-  const operation = str(request.operation);
+  const operation = asString(request.operation);
   const subject = subjectOf(review);
   const unchecked = (reason: string): ValidationResult => ({
     review: buildAdmissionResponse(review, { allowed: true, ...withAudit(`skipped: ${reason}`) }),
@@ -94,16 +93,16 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
   });
   if (!CHECKED_OPERATIONS.has(operation)) return unchecked(operation ? `operation ${operation} is not validated` : 'request.operation is missing');
   const object = request.object;
-  if (!isObj(object)) return unchecked('request.object is missing');
+  if (!isPlainObject(object)) return unchecked('request.object is missing');
 
-  const requestNamespace = str(request.namespace);
+  const requestNamespace = asString(request.namespace);
   let mode: ValidationMode = 'warn';
   try {
     const scope = modeScope(object, requestNamespace);
     mode = validator.modeFor(scope.namespace, scope.labels);
     let findings = validator.validate(object, requestNamespace || undefined);
     // An UPDATE is judged on what it changes: errors the old object already had do not deny (src/validate/ratchet.ts).
-    if (operation === 'UPDATE' && isObj(request.oldObject) && findings.some((f) => f.severity === 'error')) {
+    if (operation === 'UPDATE' && isPlainObject(request.oldObject) && findings.some((f) => f.severity === 'error')) {
       findings = ratchet(findings, validator.validate(request.oldObject, requestNamespace || undefined));
     }
     const v = verdict(findings, mode);
@@ -129,7 +128,7 @@ export function validateAdmission(validator: Validator, review: AdmissionReviewR
 function unvalidatedMode(validator: Validator, review: AdmissionReviewRequest): ValidationMode {
   const request = review.request;
   try {
-    const scope = modeScope(isObj(request.object) ? request.object : {}, str(request.namespace));
+    const scope = modeScope(isPlainObject(request.object) ? request.object : {}, asString(request.namespace));
     return validator.modeFor(scope.namespace, scope.labels);
   } catch {
     return 'warn';
@@ -143,7 +142,7 @@ function unvalidatedMode(validator: Validator, review: AdmissionReviewRequest): 
  */
 export function validationLimitAnswer(validator: Validator, review: AdmissionReviewRequest, problem: string): ValidationResult {
   const request = review.request;
-  const operation = str(request.operation);
+  const operation = asString(request.operation);
   const mode = unvalidatedMode(validator, review);
   const reason = `not validated: ${problem}`;
   const allowed = !(mode === 'enforce' && operation === 'CREATE');
@@ -169,5 +168,5 @@ export function validationDeadlineAnswer(validator: Validator, review: Admission
     ? { allowed: true, warnings: [`${message} (not validated)`] }
     : { allowed: false, status: { code: 504, message } };
   Object.assign(response, withAudit(`${mode}: not validated: ${reason}`));
-  return { review: buildAdmissionResponse(review, response), operation: str(request.operation), subject: subjectOf(review), checked: false, mode, findings: [], allowed, reason };
+  return { review: buildAdmissionResponse(review, response), operation: asString(request.operation), subject: subjectOf(review), checked: false, mode, findings: [], allowed, reason };
 }

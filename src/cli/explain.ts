@@ -8,6 +8,7 @@ import type { InjectorConfig } from '../config/types.js';
 import { createExplainer, type Explanation, type LabelSource } from '../explain/index.js';
 import { formatExplanationsJson, formatExplanationsText } from '../explain/format.js';
 import { createInjector } from '../inject/index.js';
+import { asString, isPlainObject } from '../util/json.js';
 import { apiGroup } from '../workloads/kinds.js';
 import type { ExplainArgs } from './args.js';
 import { InputError } from './errors.js';
@@ -17,8 +18,6 @@ import { readManifestObjects, readObjects, type ManifestObject } from './validat
 export const DEFAULT_EXPLAIN_NAMESPACE = 'default';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export interface ExplainManifestOptions {
   namespace?: string;
@@ -32,19 +31,19 @@ export function explainManifests(input: string | readonly ManifestObject[], conf
   const sources = new Map<string, LabelSource>();
   const labels: Record<string, Record<string, string>> = {};
   for (const { object } of objects) {
-    if (object.kind !== 'Namespace' || apiGroup(str(object.apiVersion)) !== '') continue;
-    const meta = isObj(object.metadata) ? object.metadata : {};
-    const name = str(meta.name);
+    if (object.kind !== 'Namespace' || apiGroup(asString(object.apiVersion)) !== '') continue;
+    const meta = isPlainObject(object.metadata) ? object.metadata : {};
+    const name = asString(meta.name);
     if (!name) continue;
     const own: Record<string, string> = {};
-    if (isObj(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') own[k] = v;
+    if (isPlainObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') own[k] = v;
     labels[name] = own;
     sources.set(name, 'input');
   }
   if (options.namespaceLabels) {
     for (const { object } of objects) {
-      const meta = isObj(object.metadata) ? object.metadata : {};
-      const ns = object.kind === 'Namespace' ? '' : str(meta.namespace) || fallback;
+      const meta = isPlainObject(object.metadata) ? object.metadata : {};
+      const ns = object.kind === 'Namespace' ? '' : asString(meta.namespace) || fallback;
       if (!ns) continue;
       labels[ns] = { ...options.namespaceLabels };
       sources.set(ns, 'command line');

@@ -6,6 +6,7 @@
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
+import { isPlainObject } from '../util/json.js';
 import { createValidator, RULES, type Finding, type Severity } from '../validate/index.js';
 import { ManifestError } from '../workloads/kubeInject.js';
 import { apiGroup, isList } from '../workloads/kinds.js';
@@ -14,7 +15,6 @@ import { eachManifestFile, readManifestFiles, type ManifestFile } from './manife
 import { kindOfValue } from '../util/kindOfValue.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface ManifestValidation {
   /** Every finding, in input order. */
@@ -38,7 +38,7 @@ export interface ManifestObject {
 export function readObjects(yamlText: string): ManifestObject[] {
   const out: ManifestObject[] = [];
   const add = (value: unknown, document: number, where: string): void => {
-    if (!isObj(value)) {
+    if (!isPlainObject(value)) {
       throw new ManifestError(document, `${where}: expected a Kubernetes object (a map with apiVersion and kind); got ${kindOfValue(value)}`);
     }
     const { apiVersion, kind } = value;
@@ -79,10 +79,10 @@ function namespaceLabelsOf(objects: readonly ManifestObject[]): Record<string, R
   const out: Record<string, Record<string, string>> = {};
   for (const { object: o } of objects) {
     if (o.kind !== 'Namespace' || apiGroup(String(o.apiVersion)) !== '') continue;
-    const meta = isObj(o.metadata) ? o.metadata : {};
+    const meta = isPlainObject(o.metadata) ? o.metadata : {};
     if (typeof meta.name !== 'string' || meta.name === '') continue;
     const labels: Record<string, string> = {};
-    if (isObj(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
+    if (isPlainObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
     out[meta.name] = labels;
   }
   return out;
@@ -103,7 +103,7 @@ export function validateManifests(input: string | readonly ManifestObject[], con
       findings.push(...validator.validate(object));
     } catch (err) {
       // A shape the rules cannot read (the API server's schema validation would have refused it): name the object.
-      const meta = isObj(object.metadata) ? object.metadata : {};
+      const meta = isPlainObject(object.metadata) ? object.metadata : {};
       const name = [meta.namespace, meta.name].filter((v) => typeof v === 'string' && v !== '').join('/');
       throw new ManifestError(document, `${where} (${String(object.kind)} "${name}"): cannot validate: ${(err as Error).message}`);
     }

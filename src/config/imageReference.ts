@@ -6,7 +6,7 @@
  */
 import type { JsonObject } from '../k8s/types.js';
 import { applyImageType } from '../inject/images.js';
-import { isPlainObject } from './merge.js';
+import { isPlainObject } from '../util/json.js';
 import { show } from './validate.js';
 import { ConfigError } from './types.js';
 

@@ -5,10 +5,10 @@
  */
 import type { JsonObject } from '../k8s/types.js';
 import { PROXY_CONFIG_FIELDS } from '../inject/proxyConfig.js';
+import { isPlainObject } from '../util/json.js';
 import { INJECTOR_READS } from './injectorReads.js';
 import { ISTIO_CHART_ONLY_VALUES } from './istioChartKeys.js';
 import { ISTIO_MESH_CONFIG_SCHEMA, ISTIO_VALUES_SCHEMA } from './istioSchema.js';
-import { isPlainObject } from './merge.js';
 import { unknownKeyHint } from './suggest.js';
 import { ConfigError } from './types.js';
 

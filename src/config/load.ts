@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, parseDocument, type Node } from 'yaml';
 import type { JsonObject, JsonValue } from '../k8s/types.js';
-import { cloneJson, deepMerge, FORBIDDEN_KEYS, isPlainObject } from './merge.js';
+import { isPlainObject } from '../util/json.js';
+import { cloneJson, deepMerge, FORBIDDEN_KEYS } from './merge.js';
 import { PROFILE_NAMES, profileConfig } from './profiles.js';
 import { fileReadProblem } from '../util/fileError.js';
 import { unreadIstioKeys } from './istioKeys.js';

@@ -1,11 +1,8 @@
 import type { JsonObject, JsonValue } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 
 /** Keys that must never be written through from untrusted data (prototype pollution). */
 export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-export function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Deep-merges `overlay` onto `base` the way Helm merges values: maps merge key by key, lists and scalars replace,

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../k8s/types.js';
-import { isPlainObject } from './merge.js';
 import { compareQuantities } from '../inject/quantity.js';
+import { isPlainObject } from '../util/json.js';
 import { checkSidecarImages } from './imageReference.js';
 import { checkIstioKeys } from './istioKeys.js';
 import { PROFILE_NAMES } from './profiles.js';

@@ -9,10 +9,12 @@ import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
+import { hasNativeProxy } from '../inject/containers.js';
 import { traceInjection, type DecisionTrace, type InjectionDecision, type TraceStep } from '../inject/decision.js';
 import { compileSettings } from '../inject/settings.js';
 import type { CompiledInjector } from '../inject/index.js';
 import type { Pod } from '../k8s/types.js';
+import { asString, isPlainObject } from '../util/json.js';
 import { shellQuote } from '../util/shellQuote.js';
 import { podTemplateShape } from '../workloads/kinds.js';
 
@@ -68,12 +70,10 @@ export interface ExplainerOptions {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function at(root: Obj, path: readonly string[]): unknown {
   let cur: unknown = root;
-  for (const key of path) cur = isObj(cur) ? cur[key] : undefined;
+  for (const key of path) cur = isPlainObject(cur) ? cur[key] : undefined;
   return cur;
 }
 
@@ -174,21 +174,21 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
   }
 
   function explain(object: unknown, opts: ExplainOptions = {}): Explanation | undefined {
-    if (!isObj(object)) return undefined;
-    const apiVersion = str(object.apiVersion) || 'v1';
-    const kind = str(object.kind) || 'Pod';
+    if (!isPlainObject(object)) return undefined;
+    const apiVersion = asString(object.apiVersion) || 'v1';
+    const kind = asString(object.kind) || 'Pod';
     const shape = podTemplateShape(apiVersion, kind);
     if (!shape) return undefined;
-    const meta = isObj(object.metadata) ? object.metadata : {};
+    const meta = isPlainObject(object.metadata) ? object.metadata : {};
     const isPod = shape.template.length === 0;
     const template = isPod ? object : at(object, shape.template);
-    if (!isObj(template)) return undefined;
+    if (!isPlainObject(template)) return undefined;
     // The pod as the API server will send it: the template's own metadata (for a CronJob too: its pods carry the
     // labels of spec.jobTemplate.spec.template, whatever istioctl reads offline).
-    const pod = { metadata: isObj(template.metadata) ? template.metadata : {}, spec: isObj(template.spec) ? template.spec : {} } as Pod;
-    const namespace = str(meta.namespace) || str(pod.metadata?.namespace) || opts.namespace || '';
-    const objectName = str(meta.name) || undefined;
-    const name = objectName ?? (str(meta.generateName) ? `(generateName ${str(meta.generateName)})` : '');
+    const pod = { metadata: isPlainObject(template.metadata) ? template.metadata : {}, spec: isPlainObject(template.spec) ? template.spec : {} } as Pod;
+    const namespace = asString(meta.namespace) || asString(pod.metadata?.namespace) || opts.namespace || '';
+    const objectName = asString(meta.name) || undefined;
+    const name = objectName ?? (asString(meta.generateName) ? `(generateName ${asString(meta.generateName)})` : '');
     const workload: WorkloadRef | undefined = isPod ? undefined : { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
 
     const t = trace(pod, namespace);
@@ -196,7 +196,7 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     try {
       const outcome = injector.inject({ pod, ...(namespace ? { namespace } : {}), ...(workload ? { workload } : {}) });
       if (outcome.kind === 'injected') {
-        const native = outcome.pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') ?? false;
+        const native = hasNativeProxy(outcome.pod);
         verdict = { outcome: 'injected', reason: outcome.reason, sidecar: native ? 'native' : 'classic' };
       } else if (outcome.kind === 'skipped') {
         verdict = { outcome: 'skipped', reason: outcome.reason };

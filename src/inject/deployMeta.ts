@@ -1,5 +1,6 @@
 /** The workload a pod belongs to (Istio's GetDeployMetaFromPod): used for ISTIO_META_OWNER, workload name and canonical name. */
 import type { Pod } from '../k8s/types.js';
+import { asString } from '../util/json.js';
 import type { WorkloadRef } from './api.js';
 
 export interface DeployMeta {
@@ -12,30 +13,29 @@ export interface DeployMeta {
 const CRONJOB_JOB_NAME = /^(.+)-\d{8,10}$/;
 
 /** The value when it is a string, else '' (request data may carry any JSON type anywhere). */
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export function deployMetaFromPod(pod: Pod, namespace: string, workload?: WorkloadRef): DeployMeta {
   if (workload) return { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name, namespace };
   const meta = pod.metadata ?? {};
-  const result: DeployMeta = { apiVersion: 'v1', kind: 'Pod', name: str(meta.name), namespace };
+  const result: DeployMeta = { apiVersion: 'v1', kind: 'Pod', name: asString(meta.name), namespace };
   const owners: unknown = meta.ownerReferences;
   const controller = Array.isArray(owners) ? owners.find((o) => typeof o === 'object' && o !== null && o.controller === true) : undefined;
-  if (!str(meta.generateName) || !controller) return result;
-  result.apiVersion = str(controller.apiVersion);
-  result.kind = str(controller.kind);
-  result.name = str(controller.name);
+  if (!asString(meta.generateName) || !controller) return result;
+  result.apiVersion = asString(controller.apiVersion);
+  result.kind = asString(controller.kind);
+  result.name = asString(controller.name);
   const labels: Record<string, unknown> = typeof meta.labels === 'object' && meta.labels !== null ? meta.labels : {};
   if (result.kind === 'ReplicaSet') {
-    const hash = str(labels['pod-template-hash']);
-    const rolloutHash = str(labels['rollouts-pod-template-hash']);
+    const hash = asString(labels['pod-template-hash']);
+    const rolloutHash = asString(labels['rollouts-pod-template-hash']);
     if (hash && result.name.endsWith(`-${hash}`)) {
       return { ...result, kind: 'Deployment', apiVersion: 'apps/v1', name: result.name.slice(0, -(hash.length + 1)) };
     }
     if (rolloutHash && result.name.endsWith(`-${rolloutHash}`)) {
       return { ...result, kind: 'Rollout', apiVersion: 'v1alpha1', name: result.name.slice(0, -(rolloutHash.length + 1)) };
     }
-  } else if (result.kind === 'ReplicationController' && str(labels.deploymentconfig)) {
-    return { ...result, kind: 'DeploymentConfig', name: str(labels.deploymentconfig) };
+  } else if (result.kind === 'ReplicationController' && asString(labels.deploymentconfig)) {
+    return { ...result, kind: 'DeploymentConfig', name: asString(labels.deploymentconfig) };
   } else if (result.kind === 'Job') {
     const m = CRONJOB_JOB_NAME.exec(result.name);
     if (m) return { ...result, kind: 'CronJob', apiVersion: 'batch/v1', name: m[1]! };

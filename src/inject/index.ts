@@ -5,9 +5,10 @@
 import type { ClusterView } from '../cluster/view.js';
 import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
-import { isPlainObject } from '../config/merge.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 import type { InjectionOutcome, InjectionRequest, Injector, RejectionCategory } from './api.js';
+import { CORE_DUMP_CONTAINER, findProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
@@ -37,14 +38,7 @@ import {
 } from './safety.js';
 import { compileSettings, type Settings } from './settings.js';
 import { strategicMerge } from './smp.js';
-import {
-  CORE_DUMP_CONTAINER,
-  INIT_CONTAINER,
-  PROXY_CONTAINER,
-  VALIDATION_CONTAINER,
-  renderSidecarTemplate,
-  type TemplatePod,
-} from './template.js';
+import { renderSidecarTemplate, type TemplatePod } from './template.js';
 
 export type { InjectionOutcome, InjectionRequest, Injector } from './api.js';
 
@@ -174,10 +168,6 @@ function podShapeProblem(pod: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function findProxy(pod: Pod): Container | undefined {
-  return pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ?? pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
 }
 
 /** Replaces istio-proxy (wherever it is) by `f(istio-proxy)`. */
@@ -379,7 +369,7 @@ function runTemplate(
   const s = c.settings;
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
-  const previousProbers = previousStatus ? findProxy(original)?.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
+  const previousProbers = previousStatus ? findProxy(original)?.container.env?.find((e) => e.name === APP_PROBERS_ENV)?.value : undefined;
   const existingOverrides = parseOverrides(annotations[A.overrides]);
   const input = reinsertOverrides(stripPod(original, meshStatusPort, c.safety.stripOnlyInjected), existingOverrides);
 
@@ -442,7 +432,7 @@ function runTemplate(
     recorded: existingOverrides,
   });
   const interception = annotations[A.interceptionMode] ?? (proxyConfig.interceptionMode as string | undefined) ?? 'REDIRECT';
-  pod = adjustInitContainerUser(reapplied.pod, findProxy(original), interception === 'TPROXY');
+  pod = adjustInitContainerUser(reapplied.pod, findProxy(original)?.container, interception === 'TPROXY');
   return {
     pod,
     template,
@@ -494,7 +484,7 @@ function postProcessPod(
     podAnnotations = prometheus.annotations;
     if (prometheus.proxyEnv) pod = updateProxy(pod, (p) => ({ ...p, env: setEnv(p.env, 'ISTIO_PROMETHEUS_ANNOTATIONS', prometheus.proxyEnv!) }));
   }
-  const securePort = securePrometheusPort(podAnnotations, findProxy(pod)?.env);
+  const securePort = securePrometheusPort(podAnnotations, findProxy(pod)?.container.env);
   if (securePort !== undefined) podAnnotations[A.securePort] = securePort;
 
   const rewrite = parseGoBool(annotations[A.rewriteAppHTTPProbers]) ?? s.rewriteAppHTTPProbe;

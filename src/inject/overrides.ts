@@ -4,9 +4,9 @@
  * that re-injection can reapply it.
  */
 import type { Container, Pod } from '../k8s/types.js';
+import { INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { CONTAINER, encodeStruct } from './gojson.js';
 import { strategicMerge } from './smp.js';
-import { INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './template.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 
 export interface Overrides {

@@ -3,10 +3,10 @@
  * works copy-on-write, so every untouched subtree keeps its identity and is skipped in O(1). Only the changed paths are
  * walked; the whole pod is never deep-compared (Istio once needed 15 s diffing a pod with 1,500 env vars).
  */
+import { isPlainObject } from '../util/json.js';
 import type { PatchOperation } from './api.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 export const escapePointer = (key: string): string =>
@@ -15,7 +15,7 @@ export const escapePointer = (key: string): string =>
 /** Elements of a list are the same element when identical or, for named items (containers, volumes, env), same name. */
 function sameElement(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  return isObj(a) && isObj(b) && typeof a.name === 'string' && a.name === b.name;
+  return isPlainObject(a) && isPlainObject(b) && typeof a.name === 'string' && a.name === b.name;
 }
 
 function diffArray(orig: unknown[], next: unknown[], path: string, ops: PatchOperation[]): void {
@@ -37,7 +37,7 @@ function diffArray(orig: unknown[], next: unknown[], path: string, ops: PatchOpe
 
 function diff(orig: unknown, next: unknown, path: string, ops: PatchOperation[]): void {
   if (orig === next) return;
-  if (isObj(orig) && isObj(next)) {
+  if (isPlainObject(orig) && isPlainObject(next)) {
     for (const key in orig) {
       if (orig[key] !== undefined && next[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapePointer(key)}` });
     }

@@ -7,6 +7,7 @@
  * a number may be root): the API server refuses such pods anyway, and a check must never be argued out of a refusal.
  */
 import type { Container, Pod } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 
 /** The capabilities a container has unless it drops them (containerd's and CRI-O's defaults, united). */
 const DEFAULT_CAPABILITIES = [
@@ -46,7 +47,6 @@ export interface Privileges {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown): boolean => v !== undefined && v !== null;
 
 function capabilityNames(v: unknown): string[] {
@@ -56,12 +56,12 @@ function capabilityNames(v: unknown): string[] {
 
 /** The privileges of container `c` of `pod` (the pod supplies securityContext fallbacks and AppArmor annotations). */
 export function containerPrivileges(c: Container, pod: Pod | undefined): Privileges {
-  const sc = isObj(c.securityContext) ? c.securityContext : {};
-  const podSc = isObj(pod?.spec?.securityContext) ? (pod!.spec!.securityContext as Obj) : {};
+  const sc = isPlainObject(c.securityContext) ? c.securityContext : {};
+  const podSc = isPlainObject(pod?.spec?.securityContext) ? (pod!.spec!.securityContext as Obj) : {};
   const pick = (field: string): unknown => (present(sc[field]) ? sc[field] : podSc[field]);
 
   const privileged = present(sc.privileged) && sc.privileged !== false;
-  const caps = isObj(sc.capabilities) ? sc.capabilities : {};
+  const caps = isPlainObject(sc.capabilities) ? sc.capabilities : {};
   const drop = new Set(capabilityNames(caps.drop));
   const add = capabilityNames(caps.add);
   const capabilities = new Set<string>();
@@ -80,13 +80,13 @@ export function containerPrivileges(c: Container, pod: Pod | undefined): Privile
 
   const unconfined: string[] = [];
   const seccomp = pick('seccompProfile');
-  const seccompType = isObj(seccomp) ? seccomp.type : undefined;
+  const seccompType = isPlainObject(seccomp) ? seccomp.type : undefined;
   if (seccompType !== 'RuntimeDefault' && seccompType !== 'Localhost') unconfined.push(`seccomp ${present(seccompType) ? String(seccompType) : 'Unconfined (no profile)'}`);
   const appArmor = pick('appArmorProfile');
   const appArmorAnnotation = pod?.metadata?.annotations?.[`container.apparmor.security.beta.kubernetes.io/${c.name}`];
-  if ((isObj(appArmor) && appArmor.type === 'Unconfined') || appArmorAnnotation === 'unconfined') unconfined.push('AppArmor unconfined');
+  if ((isPlainObject(appArmor) && appArmor.type === 'Unconfined') || appArmorAnnotation === 'unconfined') unconfined.push('AppArmor unconfined');
   const seLinux = pick('seLinuxOptions');
-  if (isObj(seLinux)) {
+  if (isPlainObject(seLinux)) {
     const type = present(seLinux.type) ? String(seLinux.type) : '';
     if (!CONFINED_SELINUX_TYPES.has(type)) unconfined.push(`SELinux type ${type}`);
     if (present(seLinux.user) && seLinux.user !== '') unconfined.push('an SELinux user');
@@ -94,11 +94,11 @@ export function containerPrivileges(c: Container, pod: Pod | undefined): Privile
   }
   if (present(sc.procMount) && sc.procMount !== 'Default') unconfined.push(`procMount ${String(sc.procMount)}`);
   const windows = pick('windowsOptions');
-  if (isObj(windows) && present(windows.hostProcess) && windows.hostProcess !== false) unconfined.push('a Windows host process');
+  if (isPlainObject(windows) && present(windows.hostProcess) && windows.hostProcess !== false) unconfined.push('a Windows host process');
 
   const hostPorts: number[] = [];
   for (const p of Array.isArray(c.ports) ? c.ports : []) {
-    if (isObj(p) && present(p.hostPort) && p.hostPort !== 0) hostPorts.push(typeof p.hostPort === 'number' ? p.hostPort : NaN);
+    if (isPlainObject(p) && present(p.hostPort) && p.hostPort !== 0) hostPorts.push(typeof p.hostPort === 'number' ? p.hostPort : NaN);
   }
 
   return {

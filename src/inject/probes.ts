@@ -5,8 +5,8 @@
  * kubelet cannot reach the application directly.
  */
 import type { Container, HTTPGetAction, Lifecycle, Probe } from '../k8s/types.js';
+import { PROXY_CONTAINER } from './containers.js';
 import { PROBE_ACTIONS, encodeStruct } from './gojson.js';
-import { PROXY_CONTAINER } from './template.js';
 
 export const APP_PROBERS_ENV = 'ISTIO_KUBE_APP_PROBERS';
 

@@ -4,7 +4,8 @@
  */
 import { isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { JsonObject } from '../k8s/types.js';
-import { FORBIDDEN_KEYS, isPlainObject } from '../config/merge.js';
+import { FORBIDDEN_KEYS } from '../config/merge.js';
+import { isPlainObject } from '../util/json.js';
 import { jsonDepth } from '../util/jsonDepth.js';
 import { quoteValue } from './quote.js';
 

@@ -15,9 +15,10 @@
 import type { SafetySettings } from '../config/types.js';
 import type { Container, EnvVar, Pod } from '../k8s/types.js';
 import { A, quoteValue, type AnnotationProblem } from './annotations.js';
+import { CORE_DUMP_CONTAINER, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import type { Overrides } from './overrides.js';
 import { containerPrivileges, describePrivileges, isPrivileged, NO_PRIVILEGES, privilegesBeyond, type Privileges } from './privileges.js';
-import { CORE_DUMP_CONTAINER, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER, type TemplatePod } from './template.js';
+import type { TemplatePod } from './template.js';
 import { parseUserVolumes } from './userVolumes.js';
 
 /** The names of the containers Istio's injector adds (enable-core-dump: Istio before 1.24, and this template). */

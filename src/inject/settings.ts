@@ -5,7 +5,7 @@
 import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
 import type { JsonObject, JsonValue } from '../k8s/types.js';
-import { isPlainObject } from '../config/merge.js';
+import { isPlainObject } from '../util/json.js';
 import { canonicalResources } from './quantity.js';
 
 export interface Settings {

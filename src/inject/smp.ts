@@ -4,6 +4,7 @@
  * the original placed by their original position), other lists and scalars are replaced, `null` deletes.
  * Inputs are not modified; untouched subtrees keep their identity (the patch builder relies on it).
  */
+import { isPlainObject } from '../util/json.js';
 const MERGE_KEYS: Record<string, string> = {
   containers: 'name',
   initContainers: 'name',
@@ -18,7 +19,6 @@ const MERGE_KEYS: Record<string, string> = {
 };
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function strategicMerge<T extends Obj>(original: T, patch: Obj): T {
   const out: Obj = { ...original };
@@ -32,14 +32,14 @@ export function strategicMerge<T extends Obj>(original: T, patch: Obj): T {
     const current = out[key];
     const mergeKey = MERGE_KEYS[key];
     if (mergeKey && Array.isArray(value) && Array.isArray(current)) out[key] = mergeList(current, value, mergeKey);
-    else if (isObj(value) && isObj(current)) out[key] = strategicMerge(current, value);
+    else if (isPlainObject(value) && isPlainObject(current)) out[key] = strategicMerge(current, value);
     else out[key] = value;
   }
   return out as T;
 }
 
 function keyOf(item: unknown, mergeKey: string): unknown {
-  return isObj(item) ? item[mergeKey] : item;
+  return isPlainObject(item) ? item[mergeKey] : item;
 }
 
 function mergeList(original: unknown[], patch: unknown[], mergeKey: string): unknown[] {
@@ -52,7 +52,7 @@ function mergeList(original: unknown[], patch: unknown[], mergeKey: string): unk
     patchKeys.add(key);
     const i = originalIndex.get(key);
     const base = i === undefined ? undefined : original[i];
-    patched.push(isObj(base) && isObj(item) ? strategicMerge(base, item) : item);
+    patched.push(isPlainObject(base) && isPlainObject(item) ? strategicMerge(base, item) : item);
   }
   const serverOnly = original.filter((item) => !patchKeys.has(keyOf(item, mergeKey)));
   // apimachinery's mergeSortedSlice: interleave server-only items into the patch list by their original position.

@@ -5,17 +5,13 @@
  */
 import type { Container, EnvVar, JsonObject, Pod, Probe, Volume } from '../k8s/types.js';
 import { A, L } from './annotations.js';
+import { CORE_DUMP_CONTAINER, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import type { DeployMeta } from './deployMeta.js';
 import { CONTAINER_PORT, encodeStruct } from './gojson.js';
 import { otelResourceAttributes } from './otel.js';
 import { parseUserVolumes, type UserVolumeEntry } from './userVolumes.js';
 import { canonicalResources } from './quantity.js';
 import type { Settings } from './settings.js';
-
-export const PROXY_CONTAINER = 'istio-proxy';
-export const INIT_CONTAINER = 'istio-init';
-export const VALIDATION_CONTAINER = 'istio-validation';
-export const CORE_DUMP_CONTAINER = 'enable-core-dump';
 
 export interface TemplateInput {
   settings: Settings;

@@ -17,12 +17,13 @@
  */
 import type { Injector } from '../inject/api.js';
 import { A, L } from '../inject/annotations.js';
+import { findProxy, type ContainerList } from '../inject/containers.js';
 import { parseStatus } from '../inject/overrides.js';
 import { canonicalResources } from '../inject/quantity.js';
 import type { Container, Pod } from '../k8s/types.js';
+import { asString } from '../util/json.js';
 import { RESTARTABLE_KINDS, type KubeObject, type OutdatedApi, type ReadableKind, type RestartableKind } from './kube.js';
 
-export const PROXY_CONTAINER = 'istio-proxy';
 const RESOURCE_ANNOTATIONS = [A.proxyCPU, A.proxyMemory, A.proxyCPULimit, A.proxyMemoryLimit];
 
 export interface Difference {
@@ -39,7 +40,7 @@ export interface PodReport {
   name: string;
   status: PodStatus;
   /** Where the running istio-proxy is: `initContainers` (native sidecar) or `containers`. */
-  proxyIn?: 'initContainers' | 'containers';
+  proxyIn?: ContainerList;
   /** What differs (outdated; for custom-image pods: the differences from the configuration's default proxy). */
   differences: Difference[];
   /** Why the resources were not compared, why the status is unknown, which image the annotation names. */
@@ -89,14 +90,6 @@ export interface OutdatedReport {
   restart?: { dryRun: boolean; maxRestarts: number; restarted: number; deferred: number; failed: number };
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-function findProxy(pod: Pod): { container: Container; where: 'initContainers' | 'containers' } | undefined {
-  const init = pod.spec?.initContainers?.find((c) => c?.name === PROXY_CONTAINER);
-  if (init) return { container: init, where: 'initContainers' };
-  const regular = pod.spec?.containers?.find((c) => c?.name === PROXY_CONTAINER);
-  return regular ? { container: regular, where: 'containers' } : undefined;
-}
 
 function resourcesOf(c: Container): Record<string, Record<string, string>> | undefined {
   try {
@@ -160,9 +153,9 @@ function expectedProxy(injector: Injector, pod: Pod, namespace: string): { conta
 /** Compare one pod with what the configuration injects now. */
 export function checkPod(injector: Injector, pod: Pod): PodReport {
   const meta = pod.metadata ?? {};
-  const namespace = str(meta.namespace);
+  const namespace = asString(meta.namespace);
   const annotations = meta.annotations ?? {};
-  const report: PodReport = { namespace, name: str(meta.name), status: 'unknown', differences: [], notes: [] };
+  const report: PodReport = { namespace, name: asString(meta.name), status: 'unknown', differences: [], notes: [] };
   const running = findProxy(pod);
   if (!running) {
     report.notes.push('sidecar.istio.io/status is set, but there is no istio-proxy container');
@@ -225,8 +218,8 @@ class OwnerResolver {
   }
 
   async resolve(pod: Pod): Promise<Owner> {
-    const namespace = str(pod.metadata?.namespace);
-    const podName = str(pod.metadata?.name);
+    const namespace = asString(pod.metadata?.namespace);
+    const podName = asString(pod.metadata?.name);
     const ref = controllerOf(pod as KubeObject);
     if (!ref?.kind || !ref.name) {
       return { kind: 'Pod', name: podName, namespace, restartable: false, manual: 'a bare pod (no owner): delete it and create it again' };
@@ -312,7 +305,7 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
   for (const pod of pods) {
     const annotations = pod.metadata?.annotations ?? {};
     if (annotations[A.status] === undefined) continue;
-    const phase = str((pod as KubeObject).status?.['phase']);
+    const phase = asString((pod as KubeObject).status?.['phase']);
     if (pod.metadata?.['deletionTimestamp'] || phase === 'Succeeded' || phase === 'Failed') {
       ignored += 1;
       continue;

@@ -9,6 +9,7 @@ import { decideInjection } from '../inject/decision.js';
 import { quoteValue } from '../inject/annotations.js';
 import { createInjector, type CompiledInjector } from '../inject/index.js';
 import type { Pod } from '../k8s/types.js';
+import { asString, isPlainObject } from '../util/json.js';
 import { apiGroup, podTemplateShape } from '../workloads/kinds.js';
 import type { Finding } from './findings.js';
 import { namespaceFindings, peerAuthenticationFindings, serviceFindings } from './objectRules.js';
@@ -25,17 +26,15 @@ export const MODE_LABEL = 'mesh-webhook.kyma-project.io/validation-mode';
 export const SUPPRESS_ANNOTATIONS = ['mesh-webhook.kyma-project.io/suppress', 'galley.istio.io/analyze-suppress'];
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function at(root: unknown, path: readonly string[]): unknown {
   let cur = root;
-  for (const key of path) cur = isObj(cur) ? cur[key] : undefined;
+  for (const key of path) cur = isPlainObject(cur) ? cur[key] : undefined;
   return cur;
 }
 
 function stringMap(v: unknown): Record<string, string> {
-  if (!isObj(v)) return {};
+  if (!isPlainObject(v)) return {};
   return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
@@ -64,16 +63,16 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView, i
   const settings = injector.settings;
   // The injector's own limits (with the images and privileges of the operator's template), so both always agree.
   const safety = injector.safety;
-  const rootNamespace = str(config.meshConfig.rootNamespace) || 'istio-system';
+  const rootNamespace = asString(config.meshConfig.rootNamespace) || 'istio-system';
   const labelsOf = (ns: string) => cluster?.namespaceLabels(ns) ?? config.namespaceLabels[ns];
 
   function validate(object: unknown, requestNamespace = ''): Finding[] {
-    if (!isObj(object)) return [];
-    const apiVersion = str(object.apiVersion);
-    const kind = str(object.kind);
-    const meta = isObj(object.metadata) ? object.metadata : {};
-    const name = str(meta.name) || str(meta.generateName);
-    const namespace = str(meta.namespace) || requestNamespace;
+    if (!isPlainObject(object)) return [];
+    const apiVersion = asString(object.apiVersion);
+    const kind = asString(object.kind);
+    const meta = isPlainObject(object.metadata) ? object.metadata : {};
+    const name = asString(meta.name) || asString(meta.generateName);
+    const namespace = asString(meta.namespace) || requestNamespace;
     const id = namespace ? `${quoteValue(kind)} ${quoteValue(namespace)}/${quoteValue(name)}` : `${quoteValue(kind)} ${quoteValue(name)}`;
     const objectAnnotations = stringMap(meta.annotations);
     const objectLabels = stringMap(meta.labels);
@@ -83,8 +82,8 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView, i
     const shape = podTemplateShape(apiVersion, kind);
     if (shape) {
       const template = shape.template.length ? at(object, shape.template) : object;
-      if (!isObj(template)) return [];
-      const pod = { metadata: isObj(template.metadata) ? template.metadata : {}, spec: template.spec } as Pod;
+      if (!isPlainObject(template)) return [];
+      const pod = { metadata: isPlainObject(template.metadata) ? template.metadata : {}, spec: template.spec } as Pod;
       templateAnnotations = stringMap(pod.metadata?.annotations);
       const isPod = shape.template.length === 0;
       const outcome = injector.inject({

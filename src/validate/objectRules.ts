@@ -1,11 +1,11 @@
 /** Rules for Namespaces, Services and Istio PeerAuthentications. */
+import { isPlainObject } from '../util/json.js';
 import type { Finding } from './findings.js';
 import { findingsFor } from './findings.js';
 import { quoteValue } from '../inject/annotations.js';
 import { declaresProtocol } from './portProtocol.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface NamespaceContext {
   /** Whether injected pods get istio-init (false in CNI mode). */
@@ -49,10 +49,10 @@ export function namespaceFindings(object: string, labels: Record<string, string>
  */
 export function serviceFindings(object: string, spec: unknown): Finding[] {
   const { out, add } = findingsFor(object);
-  if (!isObj(spec) || !Array.isArray(spec.ports)) return out;
+  if (!isPlainObject(spec) || !Array.isArray(spec.ports)) return out;
   const externalName = spec.type === 'ExternalName';
   spec.ports.forEach((port, i) => {
-    if (!isObj(port)) return;
+    if (!isPlainObject(port)) return;
     const name = typeof port.name === 'string' ? port.name : '';
     if (declaresProtocol(port) && !(externalName && name === 'tcp')) return;
     const label = name ? `'${quoteValue(name)}'` : `${quoteValue(String(port.port))} (unnamed)`;
@@ -77,18 +77,18 @@ export interface PeerAuthenticationContext {
 
 export function peerAuthenticationFindings(object: string, namespace: string, spec: unknown, ctx: PeerAuthenticationContext): Finding[] {
   const { out, add } = findingsFor(object);
-  const s = isObj(spec) ? spec : {};
-  const mode = isObj(s.mtls) ? s.mtls.mode : undefined;
+  const s = isPlainObject(spec) ? spec : {};
+  const mode = isPlainObject(s.mtls) ? s.mtls.mode : undefined;
   const check = (value: unknown, path: string) => {
     if (value !== undefined && !MTLS_MODES.includes(value as string)) {
       add('MW0501', path, `mTLS mode ${quoteValue(JSON.stringify(value) ?? String(value))} is not one of ${MTLS_MODES.join(', ')}`);
     }
   };
   check(mode, 'spec.mtls.mode');
-  if (isObj(s.portLevelMtls)) {
-    for (const [port, v] of Object.entries(s.portLevelMtls)) check(isObj(v) ? v.mode : undefined, `spec.portLevelMtls["${port}"].mode`);
+  if (isPlainObject(s.portLevelMtls)) {
+    for (const [port, v] of Object.entries(s.portLevelMtls)) check(isPlainObject(v) ? v.mode : undefined, `spec.portLevelMtls["${port}"].mode`);
   }
-  const selector = isObj(s.selector) && isObj(s.selector.matchLabels) && Object.keys(s.selector.matchLabels).length > 0;
+  const selector = isPlainObject(s.selector) && isPlainObject(s.selector.matchLabels) && Object.keys(s.selector.matchLabels).length > 0;
   if (ctx.requireStrictMeshWide && namespace === ctx.rootNamespace && !selector && mode !== 'STRICT') {
     add('MW0502', 'spec.mtls.mode', `mesh-wide PeerAuthentication in ${ctx.rootNamespace} has mode ${mode === undefined ? 'unset' : quoteValue(String(mode))}; Kyma requires STRICT mesh-wide — relax per namespace or workload instead`);
   }

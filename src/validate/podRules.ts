@@ -4,6 +4,7 @@
  */
 import type { InjectionOutcome, RejectionCategory } from '../inject/api.js';
 import { A, parseGoBool, quoteValue, validateInjectionAnnotations } from '../inject/annotations.js';
+import { hasNativeProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from '../inject/containers.js';
 import { describeResourceConflict, resourceConflicts } from '../inject/resourceAnnotations.js';
 import { parseStatus } from '../inject/overrides.js';
 import type { Container, Pod, Probe } from '../k8s/types.js';
@@ -28,7 +29,7 @@ export const PROXY_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
 
 const PROXY_UID = 1337;
 /** Containers applicationUID.Analyzer lets run as 1337 (util IstioProxyName, IstioOperator). */
-const UID_EXEMPT_CONTAINERS = new Set(['istio-proxy', 'istio-operator']);
+const UID_EXEMPT_CONTAINERS = new Set([PROXY_CONTAINER, 'istio-operator']);
 const PSS_REJECTING_ISTIO_INIT = ['baseline', 'restricted'];
 
 export interface PodSubject {
@@ -52,10 +53,6 @@ export interface PodSubject {
 }
 
 const join = (base: string, rest: string) => (base ? `${base}.${rest}` : rest);
-
-function injectedProxyIsNative(pod: Pod): boolean {
-  return pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') ?? false;
-}
 
 function probeFindings(c: Container, at: string, rewrite: boolean, add: (code: string, path: string, msg: string) => void): void {
   const declared = new Set((c.ports ?? []).map((p) => p.name).filter(Boolean));
@@ -186,7 +183,7 @@ export function podFindings(s: PodSubject): Finding[] {
   for (const field of ['containers', 'initContainers'] as const) {
     (s.pod.spec?.[field] ?? []).forEach((c, i) => {
       const at = `${specPath}.${field}[${i}]`;
-      if (c.name === 'istio-proxy' || c.name === 'istio-init' || c.name === 'istio-validation') return;
+      if (c.name === PROXY_CONTAINER || c.name === INIT_CONTAINER || c.name === VALIDATION_CONTAINER) return;
       if (field === 'initContainers' && runAsUser(c) === PROXY_UID) {
         add('MW0105', `${at}.securityContext.runAsUser`, `init container ${quoteValue(c.name)} runs as UID 1337, the proxy UID: its traffic bypasses the proxy; use another UID`);
       }
@@ -199,7 +196,7 @@ export function podFindings(s: PodSubject): Finding[] {
     });
   }
   if (!injected) return out;
-  if ((s.kind === 'Job' || s.kind === 'CronJob') && !injectedProxyIsNative(injected)) {
+  if ((s.kind === 'Job' || s.kind === 'CronJob') && !hasNativeProxy(injected)) {
     add(
       'MW0201',
       specPath,
@@ -207,7 +204,7 @@ export function podFindings(s: PodSubject): Finding[] {
     );
   }
   const enforce = s.namespaceLabels?.['pod-security.kubernetes.io/enforce'];
-  if (enforce && PSS_REJECTING_ISTIO_INIT.includes(enforce) && injected.spec?.initContainers?.some((c) => c.name === 'istio-init')) {
+  if (enforce && PSS_REJECTING_ISTIO_INIT.includes(enforce) && injected.spec?.initContainers?.some((c) => c.name === INIT_CONTAINER)) {
     add('MW0301', specPath, `namespace enforces Pod Security "${enforce}", which rejects istio-init (NET_ADMIN, NET_RAW); enable Istio CNI or relax the level`);
   }
   return out;

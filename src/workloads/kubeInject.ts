@@ -1,6 +1,7 @@
 import { parseAllDocuments, stringify, type Document } from 'yaml';
 import type { InjectionOutcome, Injector, WorkloadRef } from '../inject/api.js';
 import type { JsonObject, Pod } from '../k8s/types.js';
+import { isPlainObject } from '../util/json.js';
 import { isList, podTemplateShape, type PodTemplateShape } from './kinds.js';
 import { kindOfValue } from '../util/kindOfValue.js';
 
@@ -59,7 +60,7 @@ interface Context {
 
 /** Injects one object in place; returns whether it changed. */
 function injectObject(obj: unknown, ctx: Context): boolean {
-  if (!isMap(obj)) {
+  if (!isPlainObject(obj)) {
     throw new ManifestError(ctx.document, `${ctx.where}: expected a Kubernetes object (a map with apiVersion and kind); got ${kindOfValue(obj)}`);
   }
   const { apiVersion, kind } = obj;
@@ -85,7 +86,7 @@ function injectListItems(list: JsonObject, ctx: Context): boolean {
 }
 
 function injectWorkload(obj: JsonObject, apiVersion: string, kind: string, shape: PodTemplateShape, ctx: Context): boolean {
-  const meta = isMap(obj.metadata) ? obj.metadata : {};
+  const meta = isPlainObject(obj.metadata) ? obj.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : '';
   const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
   const fail = (message: string): never => {
@@ -95,11 +96,11 @@ function injectWorkload(obj: JsonObject, apiVersion: string, kind: string, shape
   const template = shape.template.length === 0 ? obj : mapAt(obj, shape.template, fail);
   const specPath = [...shape.template, 'spec'].join('.');
   const podSpec = template.spec;
-  if (!isMap(podSpec)) fail(`${specPath} must be a pod spec (a map with containers); got ${kindOfValue(podSpec)}`);
+  if (!isPlainObject(podSpec)) fail(`${specPath} must be a pod spec (a map with containers); got ${kindOfValue(podSpec)}`);
   checkContainers(podSpec as JsonObject, specPath, fail);
   const metadataOwner = shape.metadataOwner ? mapAt(obj, shape.metadataOwner, fail) : template;
   const podMeta = metadataOwner.metadata ?? {};
-  if (!isMap(podMeta)) fail(`${[...(shape.metadataOwner ?? shape.template), 'metadata'].join('.')} must be a map; got ${kindOfValue(podMeta)}`);
+  if (!isPlainObject(podMeta)) fail(`${[...(shape.metadataOwner ?? shape.template), 'metadata'].join('.')} must be a map; got ${kindOfValue(podMeta)}`);
 
   const pod = clone<Pod>({ metadata: podMeta, spec: podSpec });
   // istioctl names the object by the template's own name when it has one, else the workload's.
@@ -160,7 +161,7 @@ function checkContainers(spec: JsonObject, specPath: string, fail: (message: str
 
 function checkNamed(list: unknown[], path: string, fail: (message: string) => never): void {
   list.forEach((c, i) => {
-    if (!isMap(c)) fail(`${path}[${i}] must be a container (a map); got ${kindOfValue(c)}`);
+    if (!isPlainObject(c)) fail(`${path}[${i}] must be a container (a map); got ${kindOfValue(c)}`);
     else if (typeof c.name !== 'string' || c.name === '') fail(`${path}[${i}].name must be a non-empty string`);
   });
 }
@@ -170,7 +171,7 @@ function mapAt(root: JsonObject, path: readonly string[], fail: (message: string
   let node = root;
   path.forEach((key, i) => {
     const next = node[key];
-    if (!isMap(next)) {
+    if (!isPlainObject(next)) {
       const field = path.slice(0, i + 1).join('.');
       fail(next === undefined || next === null ? `${field} is missing` : `${field} must be a map; got ${kindOfValue(next)}`);
     }
@@ -199,10 +200,6 @@ function sourceText(text: string, doc: Document.Parsed): string {
 
 function qualified(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
-}
-
-function isMap(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function clone<T>(v: unknown): T {

@@ -18,7 +18,8 @@ import { DAY_MS, splitPemCertificates } from '../../src/certs/x509.js';
 import { buildServer, updateCertificates } from '../../src/server/app.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
 import { httpsRequest } from '../helpers/https.js';
-import { NAMESPACE, eventually, recordingLogger, startHarness, type Harness, type RecordingLogger } from '../cluster/helpers.js';
+import { NAMESPACE, recordingLogger, startHarness, type Harness, type RecordingLogger } from '../cluster/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'mesh-webhook-tls';
 const NAMES = ['mesh-webhook.mesh-webhook.svc', 'mesh-webhook.mesh-webhook.svc.cluster.local', 'mesh-webhook.mesh-webhook', 'mesh-webhook'];
@@ -251,7 +252,7 @@ describe('self-managed certificates', () => {
     try {
       const port = (app.server.address() as { port: number }).port;
       const r = startReplica(h.client, { onCertificate: (tls) => updateCertificates(app, tls) });
-      await eventually(() => r.log.lines.filter((l) => /check failed .*cannot reach the Kubernetes API/.test(l.msg)).length >= 2, 'two failed checks');
+      await waitFor('two failed checks', () => r.log.lines.filter((l) => /check failed .*cannot reach the Kubernetes API/.test(l.msg)).length >= 2);
       expect(r.certs.current()).toBeUndefined();
       expect(r.certs.state().lastError?.message).toMatch(/read Secret mesh-webhook\/mesh-webhook-tls: cannot reach/);
       // Meanwhile the interim (development) certificate is served.
@@ -260,7 +261,7 @@ describe('self-managed certificates', () => {
       await h.api.up();
       const tls = await r.certs.waitForCertificate(20_000);
       expect(tls?.cert).toBe(secretData(h)['tls.crt']);
-      await eventually(() => caBundles(h).every((b) => b === tls?.ca), 'the caBundles');
+      await waitFor('the caBundles', () => caBundles(h).every((b) => b === tls?.ca));
       const res = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca: tls!.ca, servername: 'mesh-webhook.mesh-webhook.svc' });
       expect(res.status).toBe(200);
       expect(r.certs.state().lastError).toBeUndefined();
@@ -285,7 +286,7 @@ describe('self-managed certificates', () => {
   it('refuses to take over a Secret of another type, saying what to do', async () => {
     h.api.apply('secrets', { metadata: { name: SECRET, namespace: NAMESPACE }, type: 'Opaque', data: {} });
     const r = startReplica();
-    await eventually(() => r.certs.state().lastError !== undefined, 'the failed check');
+    await waitFor('the failed check', () => r.certs.state().lastError !== undefined);
     expect(r.certs.state().lastError?.message).toMatch(/exists with type Opaque, not kubernetes.io\/tls; delete it \(kubectl -n mesh-webhook delete secret mesh-webhook-tls\)/);
     expect(r.certs.current()).toBeUndefined();
   });

@@ -1,44 +1,22 @@
 /**
  * End-to-end tests of the built CLI (dist/cli/main.js run by the pinned Node 24), with real files on disk.
- * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src.
+ * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src or tsconfig.json.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { cliMain, ensureBuilt, root } from '../helpers/build.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const nodeBin = join(root, 'node_modules', '.bin', 'node');
-const cliMain = join(root, 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-cli-'));
 
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-beforeAll(() => {
-  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= newestMtime(join(root, 'src'))) return;
-  // tsc emits even when some file has type errors; what matters here is that the CLI was emitted.
-  const tsc = spawnSync(nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
-    encoding: 'utf8',
-  });
-  if (!existsSync(cliMain)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], input?: string): Run {
-  const r = spawnSync(nodeBin, [cliMain, ...args], { encoding: 'utf8', cwd: dir, ...(input !== undefined ? { input } : {}) });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[], input?: string): CliRun {
+  return runCli(args, { cwd: dir, input });
 }
 
 let fileCount = 0;

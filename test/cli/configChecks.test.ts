@@ -3,13 +3,13 @@
  * reference is one line on stderr and exit 1 for inject, validate and serve (no stack trace); serve logs the keys
  * Istio knows but the injector does not read, once.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliMain, ensureBuilt, nodeBin, spawnServe, type ServeProcess } from '../helpers/build.js';
-import { waitFor } from '../reload/fsutil.js';
+import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
+import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mesh-webhook-config-checks-'));
 const pod = path.join(dir, 'pod.yaml');
@@ -21,8 +21,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  const r = spawnSync(nodeBin, [cliMain, ...args], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd: dir });
 }
 
 describe('a configuration mistake is one line and exit 1', () => {

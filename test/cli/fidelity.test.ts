@@ -4,14 +4,14 @@
  * (proxyImage.rows.ts), userVolume/userVolumeMount lists (userVolumes.cases.ts) and text values in `--set` and YAML
  * files (textValues.cases.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { Pod } from '../../src/k8s/types.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { ensureBuilt } from '../helpers/build.js';
+import { runCli } from '../helpers/cli.js';
 import * as otel from '../inject/otelResourceAttributes.rows.js';
 import * as images from '../inject/proxyImage.rows.js';
 import { appPod, container } from '../inject/review.js';
@@ -27,7 +27,7 @@ let count = 0;
 function inject(pod: Pod, args: string[]) {
   const f = join(dir, `pod${++count}.json`);
   writeFileSync(f, JSON.stringify(pod));
-  return spawnSync(nodeBin, [cliMain, 'inject', '-f', f, ...args], { encoding: 'utf8' });
+  return runCli(['inject', '-f', f, ...args]);
 }
 
 function injected(pod: Pod, args: string[]): Pod {
@@ -88,7 +88,7 @@ describe('text values', () => {
   });
 
   it('inject --help says so', () => {
-    const r = spawnSync(nodeBin, [cliMain, 'inject', '--help'], { encoding: 'utf8' });
+    const r = runCli(['inject', '--help']);
     expect(r.stdout).toContain('text\n                                fields keep VALUE as written (values.global.tag=1.30 is the tag 1.30)');
   });
 

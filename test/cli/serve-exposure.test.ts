@@ -16,7 +16,7 @@ import { DEFAULT_HOST } from '../../src/server/serve.js';
 import { DEFAULT_METRICS_HOST } from '../../src/server/metricsListener.js';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 const serveArgs = (...argv: string[]): ServeArgs => {
   const inv = parseCommandLine(['serve', ...argv]);

@@ -3,13 +3,13 @@
  * listener), a --host that is no address of this machine or does not resolve, and a file flag that names no readable
  * file. Each is one line on stderr naming the flag and the fix, exit code 1, no stack trace.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { ensureBuilt } from '../helpers/build.js';
+import { runCli } from '../helpers/cli.js';
 
 let dir: string;
 let busy: net.Server;
@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 
 /** `serve <args>`; a serve that starts after all is killed after 30 s (and the test fails on its status). */
 function serve(args: string[], cwd = dir) {
-  const r = spawnSync(nodeBin, [cliMain, 'serve', '--shutdown-delay', '0s', ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  const r = runCli(['serve', '--shutdown-delay', '0s', ...args], { cwd, timeoutMs: 30_000 });
   return { status: r.status, stderr: r.stderr };
 }
 

@@ -8,8 +8,9 @@ import { ClusterCache } from '../../src/cluster/cache.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import { startTestServer } from '../helpers/https.js';
+import { waitFor } from '../helpers/wait.js';
 import { admitPod } from '../inject/review.js';
-import { eventually, recordingLogger, startHarness, type Harness, type RecordingLogger } from './helpers.js';
+import { recordingLogger, startHarness, type Harness, type RecordingLogger } from './helpers.js';
 
 /** The sample pod, in `namespace` (its metadata.namespace is what the decision reads). */
 function podIn(namespace: string, nodeName?: string) {
@@ -66,34 +67,34 @@ describe('ClusterCache', () => {
   it('follows ADDED, MODIFIED and DELETED events', async () => {
     cache.start();
     await cache.waitForSync(20_000);
-    await eventually(() => h.api.activeWatches() === 2, 'both watches');
+    await waitFor('both watches', () => h.api.activeWatches() === 2);
 
     h.api.apply('namespaces', { metadata: { name: 'new', labels: { team: 'a' } } });
-    await eventually(() => cache.namespaceLabels('new')?.team === 'a', 'the added namespace');
+    await waitFor('the added namespace', () => cache.namespaceLabels('new')?.team === 'a');
     h.api.apply('namespaces', { metadata: { name: 'new', labels: { team: 'b', 'istio.io/rev': 'canary' } } });
-    await eventually(() => cache.namespaceLabels('new')?.team === 'b', 'the modified labels');
+    await waitFor('the modified labels', () => cache.namespaceLabels('new')?.team === 'b');
     expect(cache.namespaceLabels('new')).toMatchObject({ 'istio.io/rev': 'canary' });
     h.api.remove('namespaces', 'new');
-    await eventually(() => cache.namespaceLabels('new') === undefined, 'the deleted namespace');
+    await waitFor('the deleted namespace', () => cache.namespaceLabels('new') === undefined);
 
     h.api.apply('nodes', node('node-b', 'v1.33.0'));
-    await eventually(() => cache.nativeSidecarsSupported('node-b') === true, 'the upgraded node');
+    await waitFor('the upgraded node', () => cache.nativeSidecarsSupported('node-b') === true);
     expect(cache.nativeSidecarsSupported()).toBe(true);
     h.api.apply('nodes', node('node-c', 'garbage'));
-    await eventually(() => cache.state().nodes === 3, 'the added node');
+    await waitFor('the added node', () => cache.state().nodes === 3);
     expect(cache.nativeSidecarsSupported()).toBe(false); // unreadable version: counts as too old
     h.api.remove('nodes', 'node-c');
-    await eventually(() => cache.state().nodes === 2, 'the deleted node');
+    await waitFor('the deleted node', () => cache.state().nodes === 2);
     expect(cache.nativeSidecarsSupported()).toBe(true);
   });
 
   it('keeps its answers while the API server is down and resyncs when it is back', async () => {
     cache.start();
     await cache.waitForSync(20_000);
-    await eventually(() => h.api.activeWatches() === 2, 'both watches');
+    await waitFor('both watches', () => h.api.activeWatches() === 2);
 
     await h.api.down();
-    await eventually(() => !cache.state().connected, 'the cache to notice the outage');
+    await waitFor('the cache to notice the outage', () => !cache.state().connected);
     // While down: the last known state answers.
     expect(cache.namespaceLabels('legacy')).toMatchObject({ 'istio-injection': 'disabled' });
     expect(cache.nativeSidecarsSupported('node-a')).toBe(true);
@@ -107,26 +108,26 @@ describe('ClusterCache', () => {
     expect(cache.namespaceLabels('legacy')).toMatchObject({ 'istio-injection': 'disabled' });
 
     await h.api.up();
-    await eventually(() => cache.namespaceLabels('legacy')?.['istio-injection'] === 'enabled', 'the resync');
-    await eventually(() => cache.namespaceLabels('shop') === undefined, 'the deletion missed during the outage');
-    await eventually(() => cache.nativeSidecarsSupported() === true, 'the node upgraded during the outage');
-    await eventually(() => cache.state().connected, 'connected again');
+    await waitFor('the resync', () => cache.namespaceLabels('legacy')?.['istio-injection'] === 'enabled');
+    await waitFor('the deletion missed during the outage', () => cache.namespaceLabels('shop') === undefined);
+    await waitFor('the node upgraded during the outage', () => cache.nativeSidecarsSupported() === true);
+    await waitFor('connected again', () => cache.state().connected);
     expect(cache.state().informers.namespaces.restarts).toBeGreaterThan(0);
   });
 
   it('lists again when its resourceVersion was compacted during the outage (410 Expired)', async () => {
     cache.start();
     await cache.waitForSync(20_000);
-    await eventually(() => h.api.activeWatches() === 2, 'both watches');
+    await waitFor('both watches', () => h.api.activeWatches() === 2);
     await h.api.down();
-    await eventually(() => !cache.state().connected, 'the cache to notice the outage');
+    await waitFor('the cache to notice the outage', () => !cache.state().connected);
     h.api.remove('namespaces', 'legacy');
     h.api.apply('namespaces', { metadata: { name: 'late', labels: { x: 'y' } } });
     h.api.compact();
     const before = h.api.requests.length;
     await h.api.up();
-    await eventually(() => cache.namespaceLabels('late')?.x === 'y', 'the relisted namespace');
-    await eventually(() => cache.namespaceLabels('legacy') === undefined, 'the namespace deleted before the compaction');
+    await waitFor('the relisted namespace', () => cache.namespaceLabels('late')?.x === 'y');
+    await waitFor('the namespace deleted before the compaction', () => cache.namespaceLabels('legacy') === undefined);
     const after = h.api.requests.slice(before);
     expect(after.some((r) => r.path === '/api/v1/namespaces' && r.query.watch === undefined)).toBe(true);
   });
@@ -134,7 +135,7 @@ describe('ClusterCache', () => {
   it('answers admissions from memory: no API call on the request path', async () => {
     cache.start();
     await cache.waitForSync(20_000);
-    await eventually(() => h.api.activeWatches() === 2, 'both watches');
+    await waitFor('both watches', () => h.api.activeWatches() === 2);
     const config = loadConfig({ nativeSidecars: 'auto' });
     const server = await startTestServer(createInjector(config, cache));
     try {

@@ -13,7 +13,8 @@ import {
   type FailurePolicyControl,
 } from '../../src/cluster/failurePolicy.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
-import { eventually, recordingLogger, startHarness, type Harness } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { recordingLogger, startHarness, type Harness } from './helpers.js';
 
 let ours: { ca: string; cert: string };
 let other: { ca: string; cert: string };
@@ -107,7 +108,7 @@ describe('passes against the API test double', () => {
     const log = recordingLogger();
     h.api.failNext({ method: 'GET', path: 'mutatingwebhookconfigurations' }, 1, 503);
     control = startFailurePolicyControl({ client: h.client, names, servedCertificate: () => ours.cert, logger: log, intervalMs: 50 });
-    await eventually(() => log.lines.filter((l) => l.msg.includes('must be Fail or Ignore')).length === 1 && h.api.requests.length > 12, 'several passes');
+    await waitFor('several passes', () => log.lines.filter((l) => l.msg.includes('must be Fail or Ignore')).length === 1 && h.api.requests.length > 12);
     expect(log.lines.filter((l) => l.msg.startsWith('failure policy: could not check'))).toHaveLength(1);
     expect(log.lines.filter((l) => l.msg.includes('must be Fail or Ignore'))).toHaveLength(1);
     expect(policy('mutatingwebhookconfigurations')).toBe('Ignore');

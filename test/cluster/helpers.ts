@@ -60,11 +60,3 @@ export async function startHarness(options: FakeApiServerOptions = {}): Promise<
   };
 }
 
-/** Poll `cond` until it holds; the generous deadline only turns a hang into a message naming `what`. */
-export async function eventually(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`still waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevCertificates } from '../../src/tls/devcert.js';
+import { waitFor } from '../helpers/wait.js';
 import { FakeApiServer, type KubeObject, type Plural } from '../k8s/fakeApiServer.js';
 import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
 import { renderOverlay, type Obj } from '../manifests/render.js';
-import { eventually } from './helpers.js';
 
 const NS = 'mesh-webhook';
 const PLURALS: Record<string, Plural> = {
@@ -82,11 +82,11 @@ async function startReplica(extra: string[] = []): Promise<{ replica: ServeProce
   const replica = spawnServe(['--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...extra], dir);
   processes.push(replica);
   let port = 0;
-  await eventually(() => {
+  await waitFor(`the replica to listen (stderr: ${replica.stderr})`, () => {
     const line = replica.logs.find((l) => l.msg === 'mesh-webhook listening');
     port = typeof line?.port === 'number' ? line.port : 0;
     return port > 0;
-  }, `the replica to listen (stderr: ${replica.stderr})`);
+  });
   return { replica, port };
 }
 
@@ -125,9 +125,9 @@ describe('an install that cannot block pod creation', () => {
     const other = await ensureDevCertificates(path.join(dir, 'other-ca'), ['mesh-webhook.mesh-webhook.svc']);
     const untrusted = await startReplica(['--certificates', 'files', '--cert', other.certPath, '--key', other.keyPath]);
     api.setEndpoint(NS, 'mesh-webhook', untrusted.port);
-    await eventually(
-      () => untrusted.replica.logs.filter((l) => String(l.msg).includes('keeps its failurePolicy until its caBundle trusts')).length >= 1,
+    await waitFor(
       'the replica to see that the caBundle does not trust it',
+      () => untrusted.replica.logs.filter((l) => String(l.msg).includes('keeps its failurePolicy until its caBundle trusts')).length >= 1,
     );
     const answer = await createPod();
     expect(answer.status).toBe(201);
@@ -143,12 +143,12 @@ describe('an install that cannot block pod creation', () => {
   it('once a replica serves with a trusted certificate, the injection webhook gets the annotated Fail and pods are injected', async () => {
     first = await startReplica();
     api.setEndpoint(NS, 'mesh-webhook', first.port);
-    await eventually(() => failurePolicy('mutatingwebhookconfigurations') === 'Fail', 'the switch to the annotated failurePolicy Fail', 30_000);
+    await waitFor('the switch to the annotated failurePolicy Fail', () => failurePolicy('mutatingwebhookconfigurations') === 'Fail', 30_000);
     // Validation is annotated Ignore (warn-only): left as it is.
     expect(failurePolicy('validatingwebhookconfigurations')).toBe('Ignore');
-    await eventually(
-      () => first.replica.logs.some((l) => String(l.msg).startsWith('failure policy: MutatingWebhookConfiguration mesh-webhook now has the failurePolicy')),
+    await waitFor(
       'the log line of the switch',
+      () => first.replica.logs.some((l) => String(l.msg).startsWith('failure policy: MutatingWebhookConfiguration mesh-webhook now has the failurePolicy')),
     );
     const answer = await createPod();
     expect(answer.status).toBe(201);
@@ -169,7 +169,7 @@ describe('an install that cannot block pod creation', () => {
     // The double replaces the whole object (kubectl replace); kubectl apply's 3-way merge would keep the caBundle.
     applyManifests();
     expect(failurePolicy('mutatingwebhookconfigurations')).toBe('Ignore');
-    await eventually(() => failurePolicy('mutatingwebhookconfigurations') === 'Fail', 'caBundle and Fail restored', 45_000);
+    await waitFor('caBundle and Fail restored', () => failurePolicy('mutatingwebhookconfigurations') === 'Fail', 45_000);
     const answer = await createPod();
     expect(containerNames(answer.body)).toContain('istio-proxy');
   }, 60_000);

@@ -7,7 +7,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import { httpsRequest } from '../helpers/https.js';
 import { pino } from 'pino';
-import { eventually, startHarness, type Harness } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { startHarness, type Harness } from './helpers.js';
 
 describe('serve with self-managed certificates', () => {
   let h: Harness;
@@ -43,7 +44,7 @@ describe('serve with self-managed certificates', () => {
     h.api.apply('mutatingwebhookconfigurations', { metadata: { name: 'mesh-webhook' }, webhooks: [{ name: 'a', clientConfig: {} }] });
     h.api.apply('validatingwebhookconfigurations', { metadata: { name: 'mesh-webhook' }, webhooks: [{ name: 'b', clientConfig: {} }] });
     const r = await start(20_000);
-    await eventually(() => bundle() !== '', 'the caBundle');
+    await waitFor('the caBundle', () => bundle() !== '');
     const res = await httpsRequest(`${r.url}/readyz`, { ca: bundle(), servername: 'mesh-webhook.mesh-webhook.svc' });
     expect(res.status).toBe(200);
   });
@@ -61,7 +62,7 @@ describe('serve with self-managed certificates', () => {
       });
     expect(await status()).toBe(503);
     await h.api.up();
-    await eventually(async () => bundle() !== '' && (await status()) === 200, 'ready');
+    await waitFor('ready', async () => bundle() !== '' && (await status()) === 200);
     const res = await httpsRequest(`${r.url}/readyz`, { ca: bundle(), servername: 'mesh-webhook.mesh-webhook.svc' });
     expect(res.status).toBe(200);
   });

@@ -5,13 +5,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { ConfigError } from '../../src/config/types.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { ensureBuilt } from '../helpers/build.js';
+import { runCli } from '../helpers/cli.js';
 
 const KYMA_ENV = [
   'LD_*', 'GCONV_PATH', 'GETCONF_DIR', 'GLIBC_TUNABLES', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'MALLOC_TRACE', 'NIS_PATH', 'NLSPATH',
@@ -132,7 +132,7 @@ describe('changing them', () => {
     ensureBuilt();
     const file = join(dir, 'pod.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop}\nspec: {containers: [{name: app, image: x}]}\n');
-    const run = spawnSync(nodeBin, [cliMain, 'validate', '-f', file, '--set', 'safety.lockInjectedCommands=1'], { encoding: 'utf8' });
+    const run = runCli(['validate', '-f', file, '--set', 'safety.lockInjectedCommands=1']);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toBe('error: config safety.lockInjectedCommands: must be true or false; got 1 (number)\n');

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { deepMerge, isPlainObject } from '../../src/config/merge.js';
+import { deepMerge } from '../../src/config/merge.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { ConfigError, type InjectorConfig } from '../../src/config/types.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { JsonObject } from '../../src/k8s/types.js';
+import { isPlainObject } from '../../src/util/json.js';
 
 /** The kyma profile with `patch` deep-merged over it (top-level keys replace, values/meshConfig merge). */
 function withPatch(patch: Record<string, unknown>): Record<string, unknown> {

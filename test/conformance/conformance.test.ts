@@ -6,8 +6,10 @@
  * `conformance: N passed, M failed`.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { ensureBuilt } from '../helpers/build.js';
+import { runCliAsync, type CliRun } from '../helpers/cli.js';
 import { configFlags, loadCases, readTestdata, TESTDATA, type ConformanceCase } from './cases.js';
-import { ensureBuilt, limiter, runCli, type CliResult } from './cli.js';
+import { limiter } from './cli.js';
 import { parseYamlStream, webhookPods, type Json, type JsonObj } from './convert.js';
 import {
   checkMetaJsonEnv,
@@ -43,16 +45,15 @@ function fail(message: string): never {
 
 // ---- CLI runs: started in beforeAll, 4 at a time; each test awaits its own --------------------------------------
 
-const cliRuns = new Map<string, Promise<CliResult>>();
+const cliRuns = new Map<string, Promise<CliRun>>();
 let harness: WebhookHarness | undefined;
 let harnessError: unknown;
 
 beforeAll(async () => {
-  const note = ensureBuilt();
-  if (note) console.log(note);
+  ensureBuilt();
   const limit = limiter(4);
   for (const c of cliCases) {
-    const p = limit(() => runCli(['inject', '-f', path.join(TESTDATA, c.input), ...configFlags(c)]));
+    const p = limit(() => runCliAsync(['inject', '-f', path.join(TESTDATA, c.input), ...configFlags(c)]));
     p.catch(() => undefined); // awaited by the test; avoid unhandled rejections meanwhile
     cliRuns.set(c.id, p);
   }
@@ -69,21 +70,21 @@ afterAll(async () => {
   console.log(`conformance: ${passed} passed, ${outcomes.size - passed} failed`);
 });
 
-function describeCli(r: CliResult): string {
+function describeCli(r: CliRun): string {
   const tail = (s: string): string => s.trim().split('\n').slice(-8).join('\n');
-  return `exit ${r.code ?? r.signal}\n--- stderr ---\n${tail(r.stderr)}`;
+  return `exit ${r.status ?? r.signal}\n--- stderr ---\n${tail(r.stderr)}`;
 }
 
 async function checkCli(c: ConformanceCase): Promise<void> {
   const r = await cliRuns.get(c.id)!;
   if (c.expectError !== null) {
-    if (r.code !== 1) fail(`expected exit code 1 (error containing ${JSON.stringify(c.expectError)}), got ${describeCli(r)}`);
+    if (r.status !== 1) fail(`expected exit code 1 (error containing ${JSON.stringify(c.expectError)}), got ${describeCli(r)}`);
     if (!r.stderr.toLowerCase().includes(c.expectError)) {
       fail(`stderr does not contain ${JSON.stringify(c.expectError)}: ${JSON.stringify(r.stderr.trim())}`);
     }
     return;
   }
-  if (r.code !== 0) fail(`CLI failed: ${describeCli(r)}`);
+  if (r.status !== 0) fail(`CLI failed: ${describeCli(r)}`);
   if (c.expectLog !== null && !r.stderr.includes(c.expectLog)) {
     fail(`stderr does not contain ${JSON.stringify(c.expectLog)}: ${JSON.stringify(r.stderr.trim())}`);
   }

@@ -14,11 +14,13 @@ import { loadConfig } from '../../src/config/load.js';
 import { startClusterIntegration } from '../../src/cluster/integration.js';
 import { createRuntime } from '../../src/server/app.js';
 import { recordingLogger } from '../cluster/helpers.js';
+import { ensureBuilt } from '../helpers/build.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { removeTestCertificates, startTestServer, type TestServer } from '../helpers/https.js';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
 import { podReview } from '../inject/review.js';
 import type { Pod } from '../../src/k8s/types.js';
-import { ensureBuilt, limiter, runCli } from './cli.js';
+import { limiter } from './cli.js';
 import { isObj, type JsonObj } from './convert.js';
 import { cliFlags, configKey, loadOptions, loadUnitRows, UNITS_DIR, mismatches, podFile, rowNamespace, rowPod, type Observation, type UnitRow, type Via } from './units.js';
 import jsonpatch, { type Operation } from 'fast-json-patch';
@@ -29,8 +31,7 @@ const servers = new Map<string, Promise<TestServer>>();
 const cliLimit = limiter(3);
 
 beforeAll(() => {
-  const note = ensureBuilt();
-  if (note) console.log(note);
+  ensureBuilt();
 }, 300_000);
 
 afterAll(async () => {
@@ -91,8 +92,8 @@ async function viaHttp(row: UnitRow): Promise<Observation> {
 }
 
 async function viaCli(row: UnitRow): Promise<Observation> {
-  const r = await cliLimit(() => runCli(['inject', '-f', podFile(row), ...cliFlags(row)]));
-  if (r.code !== 0) return { allowed: false, message: r.stderr.trim() };
+  const r = await cliLimit(() => runCliAsync(['inject', '-f', podFile(row), ...cliFlags(row)]));
+  if (r.status !== 0) return { allowed: false, message: r.stderr.trim() };
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown);
   const pod = docs.find(isObj);
   return { allowed: true, message: r.stderr.trim(), input: rowPod(row), ...(pod ? { pod } : {}) };

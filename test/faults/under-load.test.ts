@@ -1,6 +1,6 @@
 /**
  * Faults under load, against the real `mesh-webhook serve` (dist/cli/main.js on the pinned Node 24) in its own
- * process, with 6 client loops posting AdmissionReviews with `?timeout=1s` the whole time (test/faults/load.ts, each
+ * process, with 6 client loops posting AdmissionReviews with `?timeout=1s` the whole time (test/helpers/load.ts, each
  * request timed from its creation, connecting included):
  *
  * 1. three stalls of two seconds: the server process is stopped (SIGSTOP) and continued (SIGCONT), as a CPU-throttled
@@ -29,8 +29,9 @@ import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js'
 import { generateDevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import type { ReviewAnswer } from '../helpers/https.js';
-import { atomicWriterUpdate, waitFor } from '../reload/fsutil.js';
-import { startLoad } from './load.js';
+import { startLoad } from '../helpers/load.js';
+import { waitFor } from '../helpers/wait.js';
+import { atomicWriterUpdate } from '../reload/fsutil.js';
 
 const DEADLINE_MS = 1_000;
 
@@ -114,7 +115,7 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
 
   const big = bigBody();
   const faults: string[] = [];
-  const load = startLoad({ url: `https://127.0.0.1:${port}`, ca, deadlineMs: DEADLINE_MS, maxMs: 90_000 });
+  const load = startLoad({ url: `https://127.0.0.1:${port}`, ca, deadlineMs: DEADLINE_MS, requestTimeoutMs: 20_000, concurrency: 6, maxMs: 90_000, acceptable: ['ok', 'deadline', 'shed'] });
   /** Every answer to the big request, shed ones included, and the transport errors. */
   const bigAnswers: Answer[] = [];
   let shedBig = 0;
@@ -160,7 +161,7 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
     // 3. Configuration reloads: valid, invalid, valid.
     load.phase = 'config-b';
     await atomicWriterUpdate(configDir, { 'config.yaml': config('tag-b') });
-    await waitFor('answers with tag-b', () => load.inPhase('config-b').some((r) => r.tags.includes('tag-b')));
+    await waitFor('answers with tag-b', () => load.inPhase('config-b').some((r) => r.proxyTags.includes('tag-b')));
     faults.push('config reload (valid)');
     load.phase = 'config-invalid';
     await atomicWriterUpdate(configDir, { 'config.yaml': `${config('tag-c')}policy: sometimes\n` });
@@ -170,7 +171,7 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
     await waitFor('answers after the refused reload', () => load.inPhase('config-kept').filter((r) => r.kind === 'ok').length >= 20);
     load.phase = 'config-d';
     await atomicWriterUpdate(configDir, { 'config.yaml': config('tag-d') });
-    await waitFor('answers with tag-d', () => load.inPhase('config-d').some((r) => r.tags.includes('tag-d')));
+    await waitFor('answers with tag-d', () => load.inPhase('config-d').some((r) => r.proxyTags.includes('tag-d')));
     faults.push('config reload (valid)');
 
     // 4. SIGTERM while the load goes on.
@@ -208,6 +209,6 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
   }
   expect(healthAfterStall.map((h) => h.status)).toEqual([200, 200, 200]);
   // Every answer after the reloads came from one whole configuration.
-  expect(load.inPhase('config-kept').filter((r) => r.kind === 'ok').every((r) => r.tags.length === 1 && r.tags[0] === 'tag-b')).toBe(true);
+  expect(load.inPhase('config-kept').filter((r) => r.kind === 'ok').every((r) => r.proxyTags.length === 1 && r.proxyTags[0] === 'tag-b')).toBe(true);
   expect(served.stderr).toBe('');
 }, 120_000);

@@ -41,7 +41,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
 import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 import { fuzzCase, richPod, type FuzzCase } from './generators.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_251_122);

@@ -1,6 +1,6 @@
 /**
  * For tests that run the built CLI (dist/) on the pinned Node 24: where things are, and a rebuild when dist/ is older
- * than src/ (`npm test` builds first, in pretest; a direct `vitest run` may not have).
+ * than src/ or tsconfig.json (`npm test` builds first, in pretest; a direct `vitest run` may not have).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -11,17 +11,25 @@ export const root = path.join(import.meta.dirname, '..', '..');
 export const nodeBin = path.join(root, 'node_modules', '.bin', 'node');
 export const cliMain = path.join(root, 'dist', 'cli', 'main.js');
 
+/** The newest modification time of a file, or of the files below a directory. */
 function newestMtime(p: string): number {
   const st = statSync(p);
   if (!st.isDirectory()) return st.mtimeMs;
   return Math.max(0, ...readdirSync(p).map((name) => newestMtime(path.join(p, name))));
 }
 
-/** Build dist/ when it is missing or older than src/. */
+/**
+ * Builds dist/ (tsc -p tsconfig.json, as `npm run build`) when dist/cli/main.js is missing or older than a file of
+ * src/ or tsconfig.json; throws with tsc's output when the build fails.
+ */
 export function ensureBuilt(): void {
-  if (existsSync(cliMain) && newestMtime(path.join(root, 'dist')) >= newestMtime(path.join(root, 'src'))) return;
-  const tsc = spawnSync(nodeBin, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
+  const sources = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'tsconfig.json')));
+  if (existsSync(cliMain) && statSync(cliMain).mtimeMs >= sources) return;
+  const tsc = spawnSync(nodeBin, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  if (tsc.status !== 0) throw new Error(`build failed (tsc exited ${tsc.status ?? tsc.signal}):\n${tsc.stdout}${tsc.stderr}`);
 }
 
 /** A `mesh-webhook serve` process of the built CLI: its JSON log lines (stdout) as they come, and its stderr. */

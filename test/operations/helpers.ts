@@ -1,38 +1,10 @@
 /** Shared helpers of the operations tests: the built CLI, Prometheus text parsing, admission reviews. */
-import { spawn } from 'node:child_process';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import type { Pod } from '../../src/k8s/types.js';
-import { cliMain, nodeBin, root } from '../helpers/build.js';
 
 export { cliMain, ensureBuilt, nodeBin, root } from '../helpers/build.js';
-
-export interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Run the built CLI asynchronously (the event loop keeps serving in-process test servers meanwhile), with `env`
- * instead of this process's environment when given; killed after 60 s (status null) if it hangs.
- */
-export function cli(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(nodeBin, [cliMain, ...args], {
-      cwd: options.cwd ?? root,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: 60_000,
-      ...(options.env ? { env: options.env } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    proc.on('error', reject);
-    proc.on('close', (status) => resolve({ status, stdout, stderr }));
-    proc.stdin.end(options.input ?? '');
-  });
-}
+/** Runs the built CLI without blocking the event loop (in-process test servers keep answering meanwhile). */
+export { runCliAsync as cli, type CliRun as Run } from '../helpers/cli.js';
 
 export interface Sample {
   name: string;

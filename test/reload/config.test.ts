@@ -12,7 +12,7 @@ import type { Injector } from '../../src/inject/api.js';
 import { createInjector } from '../../src/inject/index.js';
 import { counterValue, createMetrics } from '../../src/metrics.js';
 import { configBaseline, configFiles, reloadConfig, watchConfig, type ReloadLogger } from '../../src/reload/config.js';
-import { waitFor } from './fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 let tmp: string;
 beforeAll(async () => {

@@ -1,19 +1,8 @@
 /**
- * File-system helpers for the reload tests: a bounded wait for a condition, and the Kubernetes AtomicWriter's way of
- * updating a ConfigMap/Secret volume (timestamped directory, `..data` symlink renamed over the old one).
+ * File-system helpers for the reload tests: the Kubernetes AtomicWriter's way of updating a ConfigMap/Secret volume (timestamped directory, `..data` symlink renamed over the old one).
  */
 import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-
-/** Poll `condition` until it is true; throws with `what` after `timeoutMs` (a hang guard, not a timing assertion). */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 let generation = 0;
 

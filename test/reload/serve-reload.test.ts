@@ -18,8 +18,9 @@ import { CERTIFICATE_EXPIRY, CERTIFICATE_RELOADS, CONFIG_RELOADS, counterValue }
 import { configBaseline } from '../../src/reload/config.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
-import { atomicWriterUpdate, waitFor } from './fsutil.js';
-import { startLoad } from './load.js';
+import { startLoad } from '../helpers/load.js';
+import { waitFor } from '../helpers/wait.js';
+import { atomicWriterUpdate } from './fsutil.js';
 
 interface Pair {
   ca: string;

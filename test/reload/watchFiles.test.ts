@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { snapshotFiles, watchFiles, type FileSnapshot, type FileWatcher } from '../../src/reload/watchFiles.js';
-import { atomicWriterUpdate, replaceFile, waitFor } from './fsutil.js';
+import { waitFor } from '../helpers/wait.js';
+import { atomicWriterUpdate, replaceFile } from './fsutil.js';
 
 let dir: string;
 let watcher: FileWatcher | undefined;

@@ -15,7 +15,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createRuntime } from '../../src/server/app.js';
 import { limitConnections } from '../../src/server/connections.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 const runtime = createRuntime(profileConfig('kyma'));
 const sockets: net.Socket[] = [];

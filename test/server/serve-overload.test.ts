@@ -20,7 +20,7 @@ import { serve, type RunningServer, type ServeOptions } from '../../src/server/s
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import { httpsRequest, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 const injector = createInjector(profileConfig('kyma'));
 const quiet = pino({ level: 'silent' });

@@ -14,7 +14,7 @@ import { createInjector } from '../../src/inject/index.js';
 import { CERTIFICATE_EXPIRY, CERTIFICATE_RELOADS, CONFIG_RELOADS } from '../../src/metrics.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { httpsRequest } from '../helpers/https.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 const injector = createInjector(profileConfig('kyma'));
 const quiet = pino({ level: 'silent' });

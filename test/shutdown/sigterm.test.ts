@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
 import { ensureBuilt, spawnServe } from '../helpers/build.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 
 let tmp: string;
 let certs: DevCertificates;

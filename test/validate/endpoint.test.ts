@@ -17,7 +17,7 @@ import { createRuntime } from '../../src/server/app.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { MODE_LABEL } from '../../src/validate/index.js';
 import { httpsRequest, startTestServer, testCertificates, type TestServer } from '../helpers/https.js';
-import { waitFor } from '../reload/fsutil.js';
+import { waitFor } from '../helpers/wait.js';
 import { admitPod, appPod } from '../inject/review.js';
 import { deployment, namespace, NS, pod, service } from './examples.js';
 import { auditCodes, postValidate, runtime, validationReview, warningCodes, type Obj } from './helpers.js';

@@ -2,7 +2,6 @@
  * Helpers for the validation tests: AdmissionReviews for /validate, the answer in a handy shape, and the built CLI
  * (dist/cli/main.js run by the pinned Node 24) with real files on disk.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/app.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { cliMain, ensureBuilt } from '../helpers/build.js';
+import { runCli, runCliAsync, type CliRun } from '../helpers/cli.js';
 import type { TestServer } from '../helpers/https.js';
 
 export type Obj = Record<string, any>;
@@ -124,12 +124,7 @@ export function runtime(opts: LoadConfigOptions = {}): WebhookRuntime {
 // ---- the CLI ------------------------------------------------------------------------------------------------------
 
 export { cliMain, ensureBuilt } from '../helpers/build.js';
-
-export interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun } from '../helpers/cli.js';
 
 export interface CliWorkspace {
   dir: string;
@@ -174,26 +169,10 @@ export function cliWorkspace(prefix = 'mesh-webhook-validate-'): CliWorkspace {
       return path;
     },
     run(args, input) {
-      const r = spawnSync(nodeBin, [cliMain, ...args], {
-        encoding: 'utf8',
-        cwd: dir,
-        maxBuffer: 256 * 1024 * 1024,
-        ...(input !== undefined ? { input } : {}),
-      });
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+      return runCli(args, { cwd: dir, input });
     },
     runAsync(args) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(nodeBin, [cliMain, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on('data', (c: Buffer) => out.push(c));
-        child.stderr.on('data', (c: Buffer) => err.push(c));
-        child.on('error', reject);
-        child.on('close', (status) =>
-          resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-        );
-      });
+      return runCliAsync(args, { cwd: dir });
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
