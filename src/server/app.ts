@@ -465,9 +465,9 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return payload;
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get(PROBE_ROUTES.healthz, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get(PROBE_ROUTES.readyz, async (_request, reply) => {
     if (shuttingDown()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
     if (currentRuntime() === undefined) return reply.code(503).send({ status: 'not ready', reason: 'injector not loaded' });
     if (opts.ready && !opts.ready()) return reply.code(503).send({ status: 'not ready' });
@@ -480,7 +480,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
   const webhookMetrics = metricsOption && 'validationRequests' in metricsOption ? metricsOption : undefined;
   const registry = webhookMetrics ? webhookMetrics.registry : (metricsOption as Registry | undefined);
   if (registry) {
-    app.get('/metrics', async (_request, reply) => {
+    app.get(PROBE_ROUTES.metrics, async (_request, reply) => {
       const text = await registry.metrics();
       return reply.type(registry.contentType).send(text);
     });
@@ -493,7 +493,7 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     return refuse(request, reply, 405, `method ${request.method} is not allowed on ${pathOf(request.url)}; use ${allow}`);
   };
   const unreachable = async () => undefined;
-  for (const url of PROBE_ROUTES.filter((p) => p !== '/metrics' || registry)) {
+  for (const url of Object.values(PROBE_ROUTES).filter((p) => p !== PROBE_ROUTES.metrics || registry)) {
     app.route({ method: otherMethods(['GET', 'HEAD']), url, config: { allow: 'GET, HEAD' } satisfies RouteConfig, onRequest: methodNotAllowed, handler: unreachable });
   }
   for (const { url, endpoint } of ADMISSION_ROUTES) {

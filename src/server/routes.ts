@@ -44,8 +44,8 @@ export const ADMISSION_ROUTES: readonly AdmissionRoute[] = [
   { url: '/explain', endpoint: 'explain' },
 ];
 
-/** GET (and HEAD) routes. */
-export const PROBE_ROUTES = ['/healthz', '/readyz', '/metrics'] as const;
+/** GET (and HEAD) routes: liveness, readiness, and the metrics (when the server has a registry). */
+export const PROBE_ROUTES = { healthz: '/healthz', readyz: '/readyz', metrics: '/metrics' } as const;
 
 const ALL_METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'QUERY'];
 
