@@ -1,32 +1,11 @@
 /** istio-proxy's and istio-init's image references, checked at load: config file, --values and --set. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isImageReference } from '../../src/config/imageReference.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/types.js';
 import { createInjector } from '../../src/inject/index.js';
+import { loadError, yamlFiles } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-images-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let fileCount = 0;
-function file(text: string): string {
-  const path = join(dir, `f${++fileCount}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
-
-function loadError(opts: LoadConfigOptions): string {
-  try {
-    loadConfig(opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const file = yamlFiles('images');
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 

@@ -1,32 +1,11 @@
 /** `values` and `meshConfig` keys against Istio's schema, through loadConfig: config file, --values, --mesh, --set. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigWithNotes, type LoadConfigOptions } from '../../src/config/load.js';
 import { editDistance, nearestKey } from '../../src/config/suggest.js';
-import { ConfigError } from '../../src/config/types.js';
 import { createInjector } from '../../src/inject/index.js';
+import { loadError, yamlFiles } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mesh-webhook-istio-keys-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let fileCount = 0;
-function file(text: string): string {
-  const path = join(dir, `f${++fileCount}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
-
-function loadError(opts: LoadConfigOptions): string {
-  try {
-    loadConfig(opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const file = yamlFiles('istio-keys');
 
 describe('unknown values and meshConfig keys', () => {
   it.each<[string, LoadConfigOptions, string]>([
