@@ -8,7 +8,7 @@
  * the user. Only the defences stay HTTP 400 (`{ "error": message }`): an empty body, nesting beyond the depth limit and
  * prototype-poisoning keys are {@link AdmissionReviewError}s with `deniable` false.
  */
-import type { InjectionOutcome, Injector, RejectionCategory } from '../inject/api.js';
+import type { InjectionOutcome, Injector, PodSubject, RejectionCategory } from '../inject/api.js';
 import type { DecisionRule } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
 import { isPlainObject } from '../util/json.js';
@@ -253,6 +253,8 @@ export interface AdmissionResult {
   rule?: DecisionRule;
   /** Why the pod was rejected (`rejected`), or `internalError` (`error`): a bounded value for metrics labels. */
   category?: RejectionCategory | 'internalError';
+  /** The pod's namespace and workload as the injector resolved them (absent when it did not read the pod). */
+  subject?: PodSubject;
 }
 
 function formatGvk(gvk: GroupVersionKind): string {
@@ -326,8 +328,9 @@ export function admit(injector: Injector, review: AdmissionReviewRequest, pathPa
       ...(pathParams && Object.keys(pathParams).length > 0 ? { pathParams } : {}),
     });
     const answer = outcomeToResponse(review, outcome);
-    if (outcome.kind === 'rejected') return { decision: 'rejected', reason: outcome.reason, category: outcome.category, review: answer };
-    return { decision: outcome.kind, reason: outcome.reason, review: answer, ...(outcome.rule ? { rule: outcome.rule } : {}) };
+    const subject = outcome.subject ? { subject: outcome.subject } : {};
+    if (outcome.kind === 'rejected') return { decision: 'rejected', reason: outcome.reason, category: outcome.category, review: answer, ...subject };
+    return { decision: outcome.kind, reason: outcome.reason, review: answer, ...(outcome.rule ? { rule: outcome.rule } : {}), ...subject };
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return {

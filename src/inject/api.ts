@@ -45,12 +45,24 @@ export type RejectionCategory =
   /** A declared istio-proxy/istio-init (or overrides) would request more than the configured limit. */
   | 'injectedResources';
 
-/** What the injector decided and did for one pod. Every outcome carries a reason for logs and audit annotations. */
+/** The pod an outcome is about, as the injector resolved it (the edge logs these; it never works them out again). */
+export interface PodSubject {
+  /** `metadata.namespace`, else the request's namespace (Istio's rule). */
+  namespace: string;
+  /** The owning workload as `Kind/name` (a ReplicaSet's pod belongs to its Deployment), when there is one. */
+  workload?: string;
+}
+
+/**
+ * What the injector decided and did for one pod. Every outcome carries a reason for logs and audit annotations, and
+ * (unless the pod could not be read) the resolved {@link PodSubject}.
+ */
 export type InjectionOutcome =
-  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule }
-  | { kind: 'skipped'; reason: string; rule?: DecisionRule }
+  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule; subject?: PodSubject }
+  | { kind: 'skipped'; reason: string; rule?: DecisionRule; subject?: PodSubject }
   | {
       kind: 'rejected';
+      subject?: PodSubject;
       reason: string;
       category: RejectionCategory;
       message: string;

@@ -7,12 +7,12 @@ import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
 import { isPlainObject } from '../util/json.js';
-import type { InjectionOutcome, InjectionRequest, Injector, RejectionCategory } from './api.js';
+import type { InjectionOutcome, InjectionRequest, Injector, PodSubject, RejectionCategory } from './api.js';
 import { CORE_DUMP_CONTAINER, findProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
 import { decideInjection } from './decision.js';
-import { deployMetaFromPod } from './deployMeta.js';
+import { deployMetaFromPod, type DeployMeta } from './deployMeta.js';
 import { sidecarImage } from './images.js';
 import {
   adjustInitContainerUser,
@@ -278,25 +278,27 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   if (shape) return rejected('invalidPod', `mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
   const original = request.pod;
   const namespace = original.metadata?.namespace || request.namespace || '';
+  const deployMeta = deployMetaFromPod(original, namespace, request.workload);
+  const subject: PodSubject = { namespace, ...(deployMeta.name ? { workload: `${deployMeta.kind}/${deployMeta.name}` } : {}) };
 
   const decision = decideInjection(
     { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: c.settings.revision || 'default' },
     c.config,
   );
-  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule };
+  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule, subject };
 
   const annotations = original.metadata?.annotations ?? {};
   const refused = checkAnnotations(annotations, c);
-  if (refused) return refused;
+  if (refused) return { ...refused, subject };
 
-  const rendered = runTemplate(original, namespace, annotations, request, c);
+  const rendered = runTemplate(original, deployMeta, annotations, c);
   const processed = postProcessPod(rendered, original, annotations, request, c);
-  if ('kind' in processed) return processed;
+  if ('kind' in processed) return { ...processed, subject };
 
   const final = processed.pod;
   const unsafe = checkInjectedPod(final, rendered, original, annotations, processed.clusterEnv, c);
-  if (unsafe) return unsafe;
-  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule };
+  if (unsafe) return { ...unsafe, subject };
+  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule, subject };
 }
 
 /** The pod's annotations before anything is rendered: Istio's validators, the safety settings, the templates asked for. */
@@ -359,13 +361,7 @@ interface RenderedPod {
  * overrides put back (stripPod, reinsertOverrides); it is merged onto the pod as received, earlier injection included,
  * and the containers the pod declared are applied again (reapplyOverwrittenContainers).
  */
-function runTemplate(
-  original: Pod,
-  namespace: string,
-  annotations: Readonly<Record<string, string>>,
-  request: InjectionRequest,
-  c: Compiled,
-): RenderedPod {
+function runTemplate(original: Pod, deployMeta: DeployMeta, annotations: Readonly<Record<string, string>>, c: Compiled): RenderedPod {
   const s = c.settings;
   const meshStatusPort = Number(c.proxyConfig.statusPort ?? 15020);
   const previousStatus = parseStatus(annotations[A.status]);
@@ -393,7 +389,8 @@ function runTemplate(
   const template = renderSidecarTemplate({
     settings: s,
     pod: input,
-    deployMeta: deployMetaFromPod(input, namespace, request.workload),
+    // From the pod as received: stripping the earlier injection changes neither its owners nor its name.
+    deployMeta,
     proxyConfig,
     proxyConfigJson: pc.json,
     native,

@@ -50,7 +50,7 @@ import { DEFAULT_ADMISSION_LIMITS, describeLimitProblem, limitProblem, tokenLimi
 import { countJsonTokens, mayExceedTokens } from '../util/jsonTokens.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { AdmissionLimits, InjectorConfig } from '../config/types.js';
-import type { Injector } from '../inject/api.js';
+import type { Injector, PodSubject } from '../inject/api.js';
 import { createInjector } from '../inject/index.js';
 import { compactTrace, createExplainer, type Explainer } from '../explain/index.js';
 import { deployMetaFromPod } from '../inject/deployMeta.js';
@@ -571,12 +571,15 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
     const pod = review.request.object as { metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } } | undefined;
     const meta = typeof pod === 'object' && pod !== null ? pod.metadata : undefined;
     // The one log line of this admission (level error when the injector threw, with the error and its stack).
-    const logAdmission = (decision: AdmissionDecision, reason: string, err?: unknown, trace?: () => string[] | undefined) => {
+    // The namespace as the injector resolves it (the pod's, else the request's); the injector's own when it ran.
+    const requestNamespace = typeof review.request.namespace === 'string' ? review.request.namespace : '';
+    const podNamespace = (typeof meta?.namespace === 'string' && meta.namespace) || requestNamespace;
+    const logAdmission = (decision: AdmissionDecision, reason: string, err?: unknown, trace?: () => string[] | undefined, subject?: PodSubject) => {
       const name = typeof meta?.name === 'string' && meta.name ? meta.name : undefined;
       const generateName = typeof meta?.generateName === 'string' ? meta.generateName : undefined;
-      const requestNamespace = typeof review.request.namespace === 'string' ? review.request.namespace : undefined;
-      const namespace = requestNamespace || (typeof meta?.namespace === 'string' ? meta.namespace : undefined);
-      const workload = workloadOf(pod, namespace ?? '');
+      const namespace = (subject?.namespace ?? podNamespace) || undefined;
+      // The injector's resolution when it read the pod; before it ran (deadline, caps), the same rule on the pod.
+      const workload = subject ? subject.workload : workloadOf(pod, podNamespace);
       // At debug level the line also carries the decision trace (every rule evaluated, in order).
       const steps = trace && (request.log.level === 'debug' || request.log.level === 'trace') ? trace() : undefined;
       const fields = {
@@ -626,15 +629,14 @@ export function buildServer(opts: BuildServerOptions): WebhookServer {
 
     const result = admit(runtime.injector, review, parseInjectPath(`/inject${rawTail(request.url)}`));
     const trace = () => {
-      if (result.rule === undefined && result.decision !== 'rejected') return undefined; // not a Pod, or the injector threw
+      if (result.subject === undefined) return undefined; // not a Pod, an unreadable pod, or the injector threw
       try {
-        const namespace = (typeof meta?.namespace === 'string' && meta.namespace) || (typeof review.request.namespace === 'string' ? review.request.namespace : '');
-        return compactTrace(explainerOf(runtime).trace(review.request.object as Pod, namespace));
+        return compactTrace(explainerOf(runtime).trace(review.request.object as Pod, result.subject.namespace));
       } catch {
         return undefined;
       }
     };
-    logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined, trace);
+    logAdmission(result.decision, result.reason, result.decision === 'error' ? result.error : undefined, trace, result.subject);
     request.meshAdmission =
       result.decision === 'injected' || result.decision === 'skipped'
         ? { outcome: result.decision, reason: result.rule ?? 'notAPod' }

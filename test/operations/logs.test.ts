@@ -70,6 +70,21 @@ describe('admission log lines and SIGUSR2', () => {
     expect(text).not.toContain('readinessProbe');
   });
 
+  it('logs the namespace and workload as the injector resolved them: the pod\'s namespace before the request\'s', async () => {
+    const pod = podWith({});
+    pod.metadata = { ...pod.metadata, namespace: 'shop' };
+    const res = await httpsRequest(`${running.url}/inject`, {
+      ca,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(review('log-ns', pod, 'default')),
+    });
+    expect(res.status).toBe(200);
+    const line = lines.find((l) => l.msg === 'admission' && l.uid === 'log-ns')!;
+    // The injector decides for namespace shop (metadata.namespace wins over request.namespace, as in Istio).
+    expect(line).toMatchObject({ namespace: 'shop', workload: 'Deployment/httpbin', decision: 'injected' });
+  });
+
   it('SIGUSR2 switches to debug, where the line carries the decision trace, and back', async () => {
     expect(process.listenerCount('SIGUSR2')).toBe(listenersBefore + 1);
     process.emit('SIGUSR2', 'SIGUSR2');
