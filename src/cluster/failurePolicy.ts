@@ -130,6 +130,7 @@ export function startFailurePolicyControl(options: FailurePolicyControlOptions):
   // Logged when it changes, not at every pass.
   const lastState = new Map<string, string>();
   let lastWaitingCall = -Infinity;
+  let lastError: string | undefined;
 
   function report(pass: FailurePolicyPass): void {
     for (const label of pass.switched) {
@@ -158,9 +159,14 @@ export function startFailurePolicyControl(options: FailurePolicyControlOptions):
       try {
         pass = await applyFailurePolicy(client, names, options.servedCertificate());
         report(pass);
+        lastError = undefined;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        logger.warn({ err: message }, `failure policy: could not check the webhook configurations (${message}); trying again in ${Math.round(intervalMs / 1000)} s`);
+        // Once per distinct error (e.g. RBAC without the webhook-configuration rule), not every 30 s.
+        const line = `failure policy: could not check the webhook configurations (${message}); trying again every ${Math.round(intervalMs / 1000)} s`;
+        if (message !== lastError) logger.warn({ err: message }, line);
+        else logger.debug({ err: message }, line);
+        lastError = message;
       }
       const waiting = pass !== undefined && Object.values(pass.states).includes('waiting');
       if (waiting && options.onWaiting && Date.now() - lastWaitingCall >= REPUBLISH_INTERVAL_MS) {
