@@ -1,7 +1,8 @@
 /**
  * The identity of an AdmissionReview read from the start of its JSON text, without parsing the rest: for answers to
- * requests that are not parsed whole (shed by the overload guard, or too large to parse: src/server/app.ts).
+ * requests that are not parsed whole (shed by the overload guard, or too large to parse: src/server/body.ts).
  */
+import { ADMISSION_API_VERSIONS } from './review.js';
 
 /** What an answer needs of an AdmissionReview it has not parsed: its apiVersion and uid, and where known the namespace and operation. */
 export interface ReviewIdentity {
@@ -171,3 +172,57 @@ export function scanReviewIdentity(text: string): { complete: boolean; found?: R
   return whole ? { complete: true, found: whole } : { complete: true };
 }
 
+
+/** The identity, when it is one an answer can be sent to: a supported apiVersion and a non-empty uid. */
+export function answerableIdentity(found: ReviewIdentity | undefined): ReviewIdentity | undefined {
+  return found && (ADMISSION_API_VERSIONS as readonly string[]).includes(found.apiVersion) && found.uid !== '' ? found : undefined;
+}
+
+/** How much of a body is scanned for the identity before the whole of it is parsed instead. */
+const SCAN_PREFIX_BYTES = 16 * 1024;
+
+/**
+ * Reads just enough of a body stream for its {@link answerableIdentity}; the rest is left unread (Node discards it
+ * after the answer, keeping the connection). Falls back to parsing the whole body when the identity is not at its
+ * start; calls back with `undefined` when there is none to answer, and not at all when the stream fails.
+ */
+export function readReviewIdentity(body: NodeJS.ReadableStream, cb: (identity: ReviewIdentity | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let scanning = true;
+  let finished = false;
+  const finish = (identity: ReviewIdentity | undefined) => {
+    if (finished) return;
+    finished = true;
+    body.removeListener('data', onData);
+    body.removeListener('end', onEnd);
+    body.removeListener('error', onError);
+    cb(answerableIdentity(identity));
+  };
+  const onData = (chunk: Buffer | string) => {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(buf);
+    size += buf.length;
+    if (!scanning) return;
+    const prefix = chunks.length === 1 ? buf : Buffer.concat(chunks, size);
+    const { complete, found } = scanReviewIdentity(prefix.toString('utf8', 0, Math.min(size, SCAN_PREFIX_BYTES)));
+    if (found) finish(found);
+    else if (complete || size >= SCAN_PREFIX_BYTES) scanning = false; // not where expected: parse all of it at the end
+  };
+  const onEnd = () => {
+    try {
+      const review = JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { apiVersion?: unknown; request?: { uid?: unknown } };
+      const apiVersion = review.apiVersion;
+      const uid = review.request?.uid;
+      finish(typeof apiVersion === 'string' && typeof uid === 'string' ? { apiVersion, uid } : undefined);
+    } catch {
+      finish(undefined);
+    }
+  };
+  const onError = () => {
+    finished = true; // the connection is gone; nothing to answer
+  };
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('error', onError);
+}

@@ -9,7 +9,7 @@
  * prototype-poisoning keys are {@link AdmissionReviewError}s with `deniable` false.
  */
 import type { InjectionOutcome, Injector, PodSubject, RejectionCategory } from '../inject/api.js';
-import type { DecisionRule } from '../inject/decision.js';
+import type { DecisionRule, DecisionTrace } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
 import { isPlainObject } from '../util/json.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
@@ -228,6 +228,41 @@ export function buildAdmissionResponse(
 }
 
 /**
+ * The answer of `/inject` when the request's deadline (`?timeout=`) passed before it was processed: `allowed: false`,
+ * code 504 and a message asking to retry (a late patch would not be applied anyway).
+ */
+export function injectionDeadlineAnswer(review: Pick<AdmissionReviewRequest, 'apiVersion' | 'request'>, timeout: string): AdmissionReviewResponse {
+  return buildAdmissionResponse(review, {
+    allowed: false,
+    status: { message: `mesh-webhook: request deadline (${timeout}) passed before processing; retry`, code: 504 },
+  });
+}
+
+/** The answer of `/inject` to a pod beyond the count caps (src/admission/limits.ts): `allowed: false`, code 400. */
+export function injectionLimitAnswer(review: Pick<AdmissionReviewRequest, 'apiVersion' | 'request'>, limit: string, problem: string): AdmissionReviewResponse {
+  return buildAdmissionResponse(review, {
+    allowed: false,
+    status: { message: `mesh-webhook: cannot inject: ${problem}`, code: 400 },
+    auditAnnotations: { [AUDIT_ANNOTATION]: `rejected: limit exceeded: ${limit}` },
+  });
+}
+
+/**
+ * The answer of a shed `/inject` (src/server/overload.ts): `allowed: false`, code 429 TooManyRequests with
+ * `retryAfterSeconds`, so the API server answers its client 429 with Retry-After and the pod is created on retry.
+ */
+export function overloadedAnswer(identity: { apiVersion: string; uid: string }, message: string, retryAfterSeconds: number): AdmissionReviewResponse {
+  return buildAdmissionResponse(
+    { apiVersion: identity.apiVersion as AdmissionApiVersion, request: { uid: identity.uid } },
+    {
+      allowed: false,
+      status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds } },
+      auditAnnotations: { [AUDIT_ANNOTATION]: 'rejected: overloaded' },
+    },
+  );
+}
+
+/**
  * The JSON text of a response AdmissionReview, as JSON.stringify would write it, without making JSON.stringify scan
  * the patch: the patch is base64 (no character needs escaping) and can be most of the answer.
  */
@@ -255,6 +290,8 @@ export interface AdmissionResult {
   category?: RejectionCategory | 'internalError';
   /** The pod's namespace and workload as the injector resolved them (absent when it did not read the pod). */
   subject?: PodSubject;
+  /** The decision trace, when asked for (`admit(..., { trace: true })`) and the injector got as far as the decision. */
+  trace?: DecisionTrace;
 }
 
 function formatGvk(gvk: GroupVersionKind): string {
@@ -310,7 +347,7 @@ export function outcomeToResponse(review: AdmissionReviewRequest, outcome: Injec
  * An exception from the injector is a bug, not the caller's fault: it is answered with `allowed: false`, code 500 and
  * the error message (never a stack), so the pod is refused with a readable reason instead of an opaque HTTP 500.
  */
-export function admit(injector: Injector, review: AdmissionReviewRequest, pathParams?: Record<string, string>): AdmissionResult {
+export function admit(injector: Injector, review: AdmissionReviewRequest, pathParams?: Record<string, string>, options: { trace?: boolean } = {}): AdmissionResult {
   const request = review.request;
   const notPod = notAPodReason(request);
   if (notPod !== undefined) {
@@ -326,9 +363,10 @@ export function admit(injector: Injector, review: AdmissionReviewRequest, pathPa
       pod: request.object as Pod,
       ...(typeof request.namespace === 'string' && request.namespace !== '' ? { namespace: request.namespace } : {}),
       ...(pathParams && Object.keys(pathParams).length > 0 ? { pathParams } : {}),
+      ...(options.trace ? { trace: true } : {}),
     });
     const answer = outcomeToResponse(review, outcome);
-    const subject = outcome.subject ? { subject: outcome.subject } : {};
+    const subject = { ...(outcome.subject ? { subject: outcome.subject } : {}), ...(outcome.trace ? { trace: outcome.trace } : {}) };
     if (outcome.kind === 'rejected') return { decision: 'rejected', reason: outcome.reason, category: outcome.category, review: answer, ...subject };
     return { decision: outcome.kind, reason: outcome.reason, review: answer, ...(outcome.rule ? { rule: outcome.rule } : {}), ...subject };
   } catch (err) {

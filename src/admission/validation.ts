@@ -1,6 +1,6 @@
 /**
  * The validating admission answer (`POST /validate`): pure functions from an AdmissionReview and a Validator to the
- * AdmissionReview response, no I/O. The HTTP layer (src/server/app.ts) parses the review and logs/counts the result.
+ * AdmissionReview response, no I/O. The HTTP layer (src/server/handlers/validate.ts) parses the review and logs/counts the result.
  *
  * - DELETE and CONNECT: allowed, nothing checked.
  * - CREATE and UPDATE (dry runs too): `validator.validate(object, request.namespace)`, the mode from

@@ -1,6 +1,6 @@
 import type { InjectorConfig } from '../config/types.js';
 import type { Pod } from '../k8s/types.js';
-import type { DecisionRule } from './decision.js';
+import type { DecisionRule, DecisionTrace } from './decision.js';
 import type { InjectionProblem } from './safety.js';
 
 /** One RFC 6902 operation, as sent back to the API server (base64 of a JSON array of these). */
@@ -25,6 +25,8 @@ export interface InjectionRequest {
   pathParams?: Record<string, string>;
   /** Offline injection: the workload that owns the template (replaces the ownerReferences heuristics). */
   workload?: WorkloadRef;
+  /** Carry the decision trace (every rule evaluated, in order) in the outcome; the debug log line asks for it. */
+  trace?: boolean;
 }
 
 /**
@@ -58,11 +60,13 @@ export interface PodSubject {
  * (unless the pod could not be read) the resolved {@link PodSubject}.
  */
 export type InjectionOutcome =
-  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule; subject?: PodSubject }
-  | { kind: 'skipped'; reason: string; rule?: DecisionRule; subject?: PodSubject }
+  | { kind: 'injected'; reason: string; pod: Pod; patch: () => PatchOperation[]; rule?: DecisionRule; subject?: PodSubject; trace?: DecisionTrace }
+  | { kind: 'skipped'; reason: string; rule?: DecisionRule; subject?: PodSubject; trace?: DecisionTrace }
   | {
       kind: 'rejected';
       subject?: PodSubject;
+      /** The decision trace, when asked for and the pod got as far as the decision. */
+      trace?: DecisionTrace;
       reason: string;
       category: RejectionCategory;
       message: string;

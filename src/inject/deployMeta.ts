@@ -1,7 +1,7 @@
 /** The workload a pod belongs to (Istio's GetDeployMetaFromPod): used for ISTIO_META_OWNER, workload name and canonical name. */
 import type { Pod } from '../k8s/types.js';
 import { asString } from '../util/json.js';
-import type { WorkloadRef } from './api.js';
+import type { PodSubject, WorkloadRef } from './api.js';
 
 export interface DeployMeta {
   apiVersion: string;
@@ -11,8 +11,6 @@ export interface DeployMeta {
 }
 
 const CRONJOB_JOB_NAME = /^(.+)-\d{8,10}$/;
-
-/** The value when it is a string, else '' (request data may carry any JSON type anywhere). */
 
 export function deployMetaFromPod(pod: Pod, namespace: string, workload?: WorkloadRef): DeployMeta {
   if (workload) return { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name, namespace };
@@ -41,4 +39,25 @@ export function deployMetaFromPod(pod: Pod, namespace: string, workload?: Worklo
     if (m) return { ...result, kind: 'CronJob', apiVersion: 'batch/v1', name: m[1]! };
   }
   return result;
+}
+
+/** The namespace of a pod as Istio resolves it: `metadata.namespace`, else the request's namespace. */
+export function podNamespace(pod: Pod, requestNamespace: string | undefined): string {
+  const own = pod.metadata?.namespace;
+  return (typeof own === 'string' && own) || requestNamespace || '';
+}
+
+/**
+ * The pod's namespace and owning workload (`Kind/name`) as the injector resolves them; undefined when `pod` cannot be
+ * read. The edge calls it for the log line of a pod the injector never saw (deadline passed, count caps).
+ */
+export function podSubject(pod: unknown, requestNamespace: string | undefined, workload?: WorkloadRef): PodSubject | undefined {
+  if (typeof pod !== 'object' || pod === null || Array.isArray(pod)) return undefined;
+  try {
+    const namespace = podNamespace(pod as Pod, requestNamespace);
+    const meta = deployMetaFromPod(pod as Pod, namespace, workload);
+    return { namespace, ...(meta.name ? { workload: `${meta.kind}/${meta.name}` } : {}) };
+  } catch {
+    return undefined;
+  }
 }

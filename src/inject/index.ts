@@ -11,8 +11,8 @@ import type { InjectionOutcome, InjectionRequest, Injector, PodSubject, Rejectio
 import { CORE_DUMP_CONTAINER, findProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
-import { decideInjection } from './decision.js';
-import { deployMetaFromPod, type DeployMeta } from './deployMeta.js';
+import { traceInjection } from './decision.js';
+import { deployMetaFromPod, podNamespace, type DeployMeta } from './deployMeta.js';
 import { sidecarImage } from './images.js';
 import {
   adjustInitContainerUser,
@@ -277,28 +277,32 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
   const shape = podShapeProblem(request.pod);
   if (shape) return rejected('invalidPod', `mesh-webhook: cannot inject: ${shape}`, `invalid pod: ${shape}`);
   const original = request.pod;
-  const namespace = original.metadata?.namespace || request.namespace || '';
+  const namespace = podNamespace(original, request.namespace);
   const deployMeta = deployMetaFromPod(original, namespace, request.workload);
   const subject: PodSubject = { namespace, ...(deployMeta.name ? { workload: `${deployMeta.kind}/${deployMeta.name}` } : {}) };
 
-  const decision = decideInjection(
+  // The decision, with every rule it evaluated when the caller asked for the trace (the debug log line).
+  const traced = traceInjection(
     { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: c.settings.revision || 'default' },
     c.config,
+    request.trace === true,
   );
-  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule, subject };
+  const { decision } = traced;
+  const about = request.trace === true ? { subject, trace: traced } : { subject };
+  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, rule: decision.rule, ...about };
 
   const annotations = original.metadata?.annotations ?? {};
   const refused = checkAnnotations(annotations, c);
-  if (refused) return { ...refused, subject };
+  if (refused) return { ...refused, ...about };
 
   const rendered = runTemplate(original, deployMeta, annotations, c);
   const processed = postProcessPod(rendered, original, annotations, request, c);
-  if ('kind' in processed) return { ...processed, subject };
+  if ('kind' in processed) return { ...processed, ...about };
 
   const final = processed.pod;
   const unsafe = checkInjectedPod(final, rendered, original, annotations, processed.clusterEnv, c);
-  if (unsafe) return { ...unsafe, subject };
-  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule, subject };
+  if (unsafe) return { ...unsafe, ...about };
+  return { kind: 'injected', reason: decision.reason, pod: final, patch: () => buildPatch(original, final), rule: decision.rule, ...about };
 }
 
 /** The pod's annotations before anything is rendered: Istio's validators, the safety settings, the templates asked for. */
