@@ -11,7 +11,7 @@ import Fastify from 'fastify';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(ROOT, 'dist', p)).href);
 const { loadConfig } = await dist('config/load.js');
-const { createRuntime } = await dist('server/app.js');
+const { createRuntime } = await dist('server/runtime.js');
 const review = await dist('admission/review.js');
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, cert: { type: 'string' }, key: { type: 'string' } } });

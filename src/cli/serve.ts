@@ -2,7 +2,7 @@ import { loadConfigWithNotes } from '../config/load.js';
 import { configBaseline } from '../reload/config.js';
 import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
 import type { InjectorConfig } from '../config/types.js';
-import { createRuntime } from '../server/app.js';
+import { createRuntime } from '../server/runtime.js';
 import { createServiceLogger } from '../server/logger.js';
 import { createMetrics, trackClusterCache } from '../metrics.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../server/metricsListener.js';

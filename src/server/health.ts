@@ -18,9 +18,11 @@
  *    recovers (the readiness probe needs two failures in a row, so one short blip does not count). /healthz is not
  *    affected: restarting an overloaded webhook makes things worse; a loop stalled for good cannot answer /healthz,
  *    and the liveness probe's timeout catches that.
+ * 3. **Load shedding** ({@link LoopMonitor.takeDelayMs}): the overload guard (src/server/overload.ts) steers by the
+ *    largest event-loop delay since it last asked. One monitor serves all three.
  */
 import type { Server, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 export interface LoopMonitorOptions {
   /** Heartbeat period, ms; default 20. */
@@ -68,6 +70,11 @@ export interface LoopMonitor {
   waitedMs(socket: Socket | undefined): number;
   /** Why the server should not be ready now, or undefined. */
   readinessProblem(): string | undefined;
+  /**
+   * The largest event-loop delay since the previous call, ms: the heartbeat's lateness (one still overdue included)
+   * and, from the first call on, perf_hooks' event-loop delay histogram, which also sees blocks shorter than a period.
+   */
+  takeDelayMs(): number;
   stats(): LoopStats;
   close(): void;
 }
@@ -88,6 +95,10 @@ export function startLoopMonitor(options: LoopMonitorOptions = {}): LoopMonitor 
   let lastBeat = performance.now();
   let prevBeat = lastBeat;
   let lastLateness = 0;
+  let latenessSinceTake = 0;
+  /** The part of a stall takeDelayMs already reported while the heartbeat was overdue (not counted twice). */
+  let reportedOverdue = 0;
+  let histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
 
   const timer = setInterval(() => {
     const now = performance.now();
@@ -95,6 +106,8 @@ export function startLoopMonitor(options: LoopMonitorOptions = {}): LoopMonitor 
     prevBeat = lastBeat;
     lastBeat = now;
     lastLateness = lateness;
+    latenessSinceTake = Math.max(latenessSinceTake, lateness - reportedOverdue);
+    reportedOverdue = 0;
     if (lateness > tolerance) stalls.push({ end: now, length: lateness + intervalMs });
     while (stalls.length > 0 && stalls[0]!.end < now - windowMs) stalls.shift();
   }, intervalMs);
@@ -144,8 +157,21 @@ export function startLoopMonitor(options: LoopMonitorOptions = {}): LoopMonitor 
       const percent = Math.round(s.delayedFraction * 1000) / 10;
       return `event loop overloaded: requests would have waited over ${thresholdMs} ms during ${percent}% of the last ${windowMs / 1000}s (longest stall ${s.longestMs} ms)`;
     },
+    takeDelayMs() {
+      if (histogram === undefined) {
+        histogram = monitorEventLoopDelay({ resolution: 10 });
+        histogram.enable();
+      }
+      const overdue = Math.max(0, performance.now() - lastBeat - intervalMs);
+      const delay = Math.max(latenessSinceTake, overdue, histogram.count > 0 ? histogram.max / 1e6 : 0);
+      latenessSinceTake = 0;
+      reportedOverdue = overdue;
+      histogram.reset();
+      return delay;
+    },
     close() {
       clearInterval(timer);
+      histogram?.disable();
     },
   };
 }

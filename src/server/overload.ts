@@ -4,8 +4,9 @@
  *
  * Node serves every request on one thread; there is no request queue we could look at. What queues is the work of
  * one event-loop turn: every connection with data is served in turn, so when N requests arrive together the last one
- * waits for the N-1 before it. The event-loop delay (how late a timer fires) is that wait, measured. The guard samples
- * it (perf_hooks.monitorEventLoopDelay, plus the lateness of its own sampling timer) every `intervalMs` and keeps a
+ * waits for the N-1 before it. The event-loop delay (how late a timer fires) is that wait, measured by the server's
+ * loop monitor (perf_hooks.monitorEventLoopDelay, plus the lateness of its heartbeat: src/server/health.ts). The guard
+ * samples it every `intervalMs` and keeps a
  * shed ratio: up while the delay is above `targetDelayMs`, down (slowly) once it is below half of it. That fraction of
  * new admissions is shed, spread evenly. A shed admission costs a fraction of a served one (the body is not parsed,
  * nothing is injected, the answer is a few hundred bytes), so the turn shortens and the delay of the rest falls back
@@ -27,15 +28,16 @@
  * Nothing else is ever shed (health, readiness, metrics). Either answer goes out once the request body has been read
  * (the server's onSend hook), so a client still sending never has its connection reset under it.
  *
- * Wiring: `installOverloadGuard(app, options)` after buildServer() and before listen().
+ * Wiring: buildServer({ overload }) creates the guard; its shedding hook is one of the admission routes' hooks
+ * (src/server/admissionPlugin.ts), and the delay it steers by comes from the server's one event-loop monitor
+ * (src/server/health.ts, `takeDelayMs`). This module keeps the control loop and the decision to shed.
  */
-import type { IncomingMessage } from 'node:http';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ADMISSION_API_VERSIONS, AUDIT_ANNOTATION, buildAdmissionResponse, type AdmissionApiVersion } from '../admission/review.js';
+import { readReviewIdentity } from '../admission/identity.js';
+import { overloadedAnswer } from '../admission/review.js';
 import { endpointOf } from './routes.js';
-import { scanReviewIdentity, type ReviewIdentity } from '../admission/identity.js';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_TARGET_DELAY_MS } from './defaults.js';
 
 export interface OverloadGuardOptions {
@@ -84,22 +86,20 @@ export interface OverloadGuard {
   state(): OverloadState;
   /** Stop sampling (also done when the server closes). */
   close(): void;
+  /**
+   * The preParsing hook of the admission routes: after the headers, before the body is read and parsed (what makes
+   * shedding cheap). A shed request is answered here; any other goes on, counted in flight until its answer is sent.
+   */
+  shed(request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, value?: RequestPayload) => void): void;
 }
 
-const SCAN_PREFIX_BYTES = 16 * 1024;
-
-const SUPPORTED_API_VERSIONS: ReadonlySet<string> = new Set(ADMISSION_API_VERSIONS);
 const LOG_EVERY_MS = 5_000;
 
-/** Any Fastify instance (HTTP or HTTPS, any logger): the guard only reads the raw request and replies. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFastify = FastifyInstance<any, any, any, any, any>;
-
 /**
- * Install the guard on a server that is not listening yet (hooks cannot be added later). Returns its state and a
- * close() (also run on the server's onClose).
+ * Start the guard's control loop. `measuredDelayMs`: the largest event-loop delay since it was last called (the
+ * server's loop monitor); `opts.eventLoopDelayMs` replaces it in tests.
  */
-export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions = {}): OverloadGuard {
+export function createOverloadGuard(opts: OverloadGuardOptions, measuredDelayMs: () => number): OverloadGuard {
   const targetMs = opts.targetDelayMs ?? DEFAULT_TARGET_DELAY_MS;
   const maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const maxInFlightBytes = opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
@@ -120,8 +120,7 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
       }
     : undefined;
 
-  const histogram = opts.eventLoopDelayMs ? undefined : monitorEventLoopDelay({ resolution: 10 });
-  histogram?.enable();
+  const sampleDelayMs = opts.eventLoopDelayMs ?? measuredDelayMs;
   let delayMs = 0;
   let ratio = 0;
   let credit = 0;
@@ -132,17 +131,8 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
   let overloadedSince: number | undefined;
   let lastLog = 0;
 
-  let lastTick = performance.now();
   const timer = setInterval(() => {
-    const now = performance.now();
-    // The timer's own lateness is the longest blocking it waited for; the histogram also sees shorter ones.
-    let d = Math.max(0, now - lastTick - intervalMs);
-    lastTick = now;
-    if (histogram) {
-      if (histogram.count > 0) d = Math.max(d, histogram.max / 1e6);
-      histogram.reset();
-    }
-    if (opts.eventLoopDelayMs) d = opts.eventLoopDelayMs();
+    const d = sampleDelayMs();
     delayMs = d;
     // Up fast (in proportion to how far over the target), down slowly (about 2.5 s from all to none at 50 ms).
     if (d > targetMs) ratio = Math.min(1, ratio + 0.1 * Math.min(5, d / targetMs));
@@ -152,6 +142,7 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
     metrics?.delay.set(d / 1000);
 
     if (logger) {
+      const now = performance.now();
       const shedding = ratio > 0 || shedSinceLog > 0;
       if (shedding && overloadedSince === undefined) {
         overloadedSince = now;
@@ -170,18 +161,9 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
   }, intervalMs);
   timer.unref();
 
-  const close = () => {
-    clearInterval(timer);
-    histogram?.disable();
-  };
-  app.addHook('onClose', (_instance: unknown, done: () => void) => {
-    close();
-    done();
-  });
+  const close = () => clearInterval(timer);
 
-  // preParsing: after the headers, before the body is read and parsed; what makes shedding cheap. Which requests are
-  // admissions is decided on the route Fastify matched (src/server/routes.ts), never on the raw URL.
-  app.addHook('preParsing', (request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, value?: RequestPayload) => void) => {
+  const shedHook: OverloadGuard['shed'] = (request, reply, payload, done) => {
     const raw = request.raw;
     const endpoint = endpointOf(request);
     if (endpoint === undefined) return done(null, payload);
@@ -209,7 +191,7 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
     shed[reason]++;
     shedSinceLog++;
     // Counted by the server's admission metrics as outcome "shed" (not as a refused request), whatever the status.
-    (request as { meshAdmission?: { outcome: string; reason: string } | null }).meshAdmission = { outcome: 'shed', reason };
+    request.meshAdmission = { outcome: 'shed', reason };
     metrics?.shed.inc({ endpoint, reason });
     const why = reason === 'event_loop_delay' ? `requests wait ${Math.round(delayMs)} ms` : reason === 'in_flight' ? `${inFlight} admissions in flight` : `${Math.round(inFlightBytes / 1048576)} MiB of admissions in flight`;
     const message = `mesh-webhook is overloaded (${why}); retry in ${retryAfter}s`;
@@ -218,27 +200,17 @@ export function installOverloadGuard(app: AnyFastify, opts: OverloadGuardOptions
       tooManyRequests(reply, retryAfter, message);
       return;
     }
-    readIdentity(payload, (identity) => {
+    readReviewIdentity(payload, (identity) => {
       if (reply.sent) return;
-      if (!identity) {
-        tooManyRequests(reply, retryAfter, message);
-        return;
-      }
-      const answer = buildAdmissionResponse(
-        { apiVersion: identity.apiVersion as AdmissionApiVersion, request: { uid: identity.uid } },
-        {
-          allowed: false,
-          status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds: retryAfter } },
-          auditAnnotations: { [AUDIT_ANNOTATION]: 'rejected: overloaded' },
-        },
-      );
-      void reply.code(200).type('application/json; charset=utf-8').send(answer);
+      if (!identity) tooManyRequests(reply, retryAfter, message);
+      else void reply.code(200).type('application/json; charset=utf-8').send(overloadedAnswer(identity, message, retryAfter));
     });
-  });
+  };
 
   return {
     state: () => ({ delayMs, shedRatio: ratio, inFlight, inFlightBytes, shed: { ...shed } }),
     close,
+    shed: shedHook,
   };
 }
 
@@ -250,48 +222,3 @@ function tooManyRequests(reply: FastifyReply, retryAfter: number, message: strin
   void reply.code(429).header('retry-after', String(retryAfter)).type('application/json; charset=utf-8').send({ error: message });
 }
 
-/**
- * Reads just enough of the body for its apiVersion and request.uid (see scanReviewIdentity); the rest is left unread
- * (Node discards it after the answer, keeping the connection). Falls back to parsing the whole body; `undefined` when
- * it is not an AdmissionReview we could answer.
- */
-function readIdentity(payload: RequestPayload | IncomingMessage, cb: (identity: ReviewIdentity | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let scanning = true;
-  let finished = false;
-  const finish = (identity: ReviewIdentity | undefined) => {
-    if (finished) return;
-    finished = true;
-    payload.removeListener('data', onData);
-    payload.removeListener('end', onEnd);
-    payload.removeListener('error', onError);
-    cb(identity && SUPPORTED_API_VERSIONS.has(identity.apiVersion) && identity.uid !== '' ? identity : undefined);
-  };
-  const onData = (chunk: Buffer | string) => {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    chunks.push(buf);
-    size += buf.length;
-    if (!scanning) return;
-    const prefix = chunks.length === 1 ? buf : Buffer.concat(chunks, size);
-    const { complete, found } = scanReviewIdentity(prefix.toString('utf8', 0, Math.min(size, SCAN_PREFIX_BYTES)));
-    if (found) finish(found);
-    else if (complete || size >= SCAN_PREFIX_BYTES) scanning = false; // not where expected: parse all of it at the end
-  };
-  const onEnd = () => {
-    try {
-      const review = JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { apiVersion?: unknown; request?: { uid?: unknown } };
-      const apiVersion = review.apiVersion;
-      const uid = review.request?.uid;
-      finish(typeof apiVersion === 'string' && typeof uid === 'string' ? { apiVersion, uid } : undefined);
-    } catch {
-      finish(undefined);
-    }
-  };
-  const onError = () => {
-    finished = true; // the connection is gone; nothing to answer
-  };
-  payload.on('data', onData);
-  payload.on('end', onEnd);
-  payload.on('error', onError);
-}

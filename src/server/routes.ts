@@ -9,12 +9,9 @@ import type { FastifyRequest, HTTPMethods } from 'fastify';
 /** The endpoints that take an AdmissionReview (or, for explain, an object) in a POST body. */
 export type AdmissionEndpoint = 'inject' | 'validate' | 'explain';
 
-/** What a route carries in its Fastify `config`. */
+/** What a route carries in its Fastify `config`: the endpoint, on the admission routes only. */
 export interface RouteConfig {
-  /** Set on the admission routes only. */
   readonly endpoint?: AdmissionEndpoint;
-  /** Set on the routes that only answer 405: the methods the path does accept. */
-  readonly allow?: string;
 }
 
 const MiB = 1024 * 1024;

@@ -8,7 +8,7 @@
  * delay, then close with requests in flight finishing); SIGUSR2 toggles debug logging (src/server/logLevelToggle.ts);
  * the starting certificate comes from src/tls/servingCertificate.ts.
  *
- * Overload: the load-shedding guard (src/server/overload.ts) is installed by default: under overload, /inject answers
+ * Overload: the load-shedding guard (src/server/overload.ts) is on by default: under overload, /inject answers
  * at once `allowed: false`, code 429 with a retry delay, and /validate HTTP 429 with `Retry-After`; its metrics go to
  * the server's registry. It stops with the server (app.close()).
  */
@@ -21,13 +21,14 @@ import { createMetrics, type WebhookMetrics } from '../metrics.js';
 import { recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
 import { watchConfig, type ConfigReloader } from '../reload/config.js';
 import type { TlsMaterial } from '../tls/load.js';
-import { asRuntime, buildServer, createRuntime, updateCertificates, type RuntimeValue, type WebhookRuntime, type WebhookServer } from './app.js';
+import { buildServer, updateCertificates, type WebhookServer } from './app.js';
+import { createRuntime, runtimeReader, type RuntimeSource, type WebhookRuntime } from './runtime.js';
 import { ListenError } from './listenError.js';
 import { startLifecycle } from './lifecycle.js';
 import { logLevelToggle } from './logLevelToggle.js';
 import { startingCertificate } from '../tls/servingCertificate.js';
 import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
-import { EVENT_LOOP_DELAY, installOverloadGuard, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
+import { EVENT_LOOP_DELAY, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
 import { shellQuote } from '../util/shellQuote.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS } from './defaults.js';
@@ -37,11 +38,8 @@ export { DEFAULT_DEV_DNS_NAMES, SAMPLE_REVIEW_FILE } from '../tls/servingCertifi
 export { SHUTDOWN_TIMEOUT_MS } from './lifecycle.js';
 
 export interface ServeOptions {
-  /**
-   * The runtime (injector and validator, see createRuntime) or a plain Injector (its validator is compiled from the
-   * injector's configuration), or a getter read per request (see BuildServerOptions.injector).
-   */
-  injector: RuntimeValue | (() => RuntimeValue | undefined);
+  /** The runtime (src/server/runtime.ts createRuntime), or a getter read per request (see BuildServerOptions.injector). */
+  injector: RuntimeSource;
   /** TCP port; default 8443; 0 picks a free one (see the returned `port`). */
   port?: number;
   /** Listen address; default {@link DEFAULT_HOST} (127.0.0.1). */
@@ -70,10 +68,9 @@ export interface ServeOptions {
   /**
    * Reload the injector and validator when the configuration files of `load` (`--config`, `--values`, `--mesh`)
    * change; `load` must be the options the given injector was built from. `baseline`: configBaseline(load) taken
-   * before that build, so a change in between is not missed. `compile`: default createRuntime (no cluster view); one
-   * returning a plain Injector gets a validator compiled from the same configuration. Both are swapped together.
+   * before that build, so a change in between is not missed. `compile`: default createRuntime (no cluster view).
    */
-  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => RuntimeValue };
+  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => WebhookRuntime };
   /** Reload `certFile`/`keyFile` when they change; default true (ignored with development certificates). */
   watchCertificates?: boolean;
   /** Quiet time after a file event before reloading (config and certificates); default 100 ms. */
@@ -128,11 +125,8 @@ export interface RunningServer {
   metricsUrl?: string;
   /** What SIGUSR2 does: switch the log level between the configured one and debug; returns the new level. */
   toggleDebugLogging(): string;
-  /**
-   * Swap the injector and validator (configuration reload): a runtime as it is, a plain Injector with a validator
-   * compiled from its configuration. Requests already running keep the pair they started with.
-   */
-  setInjector(injector: RuntimeValue): void;
+  /** Swap the runtime (configuration reload). Requests already running keep the one they started with. */
+  setInjector(runtime: WebhookRuntime): void;
   /** The runtime requests start with now (undefined while a getter given as `injector` has none). */
   runtime(): WebhookRuntime | undefined;
   /**
@@ -168,14 +162,14 @@ function urlHost(address: string): string {
 }
 
 /**
- * The overload guard on `app`, with the server's registry and a child of its logger unless `options` name others. A
+ * The overload guard's options with the server's registry and a child of its logger unless `options` name others. A
  * registry reused from an earlier server (a second serve() with the same WebhookMetrics) still holds that server's
  * guard metrics: they are replaced (prom-client refuses a name twice), so the counter starts again at 0.
  */
-function startOverloadGuard(app: WebhookServer, metrics: WebhookMetrics, logger: Logger, options: OverloadGuardOptions = {}): OverloadGuard {
+function overloadOptions(metrics: WebhookMetrics, logger: Logger, options: OverloadGuardOptions = {}): OverloadGuardOptions {
   const registry = options.registry ?? metrics.registry;
   for (const name of [OVERLOAD_SHED, OVERLOAD_SHED_RATIO, EVENT_LOOP_DELAY]) registry.removeSingleMetric(name);
-  return installOverloadGuard(app, { ...options, registry, logger: options.logger ?? logger.child({ component: 'overload' }) });
+  return { ...options, registry, logger: options.logger ?? logger.child({ component: 'overload' }) };
 }
 
 /** Start the webhook server; resolves once it listens. A listener that cannot bind is a {@link ListenError}. */
@@ -192,16 +186,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   recordCertificateExpiry(metrics, tls.cert);
   const clientCa = opts.clientCaFile !== undefined ? await loadClientCa(opts.clientCaFile) : undefined;
 
-  const initial = opts.injector;
-  let getRuntime: () => RuntimeValue | undefined = typeof initial === 'function' ? initial : () => initial;
-  const currentRuntime = (): WebhookRuntime | undefined => {
-    const value = getRuntime();
-    return value === undefined ? undefined : asRuntime(value);
-  };
+  // One getter for every request; a reload replaces what it reads with one assignment (setInjector).
+  let currentRuntime = runtimeReader(opts.injector);
   let shuttingDown = false;
 
   const app = buildServer({
-    injector: () => getRuntime(),
+    injector: () => currentRuntime(),
     tls: clientCa !== undefined ? { ...tls, clientCa } : tls,
     logger,
     shuttingDown: () => shuttingDown,
@@ -209,9 +199,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.selfManaged ? { ready: () => opts.selfManaged?.current() !== undefined } : {}),
     ...(opts.explain ? { explain: true } : {}),
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+    overload: opts.overload === false ? false : overloadOptions(metrics, logger, opts.overload),
   });
-  // Hooks must be added before listen(); the guard stops sampling on app.close() (its onClose hook).
-  const overload = opts.overload === false ? undefined : startOverloadGuard(app, metrics, logger, opts.overload);
+  const overload: OverloadGuard | undefined = app.overloadGuard;
   try {
     await app.listen({ port, host });
   } catch (err) {
@@ -234,9 +224,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const url = `https://${urlHost(boundAddress)}:${boundPort}`;
 
   // One assignment swaps the pair: a request reads the getter once and keeps what it got.
-  const setInjector = (value: RuntimeValue) => {
-    const runtime = asRuntime(value);
-    getRuntime = () => runtime;
+  const setInjector = (runtime: WebhookRuntime) => {
+    currentRuntime = () => runtime;
   };
   let servedCertificate = tls.cert;
   const setCertificates = (material: TlsMaterial) => {
@@ -259,7 +248,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         load,
         apply: setInjector,
         // The injector and the validator are compiled in the same step and installed with one assignment.
-        compile: (config: InjectorConfig) => asRuntime(compile ? compile(config) : createRuntime(config)),
+        compile: compile ?? ((config: InjectorConfig) => createRuntime(config)),
         logger: reloadLogger,
         metrics,
         ...(baseline !== undefined ? { baseline } : {}),
@@ -336,7 +325,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     toggleDebugLogging,
     setInjector,
-    runtime: currentRuntime,
+    runtime: () => currentRuntime(),
     setCertificates,
     servedCertificate: () => servedCertificate,
     shutdown: (delayMs?: number) => lifecycle.shutdown(delayMs),

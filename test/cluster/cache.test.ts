@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { samplePod } from '../../src/admission/sample.js';
 import { ClusterCache } from '../../src/cluster/cache.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer } from '../helpers/https.js';
 import { waitFor } from '../helpers/wait.js';
 import { admitPod } from '../inject/review.js';
@@ -137,7 +137,7 @@ describe('ClusterCache', () => {
     await cache.waitForSync(20_000);
     await waitFor('both watches', () => h.api.activeWatches() === 2);
     const config = loadConfig({ nativeSidecars: 'auto' });
-    const server = await startTestServer(createInjector(config, cache));
+    const server = await startTestServer(createRuntime(config, cache));
     try {
       const before = h.api.nonWatchRequests().length;
       const allBefore = h.api.requests.length;

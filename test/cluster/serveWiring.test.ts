@@ -4,7 +4,7 @@ import { startClusterIntegration, type ClusterIntegration } from '../../src/clus
 import { serveClusterOptions } from '../../src/cluster/integration.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { httpsRequest } from '../helpers/https.js';
 import { pino } from 'pino';
 import { waitFor } from '../helpers/wait.js';
@@ -25,7 +25,7 @@ describe('serve with self-managed certificates', () => {
     const logger = pino({ level: 'silent' });
     cluster = await startClusterIntegration({ ...plan.options, logger, initialWaitMs, retry: { initialMs: 20, maxMs: 100 }, onCertificate: (tls) => running?.setCertificates(tls) });
     running = await serve({
-      injector: createInjector(loadConfig({}), cluster.view),
+      injector: createRuntime(loadConfig({}), cluster.view),
       logger,
       port: 0,
       host: '127.0.0.1',

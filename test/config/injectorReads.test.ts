@@ -9,7 +9,7 @@ import { checkIstioKeys } from '../../src/config/istioKeys.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import type { JsonObject, Pod } from '../../src/k8s/types.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 
 /** `node` wrapped so that every property read (get, has, own descriptor) below it is recorded as a dotted path. */
 function recording(node: JsonObject, path: string, reads: Set<string>): JsonObject {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { startClusterIntegration } from '../../src/cluster/integration.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { recordingLogger } from '../cluster/helpers.js';
 import { ensureBuilt } from '../helpers/build.js';
 import { runCliAsync } from '../helpers/cli.js';

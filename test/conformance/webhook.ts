@@ -1,6 +1,6 @@
 /**
  * Webhook side of the conformance suite: one real HTTPS server (src/server via test/helpers/https.ts
- * `startTestServer`) per distinct case configuration, each with `createInjector(loadConfig(...))`, dev certificates
+ * `startTestServer`) per distinct case configuration, each with `createRuntime(loadConfig(...))`, dev certificates
  * from src/tls, and the helper's CA-verified HTTPS client.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import { checkMetaJsonEnv, firstDiff, formatDiff, normalizeWebhookPod } from './
 // parts of src/ do not exist yet.
 type Modules = {
   loadConfig: typeof import('../../src/config/load.js').loadConfig;
-  createInjector: typeof import('../../src/inject/index.js').createInjector;
+  createRuntime: typeof import('../../src/server/runtime.js').createRuntime;
   startTestServer: typeof import('../helpers/https.js').startTestServer;
   removeTestCertificates: typeof import('../helpers/https.js').removeTestCertificates;
 };
@@ -95,12 +95,12 @@ export class WebhookHarness {
   private constructor(private readonly mods: Modules) {}
 
   static async create(): Promise<WebhookHarness> {
-    const [{ loadConfig }, { createInjector }, { startTestServer, removeTestCertificates }] = await Promise.all([
+    const [{ loadConfig }, { createRuntime }, { startTestServer, removeTestCertificates }] = await Promise.all([
       import('../../src/config/load.js'),
-      import('../../src/inject/index.js'),
+      import('../../src/server/runtime.js'),
       import('../helpers/https.js'),
     ]);
-    return new WebhookHarness({ loadConfig, createInjector, startTestServer, removeTestCertificates });
+    return new WebhookHarness({ loadConfig, createRuntime, startTestServer, removeTestCertificates });
   }
 
   /** The server for the case's configuration (started on first use, shared by cases with the same configuration). */
@@ -115,9 +115,8 @@ export class WebhookHarness {
   }
 
   private async start(c: ConformanceCase): Promise<WebhookServer> {
-    const { loadConfig, createInjector, startTestServer } = this.mods;
-    const injector = createInjector(loadConfig(loadConfigOptions(c)));
-    return new WebhookServer(await startTestServer(injector, { logger: false }));
+    const { loadConfig, createRuntime, startTestServer } = this.mods;
+    return new WebhookServer(await startTestServer(createRuntime(loadConfig(loadConfigOptions(c))), { logger: false }));
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startLoopMonitor } from '../../src/server/health.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 

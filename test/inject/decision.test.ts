@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profileConfig } from '../../src/config/profiles.js';
 import type { InjectorConfig } from '../../src/config/types.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container } from './review.js';
 
@@ -23,8 +23,8 @@ const disabledPolicy: InjectorConfig = { ...kyma, policy: 'disabled' };
 let server: TestServer;
 let disabledServer: TestServer;
 beforeAll(async () => {
-  server = await startTestServer(() => createInjector(kyma));
-  disabledServer = await startTestServer(() => createInjector(disabledPolicy));
+  server = await startTestServer(() => createRuntime(kyma));
+  disabledServer = await startTestServer(() => createRuntime(disabledPolicy));
 });
 afterAll(async () => {
   await server.close();
@@ -119,7 +119,7 @@ describe('injection decision over HTTPS', () => {
   });
 
   it('istio profile does not exclude istio-system in-process (Istio leaves that to the webhook selectors)', async () => {
-    const istio = await startTestServer(() => createInjector(profileConfig('istio')));
+    const istio = await startTestServer(() => createRuntime(profileConfig('istio')));
     try {
       const answer = await admitPod(istio, appPod(), 'istio-system');
       expect(answer.audit).toMatch(/^injected/);
@@ -143,7 +143,7 @@ describe('cluster-aware decisions (informer caches)', () => {
   };
   let clustered: TestServer;
   beforeAll(async () => {
-    clustered = await startTestServer(() => createInjector({ ...profileConfig('kyma'), nativeSidecars: 'auto' }, cluster));
+    clustered = await startTestServer(() => createRuntime({ ...profileConfig('kyma'), nativeSidecars: 'auto' }, cluster));
   });
   afterAll(async () => {
     await clustered.close();
@@ -167,7 +167,7 @@ describe('cluster-aware decisions (informer caches)', () => {
     expect(unscheduled.pod.spec!.initContainers!.map((c) => c.name)).toContain('istio-proxy');
     const onOldNode = await admitPod(clustered, appPod({ spec: { nodeName: 'old-node' } }));
     expect(onOldNode.pod.spec!.containers!.map((c) => c.name)).toContain('istio-proxy');
-    const noCluster = await startTestServer(() => createInjector({ ...profileConfig('kyma'), nativeSidecars: 'auto' }));
+    const noCluster = await startTestServer(() => createRuntime({ ...profileConfig('kyma'), nativeSidecars: 'auto' }));
     try {
       const unknown = await admitPod(noCluster, appPod());
       expect(unknown.pod.spec!.containers!.map((c) => c.name)).toContain('istio-proxy');

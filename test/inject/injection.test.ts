@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profileConfig } from '../../src/config/profiles.js';
 import type { InjectorConfig } from '../../src/config/types.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container, env } from './review.js';
@@ -15,9 +15,9 @@ let kyma: TestServer;
 let kymaClassic: TestServer;
 let istio: TestServer;
 beforeAll(async () => {
-  kyma = await startTestServer(() => createInjector(profileConfig('kyma')));
-  kymaClassic = await startTestServer(() => createInjector(classic));
-  istio = await startTestServer(() => createInjector(profileConfig('istio')));
+  kyma = await startTestServer(() => createRuntime(profileConfig('kyma')));
+  kymaClassic = await startTestServer(() => createRuntime(classic));
+  istio = await startTestServer(() => createRuntime(profileConfig('istio')));
 });
 afterAll(async () => {
   await Promise.all([kyma.close(), kymaClassic.close(), istio.close()]);

@@ -11,14 +11,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { ACCEPTED, ANNOTATIONS, REFUSED, argAfter, refusal } from './interfaceNames.rows.js';
 import { admitPod, appPod } from './review.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer(createInjector(loadConfig({ profile: 'kyma' })));
+  server = await startTestServer(createRuntime(loadConfig({ profile: 'kyma' })));
 });
 afterAll(async () => {
   await server?.close();

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { otelResourceAttributes } from '../../src/inject/otel.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, container } from './review.js';
@@ -27,7 +27,7 @@ describe('OTEL_RESOURCE_ATTRIBUTES through the HTTPS webhook', () => {
   const servers = new Map<string, TestServer>();
   beforeAll(async () => {
     for (const set of [undefined, SEMCONV, CANONICAL]) {
-      servers.set(set ?? '', await startTestServer(createInjector(loadConfig({ profile: 'istio', sets: set ? [set] : [] }))));
+      servers.set(set ?? '', await startTestServer(createRuntime(loadConfig({ profile: 'istio', sets: set ? [set] : [] }))));
     }
   });
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profileConfig } from '../../src/config/profiles.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod } from './review.js';
@@ -56,8 +57,8 @@ function injectedPod(profile: 'kyma' | 'istio', pod: Pod): Pod {
 
 const servers: Partial<Record<'kyma' | 'istio', TestServer>> = {};
 beforeAll(async () => {
-  servers.kyma = await startTestServer(createInjector(config('kyma')));
-  servers.istio = await startTestServer(createInjector(config('istio')));
+  servers.kyma = await startTestServer(createRuntime(config('kyma')));
+  servers.istio = await startTestServer(createRuntime(config('istio')));
 });
 afterAll(async () => {
   await Promise.all(Object.values(servers).map((s) => s.close()));

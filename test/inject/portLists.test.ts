@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { createValidator } from '../../src/validate/index.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container } from './review.js';
@@ -84,7 +84,7 @@ const TABLE: PortListAnnotation[] = [
 
 let kyma: TestServer;
 beforeAll(async () => {
-  kyma = await startTestServer(createInjector(loadConfig({})));
+  kyma = await startTestServer(createRuntime(loadConfig({})));
 });
 afterAll(() => kyma.close());
 

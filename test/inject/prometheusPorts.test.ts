@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container, env } from './review.js';
 
@@ -38,9 +38,9 @@ let istio: TestServer;
 let otherStatusPort: TestServer;
 let kyma: TestServer;
 beforeAll(async () => {
-  istio = await startTestServer(createInjector(loadConfig({ profile: 'istio' })));
-  otherStatusPort = await startTestServer(createInjector(loadConfig({ profile: 'istio', sets: ['meshConfig.defaultConfig.statusPort=15030'] })));
-  kyma = await startTestServer(createInjector(loadConfig({ profile: 'kyma' })));
+  istio = await startTestServer(createRuntime(loadConfig({ profile: 'istio' })));
+  otherStatusPort = await startTestServer(createRuntime(loadConfig({ profile: 'istio', sets: ['meshConfig.defaultConfig.statusPort=15030'] })));
+  kyma = await startTestServer(createRuntime(loadConfig({ profile: 'kyma' })));
 });
 afterAll(async () => {
   await Promise.all([istio?.close(), otherStatusPort?.close(), kyma?.close()]);

@@ -9,14 +9,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod } from './review.js';
 import { check, podOf, ROWS, sets } from './proxyImage.rows.js';
 
 const servers: TestServer[] = [];
 beforeAll(async () => {
-  for (const row of ROWS) servers.push(await startTestServer(createInjector(loadConfig({ profile: 'istio', sets: sets(row) }))));
+  for (const row of ROWS) servers.push(await startTestServer(createRuntime(loadConfig({ profile: 'istio', sets: sets(row) }))));
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));

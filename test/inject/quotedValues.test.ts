@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { createValidator } from '../../src/validate/index.js';
 import type { Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
@@ -22,8 +22,8 @@ const BOUND = 2_000;
 let kyma: TestServer;
 let istio: TestServer;
 beforeAll(async () => {
-  kyma = await startTestServer(createInjector(loadConfig({})));
-  istio = await startTestServer(createInjector(loadConfig({ profile: 'istio' })));
+  kyma = await startTestServer(createRuntime(loadConfig({})));
+  istio = await startTestServer(createRuntime(loadConfig({ profile: 'istio' })));
 });
 afterAll(async () => {
   await Promise.all([kyma.close(), istio.close()]);

@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, container, env } from './review.js';
@@ -66,7 +67,7 @@ const CONFIGS: Record<string, LoadConfigOptions> = {
 
 const servers = new Map<string, TestServer>();
 beforeAll(async () => {
-  for (const [name, options] of Object.entries(CONFIGS)) servers.set(name, await startTestServer(createInjector(loadConfig(options))));
+  for (const [name, options] of Object.entries(CONFIGS)) servers.set(name, await startTestServer(createRuntime(loadConfig(options))));
 });
 afterAll(async () => {
   await Promise.all([...servers.values()].map((s) => s.close()));
@@ -336,7 +337,7 @@ describe("Istio's injected pod (conformance golden pod-old-version.yaml.injected
   let conformance: TestServer;
   beforeAll(async () => {
     conformance = await startTestServer(
-      createInjector(
+      createRuntime(
         loadConfig({
           profile: 'istio',
           valuesFiles: [path.join(root, 'test/fixtures/istio/defaults/values.yaml')],

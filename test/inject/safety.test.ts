@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container, env } from './review.js';
@@ -29,7 +29,7 @@ const CONFIGS: Record<string, LoadConfigOptions> = {
 };
 const servers: Record<string, TestServer> = {};
 beforeAll(async () => {
-  for (const [name, options] of Object.entries(CONFIGS)) servers[name] = await startTestServer(createInjector(loadConfig(options)));
+  for (const [name, options] of Object.entries(CONFIGS)) servers[name] = await startTestServer(createRuntime(loadConfig(options)));
 });
 afterAll(async () => {
   await Promise.all(Object.values(servers).map((s) => s.close()));
@@ -176,7 +176,7 @@ describe('core dumps (sidecar.istio.io/enableCoreDump)', () => {
   });
 
   it('kyma with core dumps allowed: still no command of the pod in it (nsenter into the host)', async () => {
-    const server = await startTestServer(createInjector(loadConfig({ sets: ['safety.limitInjectedPrivileges=false'] })));
+    const server = await startTestServer(createRuntime(loadConfig({ sets: ['safety.limitInjectedPrivileges=false'] })));
     try {
       const pod = withAnnotations({
         'sidecar.istio.io/enableCoreDump': 'true',

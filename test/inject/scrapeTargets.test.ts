@@ -23,6 +23,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container, env } from './review.js';
@@ -34,8 +35,8 @@ const MERGED = { 'prometheus.io/port': '15020', 'prometheus.io/path': '/stats/pr
 let istio: TestServer;
 let kyma: TestServer;
 beforeAll(async () => {
-  istio = await startTestServer(createInjector(loadConfig({ profile: 'istio' })));
-  kyma = await startTestServer(createInjector(loadConfig({ profile: 'kyma' })));
+  istio = await startTestServer(createRuntime(loadConfig({ profile: 'istio' })));
+  kyma = await startTestServer(createRuntime(loadConfig({ profile: 'kyma' })));
 });
 afterAll(async () => {
   await Promise.all([istio?.close(), kyma?.close()]);
@@ -267,7 +268,7 @@ describe('prometheus.istio.io/secure-port (Istio: TestApplySecurePrometheusAnnot
 
   it('from the mesh-wide proxyMetadata too, with the merge off (kyma profile)', async () => {
     const server = await startTestServer(
-      createInjector(loadConfig({ profile: 'kyma', sets: ['meshConfig.defaultConfig.proxyMetadata.ENVOY_SECURE_MERGED_METRICS_PORT="15092"'] })),
+      createRuntime(loadConfig({ profile: 'kyma', sets: ['meshConfig.defaultConfig.proxyMetadata.ENVOY_SECURE_MERGED_METRICS_PORT="15092"'] })),
     );
     try {
       const answer = await admitPod(server, appPod());

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod } from './review.js';
 import { checkText, TEXT_SETS } from './textValues.cases.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer(createInjector(loadConfig({ profile: 'istio', sets: TEXT_SETS })));
+  server = await startTestServer(createRuntime(loadConfig({ profile: 'istio', sets: TEXT_SETS })));
 });
 afterAll(async () => {
   await server.close();

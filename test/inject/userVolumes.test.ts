@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, container } from './review.js';
 import { ACCEPTED, check, HOST_PATH_LIST, HOST_PATH_MESSAGE, NULL_VALUES, REFUSED } from './userVolumes.cases.js';
@@ -15,8 +15,8 @@ import { ACCEPTED, check, HOST_PATH_LIST, HOST_PATH_MESSAGE, NULL_VALUES, REFUSE
 let istio: TestServer;
 let kyma: TestServer;
 beforeAll(async () => {
-  istio = await startTestServer(createInjector(loadConfig({ profile: 'istio' })));
-  kyma = await startTestServer(createInjector(loadConfig({})));
+  istio = await startTestServer(createRuntime(loadConfig({ profile: 'istio' })));
+  kyma = await startTestServer(createRuntime(loadConfig({})));
 });
 afterAll(async () => {
   await Promise.all([istio.close(), kyma.close()]);

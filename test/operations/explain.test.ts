@@ -16,7 +16,7 @@ import type { InjectorConfig } from '../../src/config/types.js';
 import { createExplainer, type Explanation } from '../../src/explain/index.js';
 import type { DecisionRule } from '../../src/inject/decision.js';
 import { createInjector } from '../../src/inject/index.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { cli, ensureBuilt, review } from './helpers.js';
 

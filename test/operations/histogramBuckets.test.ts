@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { parseMetrics, review, type Scrape } from './helpers.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { httpsRequest } from '../helpers/https.js';
 import { podWith, review } from './helpers.js';

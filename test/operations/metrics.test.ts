@@ -13,7 +13,7 @@ import { samplePod } from '../../src/admission/sample.js';
 import { parseCommandLine, UsageError } from '../../src/cli/args.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ADMISSION_DURATION_BUCKETS, createMetrics, trackClusterCache, type WebhookMetrics } from '../../src/metrics.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { parseMetrics, podWith, review, sampleValue, type Scrape } from './helpers.js';

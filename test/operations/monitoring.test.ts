@@ -18,9 +18,9 @@ import { parseCommandLine } from '../../src/cli/args.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ADMISSION_OUTCOMES, createMetrics, trackClusterCache } from '../../src/metrics.js';
 import { recordCertificateExpiry } from '../../src/reload/certificates.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { DEFAULT_METRICS_PORT } from '../../src/server/metricsListener.js';
-import { installOverloadGuard, type OverloadGuard } from '../../src/server/overload.js';
+import type { OverloadGuard } from '../../src/server/overload.js';
 import { startTestServer, testCertificates } from '../helpers/https.js';
 import { parseMetrics, podWith, review, root, type Scrape } from './helpers.js';
 
@@ -59,13 +59,11 @@ beforeAll(async () => {
   recordCertificateExpiry(metrics, (await testCertificates()).cert);
   // The overload guard sees a (simulated) event-loop delay only once `overloaded` is set: then it sheds.
   let overloaded = false;
-  let guard: OverloadGuard | undefined;
   const server = await startTestServer(createRuntime(loadConfig({})), {
     metrics,
-    beforeListen: (app) => {
-      guard = installOverloadGuard(app, { registry: metrics.registry, intervalMs: 10, eventLoopDelayMs: () => (overloaded ? 10_000 : 0) });
-    },
+    overload: { registry: metrics.registry, intervalMs: 10, eventLoopDelayMs: () => (overloaded ? 10_000 : 0) },
   });
+  const guard: OverloadGuard | undefined = server.app.overloadGuard;
   try {
     await server.postJson('/inject', review('m1'));
     await server.postJson('/inject', review('m2', podWith({ hostNetwork: true })));

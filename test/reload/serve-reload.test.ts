@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { CERTIFICATE_EXPIRY, CERTIFICATE_RELOADS, CONFIG_RELOADS, counterValue } from '../../src/metrics.js';
 import { configBaseline } from '../../src/reload/config.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
@@ -100,7 +100,7 @@ async function startServer(opts: { certDir: string; logger: Logger; load?: LoadC
   const load = opts.load ?? {};
   const baseline = await configBaseline(load);
   return serve({
-    injector: createInjector(loadConfig(load)),
+    injector: createRuntime(loadConfig(load)),
     ...(opts.load ? { reloadConfig: { load, baseline } } : {}),
     port: 0,
     host: '127.0.0.1',

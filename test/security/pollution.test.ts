@@ -21,7 +21,7 @@ import { createInjector } from '../../src/inject/index.js';
 import { parseProxyConfigAnnotation } from '../../src/inject/proxyConfig.js';
 import { strategicMerge } from '../../src/inject/smp.js';
 import type { JsonObject } from '../../src/k8s/types.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { parseInjectPath } from '../../src/server/params.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 

@@ -12,7 +12,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { loadConfig } from '../../src/config/load.js';
-import { buildServer, createRuntime, type WebhookServer } from '../../src/server/app.js';
+import { buildServer, type WebhookServer } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { DEFAULT_SERVER_TIMEOUTS } from '../../src/server/tls.js';
 import { testCertificates } from '../helpers/https.js';
 

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { createMetrics } from '../../src/metrics.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { limitConnections } from '../../src/server/connections.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,5 +1,5 @@
 /**
- * The request deadline at the HTTPS edge (src/server/app.ts): a request whose `?timeout=` budget (default 10 s) is
+ * The request deadline at the HTTPS edge (src/server/hooks.ts checkDeadline, src/server/handlers/): a request whose `?timeout=` budget (default 10 s) is
  * already spent when its handler runs is answered at once with `allowed: false`, status code 504 ("request deadline
  * ... passed before processing; retry"), on /inject and on /validate (enforce mode). Exactly at the boundary: with
  * budget − 1 ms spent the request is processed normally; with the budget spent (and 1 ms more) it gets the deadline
@@ -7,14 +7,14 @@
  *
  * No real waiting: the server's injected clock (`clock` option, monotonic ms) stands still, and a hook of our own that
  * runs right after the server's `onRequest` hook (which stores `meshReceivedAt = clock()`) moves it forward by the
- * elapsed time of the case. So every later reading of the clock — the deadline check in the handler included — sees
+ * elapsed time of the case. So every later reading of the clock — the deadline check (checkDeadline) included — sees
  * exactly `meshReceivedAt + elapsed`. The event-loop monitor is off (`eventLoop: false`): with it, meshReceivedAt
  * would be moved back by however long the loop waited, which is real time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { appPod, podReview } from '../inject/review.js';
 

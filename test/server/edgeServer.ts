@@ -5,8 +5,8 @@
  */
 import { profileConfig } from '../../src/config/profiles.js';
 import { createMetrics, type WebhookMetrics } from '../../src/metrics.js';
-import { buildServer, createRuntime, type BuildServerOptions } from '../../src/server/app.js';
-import { installOverloadGuard } from '../../src/server/overload.js';
+import { buildServer, type BuildServerOptions } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { testCertificates } from '../helpers/https.js';
 
 const runtime = createRuntime(profileConfig('kyma'));
@@ -27,8 +27,16 @@ export async function startEdgeServer(options: Partial<BuildServerOptions> & { s
   const certs = await testCertificates();
   const { shedAll, ...rest } = options;
   const metrics = createMetrics({ processMetrics: false });
-  const app = buildServer({ injector: runtime, tls: { cert: certs.cert, key: certs.key, ...(rest.tls ?? {}) }, logger: false, metrics, eventLoop: false, ...rest });
-  const guard = shedAll ? installOverloadGuard(app, { eventLoopDelayMs: () => 100_000, intervalMs: 5 }) : undefined;
+  const app = buildServer({
+    injector: runtime,
+    tls: { cert: certs.cert, key: certs.key, ...(rest.tls ?? {}) },
+    logger: false,
+    metrics,
+    eventLoop: false,
+    ...(shedAll ? { overload: { eventLoopDelayMs: () => 100_000, intervalMs: 5 } } : {}),
+    ...rest,
+  });
+  const guard = app.overloadGuard;
   await app.listen({ host: '127.0.0.1', port: 0 });
   closers.push(async () => {
     guard?.close();

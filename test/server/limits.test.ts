@@ -10,7 +10,7 @@ import type { AdmissionLimits } from '../../src/config/types.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { admitPod, appPod, podReview } from '../inject/review.js';
 import { deployment, NS } from '../validate/examples.js';

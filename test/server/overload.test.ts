@@ -8,12 +8,12 @@ import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildServer } from '../../src/server/app.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { scanReviewIdentity } from '../../src/admission/identity.js';
-import { installOverloadGuard, type OverloadGuard, type OverloadGuardOptions } from '../../src/server/overload.js';
+import type { OverloadGuard, OverloadGuardOptions } from '../../src/server/overload.js';
 import { httpsRequest, testCertificates, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
 
-const injector = createInjector(profileConfig('kyma'));
+const runtime = createRuntime(profileConfig('kyma'));
 let closeServer: (() => Promise<void>) | undefined;
 
 afterEach(async () => {
@@ -24,8 +24,8 @@ afterEach(async () => {
 async function start(options: OverloadGuardOptions) {
   const certs = await testCertificates();
   const metrics = createMetrics({ processMetrics: false });
-  const app = buildServer({ injector, tls: { cert: certs.cert, key: certs.key }, logger: false, metrics });
-  const guard: OverloadGuard = installOverloadGuard(app, { registry: metrics.registry, ...options });
+  const app = buildServer({ injector: runtime, tls: { cert: certs.cert, key: certs.key }, logger: false, metrics, overload: { registry: metrics.registry, ...options } });
+  const guard: OverloadGuard = app.overloadGuard!;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import { settingsCompilations } from '../../src/inject/settings.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { createValidator } from '../../src/validate/index.js';
 
 describe('createRuntime', () => {

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { createMetrics } from '../../src/metrics.js';
 import { EVENT_LOOP_DELAY, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard } from '../../src/server/overload.js';
 import { serve, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
@@ -22,7 +22,7 @@ import { ensureBuilt, spawnServe } from '../helpers/build.js';
 import { httpsRequest, type HttpsResponse, type ReviewAnswer } from '../helpers/https.js';
 import { waitFor } from '../helpers/wait.js';
 
-const injector = createInjector(profileConfig('kyma'));
+const injector = createRuntime(profileConfig('kyma'));
 const quiet = pino({ level: 'silent' });
 const nowhere = { write: () => true } as unknown as NodeJS.WritableStream;
 

@@ -12,14 +12,14 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AUDIT_ANNOTATION, validateAdmissionReview, type AdmissionReviewResponse } from '../../src/admission/review.js';
 import { profileConfig } from '../../src/config/profiles.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { SAMPLE_REVIEW_FILE, serve, type RunningServer } from '../../src/server/serve.js';
 import { ensureDevCertificates } from '../../src/tls/devcert.js';
 import { CertificateError } from '../../src/tls/load.js';
 import { httpsRequest } from '../helpers/https.js';
 
 const run = promisify(execFile);
-const injector = createInjector(profileConfig('kyma'));
+const injector = createRuntime(profileConfig('kyma'));
 const quiet = pino({ level: 'silent' });
 
 let tmp: string;
@@ -136,7 +136,7 @@ describe('serve with development certificates', () => {
       return (res.json as AdmissionReviewResponse).response;
     };
     expect((await post()).patch).toBeDefined();
-    running.setInjector(createInjector({ ...profileConfig('kyma'), policy: 'disabled' }));
+    running.setInjector(createRuntime({ ...profileConfig('kyma'), policy: 'disabled' }));
     try {
       expect((await post()).patch).toBeUndefined();
     } finally {

@@ -1,6 +1,6 @@
 /**
  * The HTTPS edge end to end: the real server (src/server/app.ts) on 127.0.0.1:0 with development certificates, called
- * with a CA-verified client, injecting with the real core (`createInjector(profileConfig('kyma'))`). The injection
+ * with a CA-verified client, injecting with the real core (`createRuntime(profileConfig('kyma'))`). The injection
  * decisions themselves are tested with the core; this file tests the HTTP mapping.
  */
 import { Writable } from 'node:stream';
@@ -10,14 +10,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { AUDIT_ANNOTATION, type AdmissionReviewResponse } from '../../src/admission/review.js';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
-import type { Injector } from '../../src/inject/api.js';
-import { createInjector } from '../../src/inject/index.js';
+import type { WebhookRuntime } from '../../src/server/runtime.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
 import { ensureDevCertificates } from '../../src/tls/devcert.js';
 import { httpsRequest, removeTestCertificates, startTestServer, type HttpsResponse, type TestServer } from '../helpers/https.js';
 
-const kyma = createInjector(profileConfig('kyma'));
-let current: Injector | undefined = kyma;
+const kyma = createRuntime(profileConfig('kyma'));
+let current: WebhookRuntime | undefined = kyma;
 let server: TestServer;
 const logLines: Record<string, unknown>[] = [];
 
@@ -177,7 +177,7 @@ describe('decisions', () => {
   });
 
   test('an injector exception is a denial with code 500, not an HTTP 500', async () => {
-    current = { config: kyma.config, inject: () => { throw new Error('template exploded'); } };
+    current = { ...kyma, injector: { config: kyma.injector.config, inject: () => { throw new Error('template exploded'); } } };
     const body = await admitOk(podReview(samplePod()));
     expect(body.response.allowed).toBe(false);
     expect(body.response.status).toEqual({ code: 500, message: 'mesh-webhook: internal error while injecting the sidecar: template exploded' });
@@ -186,7 +186,7 @@ describe('decisions', () => {
   test('the injector getter is read per request (configuration swap)', async () => {
     const review = podReview(samplePod());
     expect((await admitOk(review)).response.patch).toBeDefined();
-    current = createInjector({ ...profileConfig('kyma'), policy: 'disabled' });
+    current = createRuntime({ ...profileConfig('kyma'), policy: 'disabled' });
     const body = await admitOk(podReview(samplePod()));
     expect(body.response.allowed).toBe(true);
     expect(body.response.patch).toBeUndefined();
@@ -212,7 +212,7 @@ describe('path parameters', () => {
   test('without parameters the patch is exactly the core\'s patch for the pod and namespace', async () => {
     const review = podReview(samplePod());
     const body = await admitOk(review, '/inject?timeout=10s');
-    const direct = kyma.inject({ pod: structuredClone(review.request.object) as Pod, namespace: 'default' });
+    const direct = kyma.injector.inject({ pod: structuredClone(review.request.object) as Pod, namespace: 'default' });
     expect(direct.kind).toBe('injected');
     const sent = JSON.parse(Buffer.from(body.response.patch as string, 'base64').toString('utf8')) as unknown;
     expect(sent).toEqual(direct.kind === 'injected' ? direct.patch() : undefined);

@@ -10,13 +10,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import { profileConfig } from '../../src/config/profiles.js';
-import { createInjector } from '../../src/inject/index.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { CERTIFICATE_EXPIRY, CERTIFICATE_RELOADS, CONFIG_RELOADS } from '../../src/metrics.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { httpsRequest } from '../helpers/https.js';
 import { waitFor } from '../helpers/wait.js';
 
-const injector = createInjector(profileConfig('kyma'));
+const injector = createRuntime(profileConfig('kyma'));
 const quiet = pino({ level: 'silent' });
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 

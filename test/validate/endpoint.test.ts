@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { configBaseline } from '../../src/reload/config.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics, VALIDATION_FINDINGS, VALIDATION_REQUESTS } from '../../src/metrics.js';
-import { createRuntime } from '../../src/server/app.js';
+import { createRuntime } from '../../src/server/runtime.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { MODE_LABEL } from '../../src/validate/index.js';
 import { httpsRequest, startTestServer, testCertificates, type TestServer } from '../helpers/https.js';
@@ -331,7 +331,7 @@ describe('a validator that throws (a bug)', () => {
     for (const mode of ['enforce', 'warn'] as const) {
       const real = runtime({ sets: [`validation.mode=${mode}`] });
       const broken = {
-        injector: real.injector,
+        ...real,
         validator: { modeFor: real.validator.modeFor, validate: () => { throw new TypeError('boom'); } },
       };
       const lines: Record<string, unknown>[] = [];
@@ -488,7 +488,7 @@ describe('configuration reload', () => {
     expect((await post('/inject', podReview)).patch).toBeUndefined();
 
     // setInjector with a plain Injector: a validator is compiled from its configuration.
-    running.setInjector(createRuntime(loadConfig({ sets: ['validation.mode=audit'] })).injector);
+    running.setInjector(createRuntime(loadConfig({ sets: ['validation.mode=audit'] })));
     expect(running.runtime()!.validator.modeFor(NS)).toBe('audit');
     expect((await post('/validate', validationReview(mixed()))).allowed).toBe(true);
   });

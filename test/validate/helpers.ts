@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
-import { createRuntime, type WebhookRuntime } from '../../src/server/app.js';
+import { createRuntime, type WebhookRuntime } from '../../src/server/runtime.js';
 import { cliMain, ensureBuilt } from '../helpers/build.js';
 import { runCli, runCliAsync, type CliRun } from '../helpers/cli.js';
 import type { TestServer } from '../helpers/https.js';
