@@ -114,18 +114,22 @@ export async function removeTestCertificates(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export interface TestServer {
+/** A webhook server a test calls: over HTTPS ({@link TestServer}) or in process (test/helpers/inProcess.ts). */
+export interface WebhookClient {
+  app: WebhookServer;
+  close: () => Promise<void>;
+  /** A request to `path` (over HTTPS: CA-verified, relative to the server's URL). */
+  request: (path: string, options?: Omit<HttpsRequestOptions, 'ca'>) => Promise<HttpsResponse>;
+  /** POST `body` (JSON-encoded unless a string/Buffer) to `path` as application/json. */
+  postJson: (path: string, body: unknown, headers?: Record<string, string>) => Promise<HttpsResponse>;
+}
+
+export interface TestServer extends WebhookClient {
   /** Base URL, `https://127.0.0.1:<port>` (the client verifies the certificate for `localhost`). */
   url: string;
   port: number;
   /** PEM of the CA to trust. */
   ca: string;
-  app: WebhookServer;
-  close: () => Promise<void>;
-  /** A CA-verified request to `path` (relative to `url`). */
-  request: (path: string, options?: Omit<HttpsRequestOptions, 'ca'>) => Promise<HttpsResponse>;
-  /** POST `body` (JSON-encoded unless a string/Buffer) to `path` as application/json. */
-  postJson: (path: string, body: unknown, headers?: Record<string, string>) => Promise<HttpsResponse>;
 }
 
 /** Start the real webhook server with `injector` on 127.0.0.1, a free port, and the test dev certificates. */

@@ -1,7 +1,7 @@
 /** Test helpers: build AdmissionReviews, post them over CA-verified HTTPS, apply the returned JSON Patch. */
 import jsonpatch from 'fast-json-patch';
 import type { Container, Pod } from '../../src/k8s/types.js';
-import type { TestServer } from '../helpers/https.js';
+import type { WebhookClient } from '../helpers/https.js';
 
 let uidCounter = 0;
 
@@ -31,7 +31,7 @@ export interface Admission {
 }
 
 /** Posts the pod to /inject and returns the answer with the patch applied to a copy of the pod. */
-export async function admitPod(server: TestServer, pod: Pod, namespace = 'default', path = '/inject'): Promise<Admission> {
+export async function admitPod(server: WebhookClient, pod: Pod, namespace = 'default', path = '/inject'): Promise<Admission> {
   const review = podReview(pod, namespace);
   const res = await server.postJson(path, review);
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);

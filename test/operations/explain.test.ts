@@ -17,7 +17,7 @@ import { createExplainer, type Explanation } from '../../src/explain/index.js';
 import type { DecisionRule } from '../../src/inject/decision.js';
 import { createInjector } from '../../src/inject/index.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
 import { cli, ensureBuilt, review } from './helpers.js';
 
 const SETS = [
@@ -235,10 +235,10 @@ describe('mesh-webhook explain (the built CLI)', () => {
 });
 
 describe('POST /explain', () => {
-  let server: TestServer;
+  let server: InProcessServer;
   beforeAll(async () => {
     const view: ClusterView = { namespaceLabels: (ns) => (ns === 'quiet' ? { 'istio-injection': 'disabled' } : undefined), nativeSidecarsSupported: () => undefined };
-    server = await startTestServer(createRuntime(config, view), { explain: true, logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }) });
+    server = await startInProcessServer(createRuntime(config, view), { explain: true, logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }) });
   });
   afterAll(() => server.close());
   const logLines: Record<string, unknown>[] = [];
@@ -283,7 +283,7 @@ describe('POST /explain', () => {
   });
 
   it('is off unless asked for: 404 naming the flag, and nothing is explained', async () => {
-    const off = await startTestServer(createRuntime(config));
+    const off = await startInProcessServer(createRuntime(config));
     try {
       const res = await off.postJson('/explain', review('e-off', pod('') as never, 'quiet'));
       expect(res.status).toBe(404);

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
 import { parseMetrics, review, type Scrape } from './helpers.js';
 
 const BUCKET = 'mesh_webhook_admission_duration_seconds_bucket';
@@ -19,7 +19,7 @@ const LE = ['0.0005', '0.001', '0.002', '0.005', '0.01', '0.025', '0.05', '0.1',
 
 let now = 1_000_000;
 let nextDurationMs = 0;
-let server: TestServer | undefined;
+let server: InProcessServer | undefined;
 
 /** Durations in ms of the /inject requests; one /validate request takes 7 ms. */
 const INJECT_MS = [0.5, 3, 5, 250, 10_000, 11_000];
@@ -32,11 +32,11 @@ let scraped: Promise<Scrape> | undefined;
 function scrape(): Promise<Scrape> {
   scraped ??= (async () => {
     const metrics = createMetrics({ processMetrics: false });
-    server = await startTestServer(createRuntime(loadConfig({})), {
+    server = await startInProcessServer(createRuntime(loadConfig({})), {
       metrics,
       clock: () => now,
       eventLoop: false,
-      beforeListen: (app) => {
+      beforeReady: (app) => {
         app.addHook('onRequest', (_request, _reply, done) => {
           now += nextDurationMs;
           done();

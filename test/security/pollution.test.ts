@@ -4,7 +4,7 @@
  * that reads request or configuration data: AdmissionReview parsing, admit() (the injector), validateAdmission() (the
  * validator), the explainer, the config loader (`--set` paths, values, mesh and config files), the ProxyConfig
  * annotation parser, the strategic merge and the webhook path parameters. After each, Object.prototype (and the other
- * built-in prototypes) must be exactly as before and `({}).polluted` undefined. Through HTTPS, bodies carrying such
+ * built-in prototypes) must be exactly as before and `({}).polluted` undefined. Through the server (in process: the same parser and routes), bodies carrying such
  * keys are refused with 400 naming the path, and annotation values carrying them get a clean AdmissionReview.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { strategicMerge } from '../../src/inject/smp.js';
 import type { JsonObject } from '../../src/k8s/types.js';
 import { createRuntime } from '../../src/server/runtime.js';
 import { parseInjectPath } from '../../src/server/params.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
 
 const PROTOTYPES: Record<string, object> = {
   Object: Object.prototype,
@@ -313,10 +313,10 @@ describe('in process: configuration sources', () => {
   });
 });
 
-describe('through HTTPS', () => {
-  let server: TestServer;
+describe('through the server', () => {
+  let server: InProcessServer;
   beforeAll(async () => {
-    server = await startTestServer(createRuntime(loadConfig({})));
+    server = await startInProcessServer(createRuntime(loadConfig({})));
   });
   afterAll(async () => {
     await server?.close();
@@ -338,7 +338,7 @@ describe('through HTTPS', () => {
       expect(res.status).toBe(400);
       expect(res.json).toEqual({ error: expect.stringMatching(/forbidden key at \$\.request\.object\.spec\.constructor\.prototype/) });
     }
-    expectClean('HTTPS bodies');
+    expectClean('server bodies');
   });
 
   test('annotation values carrying hostile keys: a clean AdmissionReview, nothing polluted in the server process', async () => {
@@ -354,7 +354,7 @@ describe('through HTTPS', () => {
         expect(answer.response.status?.code).not.toBe(500);
       }
     }
-    expectClean('HTTPS annotations');
+    expectClean('server annotations');
   });
 
   test('checks ran', () => {

@@ -8,27 +8,27 @@
  * No real waiting: the server's injected clock (`clock` option, monotonic ms) stands still, and a hook of our own that
  * runs right after the server's `onRequest` hook (which stores `meshReceivedAt = clock()`) moves it forward by the
  * elapsed time of the case. So every later reading of the clock — the deadline check (checkDeadline) included — sees
- * exactly `meshReceivedAt + elapsed`. The event-loop monitor is off (`eventLoop: false`): with it, meshReceivedAt
+ * exactly `meshReceivedAt + elapsed`. Answered in process (no socket matters here). The event-loop monitor is off (`eventLoop: false`): with it, meshReceivedAt
  * would be moved back by however long the loop waited, which is real time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
 import { appPod, podReview } from '../inject/review.js';
 
 /** The clock the server reads, and the time the next request "spends" before its handler runs. */
 let now = 1_000_000;
 let nextElapsedMs = 0;
-let server: TestServer;
+let server: InProcessServer;
 
 beforeAll(async () => {
   const runtime = createRuntime(loadConfig({ profile: 'kyma', sets: ['validation.mode=enforce'] }));
-  server = await startTestServer(runtime, {
+  server = await startInProcessServer(runtime, {
     clock: () => now,
     eventLoop: false,
-    beforeListen: (app) => {
+    beforeReady: (app) => {
       // Registered after buildServer's own onRequest hook, so it runs after meshReceivedAt = clock() was taken.
       app.addHook('onRequest', (_request, _reply, done) => {
         now += nextElapsedMs;

@@ -1,5 +1,5 @@
 /**
- * The count caps (src/admission/limits.ts) through the real HTTPS endpoints: a pod at each cap is injected, one past
+ * The count caps (src/admission/limits.ts) through the endpoints (in process: no socket matters here): a pod at each cap is injected, one past
  * it is refused at once with a message naming the field, the count, the limit and the setting; /validate answers by
  * mode and operation; /explain refuses. The caps are written out here, not imported. The cost they bound is measured
  * in bench/ (hostile bodies under the Deployment's memory limit), not here.
@@ -11,16 +11,16 @@ import { profileConfig } from '../../src/config/profiles.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
 import { admitPod, appPod, podReview } from '../inject/review.js';
 import { deployment, NS } from '../validate/examples.js';
 import { postValidate, validationReview, type Obj } from '../validate/helpers.js';
 
-let server: TestServer;
-let enforcing: TestServer;
+let server: InProcessServer;
+let enforcing: InProcessServer;
 beforeAll(async () => {
-  server = await startTestServer(createRuntime(profileConfig('kyma')), { explain: true });
-  enforcing = await startTestServer(createRuntime(loadConfig({ sets: ['validation.mode=enforce'] })));
+  server = await startInProcessServer(createRuntime(profileConfig('kyma')), { explain: true });
+  enforcing = await startInProcessServer(createRuntime(loadConfig({ sets: ['validation.mode=enforce'] })));
 });
 afterAll(async () => {
   await Promise.all([server?.close(), enforcing?.close()]);
@@ -173,7 +173,7 @@ describe('/validate and /explain: the count caps', () => {
 
 describe('the configured limits', () => {
   test('limits from the configuration apply to /inject', async () => {
-    const tight = await startTestServer(createRuntime(loadConfig({ sets: ['limits.labels=4', 'limits.containers=2'] })));
+    const tight = await startInProcessServer(createRuntime(loadConfig({ sets: ['limits.labels=4', 'limits.containers=2'] })));
     try {
       const four = await admitPod(tight, withLabels({ a: '1', b: '2', c: '3', d: '4' }));
       expect(four.allowed, four.message).toBe(true);

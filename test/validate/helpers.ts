@@ -13,7 +13,7 @@ import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/runtime.js';
 import { cliMain, ensureBuilt } from '../helpers/build.js';
 import { runCli, runCliAsync, type CliRun } from '../helpers/cli.js';
-import type { TestServer } from '../helpers/https.js';
+import type { WebhookClient } from '../helpers/https.js';
 
 export type Obj = Record<string, any>;
 
@@ -85,7 +85,7 @@ export interface ValidationAnswer {
 }
 
 /** POST a review to /validate and return the answer (HTTP 200 required, uid checked). */
-export async function postValidate(server: TestServer, review: ReturnType<typeof validationReview>, path = '/validate'): Promise<ValidationAnswer> {
+export async function postValidate(server: WebhookClient, review: ReturnType<typeof validationReview>, path = '/validate'): Promise<ValidationAnswer> {
   const res = await server.postJson(path, review);
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);
   const body = res.json as AdmissionReviewResponse;

@@ -1,0 +1,45 @@
+/**
+ * The webhook server without a socket: the same buildServer() answering through Fastify's inject(), for the HTTP
+ * contract tests where no socket matters (status codes, answers, deadlines, caps). Tests of TLS, client certificates,
+ * connections, overload and shutdown use the real server (test/helpers/https.ts startTestServer).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { buildServer, type BuildServerOptions, type WebhookServer } from '../../src/server/app.js';
+import { testCertificates, type HttpsRequestOptions, type HttpsResponse, type WebhookClient } from './https.js';
+
+/** The server answering in process; the same calls as the HTTPS one. */
+export type InProcessServer = WebhookClient;
+
+/** buildServer() with `injector`, answering through inject(); no port, no TLS handshake. */
+export async function startInProcessServer(
+  injector: BuildServerOptions['injector'],
+  options: Omit<BuildServerOptions, 'injector' | 'tls'> & { beforeReady?: (app: WebhookServer) => void } = {},
+): Promise<InProcessServer> {
+  const certs = await testCertificates();
+  const { beforeReady, ...serverOptions } = options;
+  const app = buildServer({ logger: false, eventLoop: false, ...serverOptions, injector, tls: { cert: certs.cert, key: certs.key } });
+  beforeReady?.(app);
+  await app.ready();
+  const request = async (p: string, o: Omit<HttpsRequestOptions, 'ca'> = {}): Promise<HttpsResponse> => {
+    const res = await app.inject({
+      method: (o.method ?? 'GET') as 'GET',
+      url: p,
+      headers: Object.fromEntries(Object.entries(o.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      ...(o.body !== undefined ? { payload: o.body } : {}),
+    });
+    let json: unknown;
+    try {
+      json = JSON.parse(res.body);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, text: res.body, json };
+  };
+  return {
+    app,
+    close: () => app.close(),
+    request,
+    postJson: (p, body, headers = {}) =>
+      request(p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
+  };
+}
