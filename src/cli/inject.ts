@@ -4,7 +4,8 @@ import { createInjector } from '../inject/index.js';
 import { injectManifests } from '../workloads/kubeInject.js';
 import type { InjectArgs } from './args.js';
 import { InputError } from './errors.js';
-import { eachManifestFile, readManifestFiles } from './manifestFiles.js';
+import { eachManifestFile } from '../workloads/manifests.js';
+import { readManifestFiles } from './manifestFiles.js';
 
 /**
  * `mesh-webhook inject`: manifests in (files in the order given, or stdin), injected manifests out (stdout or -o) as

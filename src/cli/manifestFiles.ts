@@ -1,17 +1,11 @@
 /**
- * The manifests of `-f FILE` given once or more (`-` for stdin), read in the order given as kubectl does. With more
- * than one file, an error in a manifest names its file; a file that cannot be read always does.
+ * The manifests of `-f FILE` given once or more (`-` for stdin), read in the order given as kubectl does; a file
+ * that cannot be read is named. Reading the objects in them: src/workloads/manifests.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { fileReadProblem } from '../util/fileError.js';
-import { ManifestError } from '../workloads/kubeInject.js';
+import type { ManifestFile } from '../workloads/manifests.js';
 import { InputError } from './errors.js';
-
-export interface ManifestFile {
-  /** The path as given, or `stdin`. */
-  name: string;
-  text: string;
-}
 
 /** The text of every `-f` in order; a missing or unreadable file is an {@link InputError} naming it. */
 export async function readManifestFiles(filenames: readonly string[]): Promise<ManifestFile[]> {
@@ -31,19 +25,4 @@ async function readManifestText(filename: string): Promise<string> {
   } catch (err) {
     throw new InputError(`manifest file ${filename} ${fileReadProblem(err)}`);
   }
-}
-
-/**
- * `use(file)` for each file in order; when there are several, a {@link ManifestError} is raised again with the
- * file's name in front (`b.yaml: document 2: ...`).
- */
-export function eachManifestFile<T>(files: readonly ManifestFile[], use: (file: ManifestFile) => T): T[] {
-  return files.map((file) => {
-    try {
-      return use(file);
-    } catch (err) {
-      if (files.length > 1 && err instanceof ManifestError) throw new ManifestError(err.document, `${file.name}: ${err.message}`);
-      throw err;
-    }
-  });
 }

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseCommandLine, UsageError } from '../../src/cli/args.js';
-import { explainManifests } from '../../src/cli/explain.js';
+import { explainManifests } from '../../src/explain/manifests.js';
 import type { ClusterView } from '../../src/cluster/view.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';

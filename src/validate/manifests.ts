@@ -1,0 +1,38 @@
+/**
+ * The validating rules on a manifest stream, without a cluster (`mesh-webhook validate`): each object in its own
+ * namespace, with the labels the stream's Namespace objects give their namespaces (over config `namespaceLabels`), as
+ * they would be in the cluster once applied. The text and JSON output: src/validate/format.ts.
+ */
+import type { InjectorConfig } from '../config/types.js';
+import { isPlainObject } from '../util/json.js';
+import { ManifestError } from '../workloads/kubeInject.js';
+import { namespaceLabelsIn, readObjects, type ManifestObject } from '../workloads/manifests.js';
+import type { Finding } from './findings.js';
+import { createValidator } from './index.js';
+
+export interface ManifestValidation {
+  /** Every finding, in input order. */
+  findings: Finding[];
+  /** How many objects were checked (List items counted one by one). */
+  objects: number;
+}
+
+/** Validate every object of a manifest stream (or the objects read from several files) with `config`. */
+export function validateManifests(input: string | readonly ManifestObject[], config: InjectorConfig): ManifestValidation {
+  const objects = typeof input === 'string' ? readObjects(input) : input;
+  const fromInput = namespaceLabelsIn(objects);
+  const effective = Object.keys(fromInput).length > 0 ? { ...config, namespaceLabels: { ...config.namespaceLabels, ...fromInput } } : config;
+  const validator = createValidator(effective);
+  const findings: Finding[] = [];
+  for (const { object, document, where } of objects) {
+    try {
+      findings.push(...validator.validate(object));
+    } catch (err) {
+      // A shape the rules cannot read (the API server's schema validation would have refused it): name the object.
+      const meta = isPlainObject(object.metadata) ? object.metadata : {};
+      const name = [meta.namespace, meta.name].filter((v) => typeof v === 'string' && v !== '').join('/');
+      throw new ManifestError(document, `${where} (${String(object.kind)} "${name}"): cannot validate: ${(err as Error).message}`);
+    }
+  }
+  return { findings, objects: objects.length };
+}
