@@ -17,17 +17,15 @@
  * big request is retried, as the API server's clients would. (The stalls used to be a pod with 250,000 labels; the
  * count caps of src/admission/limits.ts now refuse that pod at once, which is the point of them.)
  */
-import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
 import { generateDevCertificates } from '../../src/tls/devcert.js';
-import { ensureBuilt, spawnServe } from '../helpers/build.js';
+import { processFixture, spawnServe } from '../helpers/build.js';
 import type { ReviewAnswer } from '../helpers/https.js';
 import { startLoad } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,16 +33,7 @@ import { atomicWriterUpdate } from '../reload/fsutil.js';
 
 const DEADLINE_MS = 1_000;
 
-let tmp: string;
-let child: ChildProcess | undefined;
-beforeAll(async () => {
-  ensureBuilt();
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-faults-'));
-}, 120_000);
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await rm(tmp, { recursive: true, force: true });
-});
+const fx = processFixture('mesh-webhook-faults-');
 
 interface Answer {
   status: number;
@@ -91,8 +80,8 @@ const STALL_MS = 2_000;
 test('stalls, certificate rotation, config reloads and SIGTERM under load: zero failed, stalled requests get the fast deadline answer', async () => {
   const [pairA, pairB] = await Promise.all([generateDevCertificates(['mesh-webhook.test']), generateDevCertificates(['mesh-webhook.test'])]);
   const serialB = new X509Certificate(pairB.cert).serialNumber;
-  const certDir = path.join(tmp, 'certs');
-  const configDir = path.join(tmp, 'config');
+  const certDir = path.join(fx.tmp, 'certs');
+  const configDir = path.join(fx.tmp, 'config');
   await Promise.all([mkdir(certDir), mkdir(configDir)]);
   await atomicWriterUpdate(certDir, { 'tls.crt': pairA.cert, 'tls.key': pairA.key });
   const config = (tag: string) => `values:\n  global:\n    tag: ${tag}\n`;
@@ -103,10 +92,10 @@ test('stalls, certificate rotation, config reloads and SIGTERM under load: zero 
       ...['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--shutdown-delay', '3s'],
       ...['--cert', path.join(certDir, 'tls.crt'), '--key', path.join(certDir, 'tls.key'), '--config', path.join(configDir, 'config.yaml')],
     ],
-    tmp,
+    fx.tmp,
   );
   const { proc, logs } = served;
-  child = proc;
+  fx.child = proc;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   await waitFor('the listening log line', () => logs.some((l) => l['msg'] === 'mesh-webhook listening') || proc.exitCode !== null, 20_000);
   const port = logs.find((l) => l['msg'] === 'mesh-webhook listening')?.['port'] as number;

@@ -27,20 +27,18 @@
  * the memory of such a peak back to the system (allocator retention, not a leak: the heap after GC shows it), so the
  * test checks that hostile input does not grow memory beyond that steady state.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
-import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
-import { cliMain, ensureBuilt, nodeBin } from '../helpers/build.js';
+import { cliMain, nodeBin, processFixture } from '../helpers/build.js';
 import { waitFor } from '../helpers/wait.js';
 import { fuzzCase, richPod, type FuzzCase } from './generators.js';
 
@@ -48,18 +46,7 @@ const SEED = Number(process.env['FUZZ_SEED'] ?? 20_251_122);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2_500);
 const CONCURRENCY = 8;
 
-let tmp: string;
-let certs: DevCertificates;
-let child: ChildProcess | undefined;
-beforeAll(async () => {
-  ensureBuilt();
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-fuzz-'));
-  certs = await ensureDevCertificates(path.join(tmp, 'certs'), []);
-}, 120_000);
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await rm(tmp, { recursive: true, force: true });
-});
+const fx = processFixture('mesh-webhook-fuzz-', { certificates: true });
 
 interface Reply {
   status: number;
@@ -87,7 +74,7 @@ function send(req: Send): Promise<Reply> {
     if (headers['content-type'] === '') delete headers['content-type'];
     if (body !== undefined && !req.chunked) headers['content-length'] = body.length;
     const r = https.request(
-      { host: '127.0.0.1', port, path: req.path, method: req.method ?? 'POST', agent, ca: certs.ca, servername: 'localhost', headers, timeout: 60_000 },
+      { host: '127.0.0.1', port, path: req.path, method: req.method ?? 'POST', agent, ca: fx.certs.ca, servername: 'localhost', headers, timeout: 60_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -314,7 +301,7 @@ function slowSender(): Promise<number> {
     const head = `POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-Slow: ${'a'.repeat(10_000)}`;
     let i = 0;
     let timer: NodeJS.Timeout | undefined;
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: fx.certs.ca }, () => {
       timer = setInterval(() => {
         if (!socket.destroyed) socket.write(head[i++ % head.length] as string);
       }, 200);
@@ -334,7 +321,7 @@ function truncatedThenClosed(): Promise<string> {
   return new Promise((resolve) => {
     const body = JSON.stringify(sampleAdmissionReview());
     let received = '';
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: fx.certs.ca }, () => {
       socket.write(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length + 100}\r\n\r\n${body.slice(0, 100)}`);
       socket.end();
     });
@@ -347,11 +334,11 @@ function truncatedThenClosed(): Promise<string> {
 
 test('hostile input through /inject and /validate of the real service', async () => {
   const preload = path.join(import.meta.dirname, 'gc-on-signal.mjs');
-  const proc = spawn(nodeBin, ['--expose-gc', '--import', preload, cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--cert', certs.certPath, '--key', certs.keyPath, '--metrics-port', '0', '--shutdown-delay', '0'], {
-    cwd: tmp,
+  const proc = spawn(nodeBin, ['--expose-gc', '--import', preload, cliMain, 'serve', '--port', '0', '--host', '127.0.0.1', '--cert', fx.certs.certPath, '--key', fx.certs.keyPath, '--metrics-port', '0', '--shutdown-delay', '0'], {
+    cwd: fx.tmp,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child = proc;
+  fx.child = proc;
   const errorLines: string[] = [];
   let listening: Record<string, unknown> | undefined;
   let stderr = '';

@@ -4,8 +4,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
 
 export const root = path.join(import.meta.dirname, '..', '..');
 export const nodeBin = path.join(root, 'node_modules', '.bin', 'node');
@@ -61,4 +65,33 @@ export function spawnServe(args: string[], cwd: string): ServeProcess {
       return stderr;
     },
   };
+}
+
+/** What a test file that runs the built CLI as a process keeps: its temporary directory, certificates, the child. */
+export interface ProcessFixture {
+  /** A fresh temporary directory (removed after the file's tests). */
+  tmp: string;
+  /** Development certificates in `tmp/certs` (with `certificates: true`). */
+  certs: DevCertificates;
+  /** The process the tests started; killed after the file's tests if it still runs. */
+  child: ChildProcess | undefined;
+}
+
+/**
+ * Registers the file's beforeAll (build dist/ when stale, make the temporary directory and certificates) and afterAll
+ * (kill the child if it still runs, remove the directory).
+ */
+export function processFixture(prefix: string, options: { certificates?: boolean } = {}): ProcessFixture {
+  const fixture = { tmp: '', certs: undefined as unknown as DevCertificates, child: undefined as ChildProcess | undefined };
+  beforeAll(async () => {
+    ensureBuilt();
+    fixture.tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+    if (options.certificates) fixture.certs = await ensureDevCertificates(path.join(fixture.tmp, 'certs'), []);
+  }, 120_000);
+  afterAll(async () => {
+    const child = fixture.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (fixture.tmp) await rm(fixture.tmp, { recursive: true, force: true });
+  });
+  return fixture;
 }

@@ -114,6 +114,11 @@ export async function removeTestCertificates(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** The options of a POST of `body` (JSON-encoded unless a string/Buffer) as application/json. */
+export function jsonPost(body: unknown, headers: Record<string, string> = {}): Omit<HttpsRequestOptions, 'ca'> {
+  return { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) };
+}
+
 /** A webhook server a test calls: over HTTPS ({@link TestServer}) or in process (test/helpers/inProcess.ts). */
 export interface WebhookClient {
   app: WebhookServer;
@@ -153,12 +158,7 @@ export async function startTestServer(
     app,
     close: () => app.close(),
     request,
-    postJson: (p, body, headers = {}) =>
-      request(p, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
-      }),
+    postJson: (p, body, headers = {}) => request(p, jsonPost(body, headers)),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { buildServer, type BuildServerOptions, type WebhookServer } from '../../src/server/app.js';
-import { testCertificates, type HttpsRequestOptions, type HttpsResponse, type WebhookClient } from './https.js';
+import { jsonPost, testCertificates, type HttpsRequestOptions, type HttpsResponse, type WebhookClient } from './https.js';
 
 /** The server answering in process; the same calls as the HTTPS one. */
 export type InProcessServer = WebhookClient;
@@ -39,7 +39,27 @@ export async function startInProcessServer(
     app,
     close: () => app.close(),
     request,
-    postJson: (p, body, headers = {}) =>
-      request(p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
+    postJson: (p, body, headers = {}) => request(p, jsonPost(body, headers)),
   };
+}
+
+/**
+ * A server clock (ms) that stands still, except that each request, right after the server stamped its arrival
+ * (`meshReceivedAt`), spends `spent()` ms of it: every later reading (deadline, duration) sees arrival + spent.
+ * `startInProcessServer(runtime, { ...steppedClock(() => ms).options })`; `now()` reads the clock.
+ */
+export function steppedClock(spent: () => number) {
+  let now = 1_000_000;
+  const options = {
+    clock: () => now,
+    // With the loop monitor, the arrival would be moved back by however long the loop waited: real time.
+    eventLoop: false as const,
+    beforeReady: (app: WebhookServer) =>
+      // Registered after buildServer's own onRequest hook, so it runs after the arrival was stamped.
+      app.addHook('onRequest', (_request, _reply, done) => {
+        now += spent();
+        done();
+      }),
+  };
+  return { options, now: () => now };
 }

@@ -11,13 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
+import { startInProcessServer, steppedClock, type InProcessServer } from '../helpers/inProcess.js';
 import { parseMetrics, review, type Scrape } from './helpers.js';
 
 const BUCKET = 'mesh_webhook_admission_duration_seconds_bucket';
 const LE = ['0.0005', '0.001', '0.002', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
 
-let now = 1_000_000;
 let nextDurationMs = 0;
 let server: InProcessServer | undefined;
 
@@ -32,17 +31,7 @@ let scraped: Promise<Scrape> | undefined;
 function scrape(): Promise<Scrape> {
   scraped ??= (async () => {
     const metrics = createMetrics({ processMetrics: false });
-    server = await startInProcessServer(createRuntime(loadConfig({})), {
-      metrics,
-      clock: () => now,
-      eventLoop: false,
-      beforeReady: (app) => {
-        app.addHook('onRequest', (_request, _reply, done) => {
-          now += nextDurationMs;
-          done();
-        });
-      },
-    });
+    server = await startInProcessServer(createRuntime(loadConfig({})), { metrics, ...steppedClock(() => nextDurationMs).options });
     let uid = 0;
     for (const ms of INJECT_MS) {
       nextDurationMs = ms;

@@ -5,37 +5,25 @@
  * budget − 1 ms spent the request is processed normally; with the budget spent (and 1 ms more) it gets the deadline
  * answer.
  *
- * No real waiting: the server's injected clock (`clock` option, monotonic ms) stands still, and a hook of our own that
- * runs right after the server's `onRequest` hook (which stores `meshReceivedAt = clock()`) moves it forward by the
- * elapsed time of the case. So every later reading of the clock — the deadline check (checkDeadline) included — sees
- * exactly `meshReceivedAt + elapsed`. Answered in process (no socket matters here). The event-loop monitor is off (`eventLoop: false`): with it, meshReceivedAt
- * would be moved back by however long the loop waited, which is real time.
+ * No real waiting: the server's clock stands still, except that each request spends the elapsed time of its case
+ * right after its arrival was stamped (steppedClock, test/helpers/inProcess.ts), so every later reading of the
+ * clock (checkDeadline included) sees exactly `meshReceivedAt + elapsed`. Answered in process: no socket matters here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createRuntime } from '../../src/server/runtime.js';
-import { startInProcessServer, type InProcessServer } from '../helpers/inProcess.js';
+import { startInProcessServer, steppedClock, type InProcessServer } from '../helpers/inProcess.js';
 import { appPod, podReview } from '../inject/review.js';
 
-/** The clock the server reads, and the time the next request "spends" before its handler runs. */
-let now = 1_000_000;
+/** The time the next request "spends" before its handler runs, and the server's clock that it moves. */
 let nextElapsedMs = 0;
+const stepped = steppedClock(() => nextElapsedMs);
 let server: InProcessServer;
 
 beforeAll(async () => {
   const runtime = createRuntime(loadConfig({ profile: 'kyma', sets: ['validation.mode=enforce'] }));
-  server = await startInProcessServer(runtime, {
-    clock: () => now,
-    eventLoop: false,
-    beforeReady: (app) => {
-      // Registered after buildServer's own onRequest hook, so it runs after meshReceivedAt = clock() was taken.
-      app.addHook('onRequest', (_request, _reply, done) => {
-        now += nextElapsedMs;
-        done();
-      });
-    },
-  });
+  server = await startInProcessServer(runtime, stepped.options);
 });
 
 afterAll(async () => {
@@ -115,10 +103,10 @@ describe.each(BUDGETS)('deadline with %j (budget %d ms)', (query, budgetMs, show
 
 describe('the clock harness itself', () => {
   it('a request with nothing spent is processed (the hook does not move the clock by itself)', async () => {
-    const before = now;
+    const before = stepped.now();
     const response = await postAfter('/inject?timeout=1ms', podReview(cleanPod()), 0);
     expect(response.allowed).toBe(true);
-    expect(now).toBe(before);
+    expect(stepped.now()).toBe(before);
   });
 
   it('a 1 ms budget: 0 ms spent is in time, 1 ms is not', async () => {

@@ -5,30 +5,14 @@
  * flight complete with 200, and the process exits 0.
  * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
-import { ensureDevCertificates, type DevCertificates } from '../../src/tls/devcert.js';
-import { ensureBuilt, spawnServe } from '../helpers/build.js';
+import { processFixture, spawnServe } from '../helpers/build.js';
 import { waitFor } from '../helpers/wait.js';
 
-let tmp: string;
-let certs: DevCertificates;
-let child: ChildProcess | undefined;
-beforeAll(async () => {
-  ensureBuilt();
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-sigterm-'));
-  certs = await ensureDevCertificates(path.join(tmp, 'certs'), []);
-}, 120_000);
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await rm(tmp, { recursive: true, force: true });
-});
+const fx = processFixture('mesh-webhook-sigterm-', { certificates: true });
 
 interface Answer {
   status: number;
@@ -53,7 +37,7 @@ function request(port: number, p: string, opts: { agent?: https.Agent | false; m
   const req = https.request(`https://127.0.0.1:${port}${p}`, {
     method: opts.method ?? 'GET',
     agent: opts.agent ?? false,
-    ca: certs.ca,
+    ca: fx.certs.ca,
     servername: 'localhost',
     rejectUnauthorized: true,
     timeout: 10_000,
@@ -81,11 +65,11 @@ function review(uid: string): string {
 
 test('SIGTERM with keep-alive connections and requests in flight', async () => {
   const served = spawnServe(
-    ['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', certs.certPath, '--key', certs.keyPath, '--shutdown-delay', '2s'],
-    tmp,
+    ['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert', fx.certs.certPath, '--key', fx.certs.keyPath, '--shutdown-delay', '2s'],
+    fx.tmp,
   );
   const { proc, logs } = served;
-  child = proc;
+  fx.child = proc;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -101,7 +85,7 @@ test('SIGTERM with keep-alive connections and requests in flight', async () => {
   let idleClosed = 0;
   const idle = await Promise.all(
     [0, 1, 2].map(() => {
-      const req = https.request(`https://127.0.0.1:${p}/healthz`, { agent: idleAgent, ca: certs.ca, servername: 'localhost' });
+      const req = https.request(`https://127.0.0.1:${p}/healthz`, { agent: idleAgent, ca: fx.certs.ca, servername: 'localhost' });
       req.on('socket', (s) => {
         if (!(req as unknown as { reusedSocket: boolean }).reusedSocket) s.once('close', () => (idleClosed += 1));
       });
@@ -123,7 +107,7 @@ test('SIGTERM with keep-alive connections and requests in flight', async () => {
       const req = https.request(`https://127.0.0.1:${p}/inject?timeout=30s`, {
         method: 'POST',
         agent,
-        ca: certs.ca,
+        ca: fx.certs.ca,
         servername: 'localhost',
         rejectUnauthorized: true, // the same TLS options as the warm-up request: the agent reuses its connection
         headers: { 'content-type': 'application/json', 'content-length': body.length },

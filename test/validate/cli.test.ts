@@ -2,17 +2,12 @@
  * `mesh-webhook validate` end to end: the built CLI on real files (and stdin), text and JSON output, exit codes,
  * `--list`, bad input naming the document, usage errors, the configuration flags, and 1,000 workloads in one file.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/validate/index.js';
 import { deployment, job, namespace, NS, peerAuthentication, pod, service } from './examples.js';
-import { cliWorkspace, ensureBuilt, parseJsonFindings, yamlStream, type CliWorkspace, type Obj } from './helpers.js';
+import { useCliWorkspace, parseJsonFindings, yamlStream, type Obj } from './helpers.js';
 
-let ws: CliWorkspace;
-beforeAll(() => {
-  ensureBuilt();
-  ws = cliWorkspace();
-}, 120_000);
-afterAll(() => ws?.remove());
+const workspace = useCliWorkspace();
 
 const reserved = (name: string) =>
   deployment(name, { containers: [{ name: 'app', image: 'example.com/app:1', ports: [{ name: 'http', containerPort: 15021 }] }] });
@@ -21,8 +16,8 @@ const udp = (name: string) =>
 
 describe('output', () => {
   it('text: one line per finding (<severity> <code> <object> <path>: <message>) and a summary; exit 1 with an error', () => {
-    const file = ws.file([reserved('api'), udp('dns'), service('web', [{ name: 'web', port: 80 }]), pod('clean')]);
-    const run = ws.run(['validate', '-f', file]);
+    const file = workspace().file([reserved('api'), udp('dns'), service('web', [{ name: 'web', port: 80 }]), pod('clean')]);
+    const run = workspace().run(['validate', '-f', file]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(1);
     expect(run.stdout.split('\n')).toEqual([
@@ -35,7 +30,7 @@ describe('output', () => {
   });
 
   it('json: an array of {code, severity, object, path, message}', () => {
-    const run = ws.run(['validate', '-f', ws.file([reserved('api'), udp('dns')]), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file([reserved('api'), udp('dns')]), '-o', 'json']);
     expect(run.status).toBe(1);
     expect(parseJsonFindings(run.stdout)).toEqual([
       { code: 'MW0101', severity: 'error', object: 'Deployment shop/api', path: 'spec.template.spec.containers[0].ports[0]', message: expect.stringContaining('15021') },
@@ -45,7 +40,7 @@ describe('output', () => {
 
   it('proxy resource annotations with a request above the limit: MW0402 with the paths of both annotations', () => {
     const sized = deployment('sized', {}, { annotations: { 'sidecar.istio.io/proxyMemory': '256Mi', 'sidecar.istio.io/proxyMemoryLimit': '128Mi' } });
-    const run = ws.run(['validate', '-f', ws.file([sized])]);
+    const run = workspace().run(['validate', '-f', workspace().file([sized])]);
     expect(run.status).toBe(1);
     expect(run.stdout.split('\n')[0]).toBe(
       'error MW0402 Deployment shop/sized spec.template.metadata.annotations["sidecar.istio.io/proxyMemory"]: ' +
@@ -63,7 +58,7 @@ describe('output', () => {
         { name: 'istio-proxy', image: 'auto', resources: { requests: { memory: '1Gi' } } },
       ],
     });
-    const run = ws.run(['validate', '-f', ws.file([declared]), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file([declared]), '-o', 'json']);
     expect(run.status).toBe(1);
     expect(parseJsonFindings(run.stdout)).toEqual([
       { code: 'MW0401', severity: 'error', object: 'Deployment shop/declared', path: 'spec.template.spec', message: expect.stringContaining("container istio-proxy would request memory '1Gi' above its limit '128Mi'") },
@@ -71,20 +66,20 @@ describe('output', () => {
   });
 
   it('warnings and info only: exit 0', () => {
-    const run = ws.run(['validate', '-f', ws.file([udp('dns'), service('web', [{ port: 80 }])]), '--output', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file([udp('dns'), service('web', [{ port: 80 }])]), '--output', 'json']);
     expect(run.status).toBe(0);
     expect(parseJsonFindings(run.stdout).map((f) => f.code)).toEqual(['MW0102', 'IST0118']);
   });
 
   it('nothing found: the summary only, exit 0; an empty stream checks nothing', () => {
-    const run = ws.run(['validate', '-f', ws.file([pod('a'), service('a', [{ name: 'http', port: 80 }])])]);
+    const run = workspace().run(['validate', '-f', workspace().file([pod('a'), service('a', [{ name: 'http', port: 80 }])])]);
     expect(run).toEqual({ status: 0, stdout: '0 error(s), 0 warning(s), 0 info (2 objects checked)\n', stderr: '' });
-    expect(ws.run(['validate', '-f', ws.file('---\n---\n'), '-o', 'json'])).toEqual({ status: 0, stdout: '[]\n', stderr: '' });
+    expect(workspace().run(['validate', '-f', workspace().file('---\n---\n'), '-o', 'json'])).toEqual({ status: 0, stdout: '[]\n', stderr: '' });
   });
 
   it('reads stdin with -f -, and the items of v1 Lists', () => {
     const list = { apiVersion: 'v1', kind: 'List', items: [reserved('in-list'), { apiVersion: 'v1', kind: 'List', items: [udp('nested')] }] };
-    const run = ws.run(['validate', '-f', '-', '-o', 'json'], yamlStream([list, pod('p')]));
+    const run = workspace().run(['validate', '-f', '-', '-o', 'json'], yamlStream([list, pod('p')]));
     expect(run.status).toBe(1);
     expect(parseJsonFindings(run.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(['MW0101 Deployment shop/in-list', 'MW0102 Deployment shop/nested']);
   });
@@ -99,7 +94,7 @@ describe('output', () => {
       { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job', namespace: NS }, spec: { template } },
       { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj', namespace: NS }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } } },
     ];
-    const run = ws.run(['validate', '-f', ws.file(kinds), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file(kinds), '-o', 'json']);
     const findings = parseJsonFindings(run.stdout);
     expect(findings.map((f) => `${f.code} ${f.object} ${f.path}`)).toEqual([
       'MW0101 StatefulSet shop/sts spec.template.spec.containers[0].ports[0]',
@@ -112,13 +107,13 @@ describe('output', () => {
   });
 
   it('--list prints every rule with code, severity, title and fix (text and JSON)', () => {
-    const text = ws.run(['validate', '--list']);
+    const text = workspace().run(['validate', '--list']);
     expect(text.status).toBe(0);
     for (const rule of RULES) {
       expect(text.stdout).toMatch(new RegExp(`^${rule.code} +${rule.severity} +${rule.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
       expect(text.stdout).toContain(`fix: ${rule.fix}`);
     }
-    const json = ws.run(['validate', '--list', '-o', 'json']);
+    const json = workspace().run(['validate', '--list', '-o', 'json']);
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(RULES);
   });
@@ -126,7 +121,7 @@ describe('output', () => {
 
 describe('bad input and usage', () => {
   it('bad YAML: a message naming the document, exit 1, no stack', () => {
-    const run = ws.run(['validate', '-f', ws.file(`${yamlStream([pod('ok')])}---\nmetadata: [oops\n`)]);
+    const run = workspace().run(['validate', '-f', workspace().file(`${yamlStream([pod('ok')])}---\nmetadata: [oops\n`)]);
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^error: document 2: invalid YAML: /);
@@ -134,18 +129,18 @@ describe('bad input and usage', () => {
   });
 
   it('a document that is not an object, or a List item without a kind: named, exit 1', () => {
-    const scalar = ws.run(['validate', '-f', ws.file('just a string\n')]);
+    const scalar = workspace().run(['validate', '-f', workspace().file('just a string\n')]);
     expect(scalar.status).toBe(1);
     expect(scalar.stderr).toBe('error: document 1: expected a Kubernetes object (a map with apiVersion and kind); got string "just a string"\n');
-    const item = ws.run(['validate', '-f', ws.file(yamlStream([pod('a'), { apiVersion: 'v1', kind: 'List', items: [{ metadata: { name: 'x' } }] }]))]);
+    const item = workspace().run(['validate', '-f', workspace().file(yamlStream([pod('a'), { apiVersion: 'v1', kind: 'List', items: [{ metadata: { name: 'x' } }] }]))]);
     expect(item.status).toBe(1);
     expect(item.stderr).toBe('error: document 2, items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings\n');
   });
 
   it('a missing file or an invalid configuration: exit 1', () => {
-    const missing = ws.run(['validate', '-f', 'nope.yaml']);
+    const missing = workspace().run(['validate', '-f', 'nope.yaml']);
     expect(missing).toMatchObject({ status: 1, stderr: 'error: manifest file nope.yaml does not exist\n' });
-    const badConfig = ws.run(['validate', '-f', ws.file([pod('a')]), '--set', 'validation.mode=strict']);
+    const badConfig = workspace().run(['validate', '-f', workspace().file([pod('a')]), '--set', 'validation.mode=strict']);
     expect(badConfig.status).toBe(1);
     expect(badConfig.stderr).toMatch(/^error: .*validation\.mode/);
   });
@@ -157,59 +152,59 @@ describe('bad input and usage', () => {
     [['validate', '-f', 'x.yaml', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['validate', '-f', 'x.yaml', '--profile', 'openshift'], /--profile must be one of/],
   ])('usage error %j: exit 2 with the validate usage', (args, message) => {
-    const run = ws.run(args);
+    const run = workspace().run(args);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stderr).toContain('Usage: mesh-webhook validate -f FILE|- [flags]');
   });
 
   it('--help prints the usage, exit 0; the main usage lists validate', () => {
-    const help = ws.run(['validate', '--help']);
+    const help = workspace().run(['validate', '--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('mesh-webhook validate --list');
-    expect(ws.run(['--help']).stdout).toMatch(/^ {2}validate {2}/m);
+    expect(workspace().run(['--help']).stdout).toMatch(/^ {2}validate {2}/m);
   });
 });
 
 describe('configuration flags', () => {
   it('--profile istio does not require a STRICT mesh-wide PeerAuthentication (kyma does)', () => {
-    const file = ws.file([peerAuthentication('default', 'istio-system', { mtls: { mode: 'PERMISSIVE' } })]);
-    expect(parseJsonFindings(ws.run(['validate', '-f', file, '-o', 'json']).stdout).map((f) => f.code)).toEqual(['MW0502']);
-    const istio = ws.run(['validate', '-f', file, '-o', 'json', '--profile', 'istio']);
+    const file = workspace().file([peerAuthentication('default', 'istio-system', { mtls: { mode: 'PERMISSIVE' } })]);
+    expect(parseJsonFindings(workspace().run(['validate', '-f', file, '-o', 'json']).stdout).map((f) => f.code)).toEqual(['MW0502']);
+    const istio = workspace().run(['validate', '-f', file, '-o', 'json', '--profile', 'istio']);
     expect(istio.status).toBe(0);
     expect(parseJsonFindings(istio.stdout)).toEqual([]);
   });
 
   it('--native-sidecars false: a Job gets a classic sidecar (MW0201); --set values.pilot.cni.enabled=true: no MW0301', () => {
-    const jobs = ws.file([job('migrate')]);
-    expect(parseJsonFindings(ws.run(['validate', '-f', jobs, '-o', 'json']).stdout)).toEqual([]);
-    expect(parseJsonFindings(ws.run(['validate', '-f', jobs, '-o', 'json', '--native-sidecars', 'false']).stdout).map((f) => f.code)).toEqual(['MW0201']);
+    const jobs = workspace().file([job('migrate')]);
+    expect(parseJsonFindings(workspace().run(['validate', '-f', jobs, '-o', 'json']).stdout)).toEqual([]);
+    expect(parseJsonFindings(workspace().run(['validate', '-f', jobs, '-o', 'json', '--native-sidecars', 'false']).stdout).map((f) => f.code)).toEqual(['MW0201']);
 
-    const ns = ws.file([namespace('apps', { 'pod-security.kubernetes.io/enforce': 'baseline' })]);
-    expect(ws.run(['validate', '-f', ns, '-o', 'json']).status).toBe(1);
-    expect(ws.run(['validate', '-f', ns, '-o', 'json', '--set', 'values.pilot.cni.enabled=true']).status).toBe(0);
+    const ns = workspace().file([namespace('apps', { 'pod-security.kubernetes.io/enforce': 'baseline' })]);
+    expect(workspace().run(['validate', '-f', ns, '-o', 'json']).status).toBe(1);
+    expect(workspace().run(['validate', '-f', ns, '-o', 'json', '--set', 'values.pilot.cni.enabled=true']).status).toBe(0);
   });
 
   it('--config FILE: namespaceLabels apply to the objects of that namespace', () => {
-    const config = ws.file('namespaceLabels:\n  shop:\n    pod-security.kubernetes.io/enforce: restricted\n', 'config.yaml');
-    const run = ws.run(['validate', '-f', ws.file([pod('a')]), '--config', config, '-o', 'json']);
+    const config = workspace().file('namespaceLabels:\n  shop:\n    pod-security.kubernetes.io/enforce: restricted\n', 'config.yaml');
+    const run = workspace().run(['validate', '-f', workspace().file([pod('a')]), '--config', config, '-o', 'json']);
     expect(run.status).toBe(1);
     expect(parseJsonFindings(run.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(['MW0301 Pod shop/a']);
   });
 
   it('a Namespace in the input supplies the labels of its namespace', () => {
     const labelled = namespace(NS, { 'pod-security.kubernetes.io/enforce': 'baseline' });
-    const run = ws.run(['validate', '-f', ws.file([labelled, pod('a')]), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file([labelled, pod('a')]), '-o', 'json']);
     expect(parseJsonFindings(run.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(['MW0301 Namespace shop', 'MW0301 Pod shop/a']);
     const optedOut = namespace(NS, { 'pod-security.kubernetes.io/enforce': 'baseline', 'istio-injection': 'disabled' });
-    expect(parseJsonFindings(ws.run(['validate', '-f', ws.file([optedOut, pod('a')]), '-o', 'json']).stdout)).toEqual([]);
+    expect(parseJsonFindings(workspace().run(['validate', '-f', workspace().file([optedOut, pod('a')]), '-o', 'json']).stdout)).toEqual([]);
   });
 
   it('suppression annotations work offline too', () => {
     const d = reserved('api');
     d.metadata.annotations = { 'mesh-webhook.kyma-project.io/suppress': 'MW0101' };
     const p = pod('p', { containers: [{ name: 'app', image: 'example.com/app:1', ports: [{ containerPort: 15090 }] }] }, { annotations: { 'galley.istio.io/analyze-suppress': 'MW0101' } });
-    const run = ws.run(['validate', '-f', ws.file([d, p]), '-o', 'json']);
+    const run = workspace().run(['validate', '-f', workspace().file([d, p]), '-o', 'json']);
     expect(run.status).toBe(0);
     expect(parseJsonFindings(run.stdout)).toEqual([]);
   });
@@ -236,8 +231,8 @@ describe('1,000 workloads', () => {
       d.metadata.namespace = `team-${i % 20}`;
       objects.push(d);
     }
-    const file = ws.file(objects, 'thousand.yaml');
-    const json = await ws.runAsync(['validate', '-f', file, '-o', 'json']);
+    const file = workspace().file(objects, 'thousand.yaml');
+    const json = await workspace().runAsync(['validate', '-f', file, '-o', 'json']);
     expect(json.stderr).toBe('');
     expect(json.status).toBe(1);
     const findings = parseJsonFindings(json.stdout);
@@ -246,7 +241,7 @@ describe('1,000 workloads', () => {
     expect(findings).toHaveLength(1100);
     expect(new Set(findings.map((f) => f.object)).size).toBe(1000);
 
-    const text = await ws.runAsync(['validate', '-f', file]);
+    const text = await workspace().runAsync(['validate', '-f', file]);
     expect(text.status).toBe(1);
     expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('100 error(s), 1000 warning(s), 0 info (1000 objects checked)');
   }, 120_000);

@@ -8,14 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/https.js';
 import { deployment, NS, pod } from './examples.js';
-import { cliWorkspace, ensureBuilt, parseJsonFindings, postValidate, runtime, validationReview, type CliWorkspace, type JsonFinding, type Obj } from './helpers.js';
+import { useCliWorkspace, parseJsonFindings, postValidate, runtime, validationReview, type JsonFinding, type Obj } from './helpers.js';
 
-let ws: CliWorkspace;
-beforeAll(() => {
-  ensureBuilt();
-  ws = cliWorkspace();
-}, 120_000);
-afterAll(() => ws?.remove());
+const workspace = useCliWorkspace();
 
 const ann = (key: string) => `spec.template.metadata.annotations["${key}"]`;
 const withAnnotations = (name: string, annotations: Record<string, string>) => deployment(name, {}, { annotations });
@@ -92,7 +87,7 @@ const PATHS: { what: string; object: Obj; kyma: string[]; istio: string[] }[] = 
 (PATHS.at(-1)!.object.spec.template.metadata as Obj).annotations = { 'sidecar.istio.io/status': '{"containers":["vault-agent"]}' };
 
 function findings(args: string[], objects: Obj[]): JsonFinding[] {
-  const run = ws.run(['validate', '-f', ws.file(objects), '-o', 'json', ...args]);
+  const run = workspace().run(['validate', '-f', workspace().file(objects), '-o', 'json', ...args]);
   expect(run.stderr).toBe('');
   return parseJsonFindings(run.stdout);
 }
@@ -134,9 +129,9 @@ describe('mesh-webhook validate', () => {
   it('kyma with the privilege set by the operator: no finding; exit codes 1 and 0', () => {
     const tproxy = withAnnotations('tproxy', { 'sidecar.istio.io/interceptionMode': 'TPROXY' });
     const bind = withAnnotations('bind', { 'sidecar.istio.io/capNetBindService': 'true' });
-    const file = ws.file([tproxy]);
-    expect(ws.run(['validate', '-f', file, '-o', 'json']).status).toBe(1);
-    const operator = ws.run(['validate', '-f', file, '-o', 'json', '--set', 'meshConfig.defaultConfig.interceptionMode=TPROXY']);
+    const file = workspace().file([tproxy]);
+    expect(workspace().run(['validate', '-f', file, '-o', 'json']).status).toBe(1);
+    const operator = workspace().run(['validate', '-f', file, '-o', 'json', '--set', 'meshConfig.defaultConfig.interceptionMode=TPROXY']);
     expect(operator.status).toBe(0);
     expect(parseJsonFindings(operator.stdout)).toEqual([]);
     expect(byObject(findings(['--set', 'values.global.proxy.capNetBindService=true'], [bind]), 'bind')).toEqual([`IST0108 ${ann('sidecar.istio.io/capNetBindService')}`]);
