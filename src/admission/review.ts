@@ -11,6 +11,7 @@
 import type { InjectionOutcome, Injector, PodSubject, RejectionCategory } from '../inject/api.js';
 import type { DecisionRule, DecisionTrace } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
+import { describeValue } from '../util/describeValue.js';
 import { isPlainObject } from '../util/json.js';
 import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
 
@@ -103,14 +104,6 @@ export class AdmissionReviewError extends Error {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
-
 // JSON.parse turns `"__proto__"` keys into own properties, harmless by themselves but a prototype-pollution
 // vector for any later deep merge. Kubernetes objects never carry such keys, so a body with one is refused.
 // The scan only runs when the raw text could contain one (substring tests first: a `\u` escape could spell either).
@@ -166,7 +159,7 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
 /** Check that a parsed body is an AdmissionReview request (v1 or v1beta1) with `request.uid`. */
 export function validateAdmissionReview(value: unknown): AdmissionReviewRequest {
   if (!isPlainObject(value)) {
-    throw new AdmissionReviewError('body', `request body must be an AdmissionReview JSON object, got ${describe(value)}`);
+    throw new AdmissionReviewError('body', `request body must be an AdmissionReview JSON object, got ${describeValue(value)}`);
   }
   const { apiVersion, kind, request } = value;
   if (apiVersion === undefined) {
@@ -178,21 +171,21 @@ export function validateAdmissionReview(value: unknown): AdmissionReviewRequest 
   if (typeof apiVersion !== 'string' || !(ADMISSION_API_VERSIONS as readonly string[]).includes(apiVersion)) {
     throw new AdmissionReviewError(
       'apiVersion',
-      `apiVersion ${describe(apiVersion)} is not supported; expected one of ${ADMISSION_API_VERSIONS.join(', ')}`,
+      `apiVersion ${describeValue(apiVersion)} is not supported; expected one of ${ADMISSION_API_VERSIONS.join(', ')}`,
     );
   }
   if (kind === undefined) throw new AdmissionReviewError('kind', 'kind is missing; expected "AdmissionReview"');
   if (kind !== 'AdmissionReview') {
-    throw new AdmissionReviewError('kind', `kind ${describe(kind)} is not supported; expected "AdmissionReview"`);
+    throw new AdmissionReviewError('kind', `kind ${describeValue(kind)} is not supported; expected "AdmissionReview"`);
   }
   if (request === undefined || request === null) {
     throw new AdmissionReviewError('request', 'request is missing; an AdmissionReview sent to a webhook must carry request');
   }
-  if (!isPlainObject(request)) throw new AdmissionReviewError('request', `request must be an object, got ${describe(request)}`);
+  if (!isPlainObject(request)) throw new AdmissionReviewError('request', `request must be an object, got ${describeValue(request)}`);
   const uid = request['uid'];
   if (uid === undefined || uid === null) throw new AdmissionReviewError('request.uid', 'request.uid is missing');
   if (typeof uid !== 'string') {
-    throw new AdmissionReviewError('request.uid', `request.uid must be a string, got ${describe(uid)}`);
+    throw new AdmissionReviewError('request.uid', `request.uid must be a string, got ${describeValue(uid)}`);
   }
   if (uid.length === 0) throw new AdmissionReviewError('request.uid', 'request.uid must not be empty');
   return value as unknown as AdmissionReviewRequest;
@@ -309,7 +302,7 @@ export function notAPodReason(request: AdmissionRequest): string | undefined {
   }
   const object = request.object;
   if (object === undefined || object === null) return 'request.object is missing';
-  if (!isPlainObject(object)) return `request.object is ${describe(object)}`;
+  if (!isPlainObject(object)) return `request.object is ${describeValue(object)}`;
   const objectKind = object['kind'];
   if (objectKind !== undefined && objectKind !== 'Pod') {
     const apiVersion = typeof object['apiVersion'] === 'string' ? `${object['apiVersion']} ` : '';

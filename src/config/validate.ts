@@ -5,6 +5,7 @@ import { checkSidecarImages } from './imageReference.js';
 import { checkIstioKeys } from './istioKeys.js';
 import { PROFILE_NAMES } from './profiles.js';
 import { ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
+import { describeValue } from '../util/describeValue.js';
 
 /** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
 const KEY_SET: Record<keyof InjectorConfig, true> = {
@@ -169,15 +170,9 @@ function validateMeshConfig(mesh: JsonObject): void {
 
 // ---- building blocks ------------------------------------------------------------------------------------------
 
-/** Renders a bad value for an error message (short, JSON-ish, with its type when that helps). */
+/** A bad value in a configuration error: its type, and what a list or map holds (src/util/describeValue.ts). */
 export function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
-  const json = JSON.stringify(v) ?? String(v);
-  const text = json.length > 80 ? `${json.slice(0, 77)}...` : json;
-  if (Array.isArray(v)) return `the list ${text}`;
-  if (isPlainObject(v)) return `the map ${text}`;
-  return `${text} (${v === null ? 'null' : typeof v})`;
+  return describeValue(v, { content: true });
 }
 
 function fail(path: string, v: unknown, expected: string): never {

@@ -3,7 +3,7 @@ import type { InjectionOutcome, Injector, WorkloadRef } from '../inject/api.js';
 import type { JsonObject, Pod } from '../k8s/types.js';
 import { isPlainObject } from '../util/json.js';
 import { isList, podTemplateShape, type PodTemplateShape } from './kinds.js';
-import { kindOfValue } from '../util/kindOfValue.js';
+import { describeValue } from '../util/describeValue.js';
 
 export interface KubeInjectResult {
   /** The manifests, every document followed by `---\n` (like istioctl). */
@@ -61,7 +61,7 @@ interface Context {
 /** Injects one object in place; returns whether it changed. */
 function injectObject(obj: unknown, ctx: Context): boolean {
   if (!isPlainObject(obj)) {
-    throw new ManifestError(ctx.document, `${ctx.where}: expected a Kubernetes object (a map with apiVersion and kind); got ${kindOfValue(obj)}`);
+    throw new ManifestError(ctx.document, `${ctx.where}: expected a Kubernetes object (a map with apiVersion and kind); got ${describeValue(obj)}`);
   }
   const { apiVersion, kind } = obj;
   if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') {
@@ -76,7 +76,7 @@ function injectListItems(list: JsonObject, ctx: Context): boolean {
   const { items } = list;
   if (items === undefined || items === null) return false;
   if (!Array.isArray(items)) {
-    throw new ManifestError(ctx.document, `${ctx.where} (List): items must be a list; got ${kindOfValue(items)}`);
+    throw new ManifestError(ctx.document, `${ctx.where} (List): items must be a list; got ${describeValue(items)}`);
   }
   let changed = false;
   items.forEach((item, i) => {
@@ -96,11 +96,11 @@ function injectWorkload(obj: JsonObject, apiVersion: string, kind: string, shape
   const template = shape.template.length === 0 ? obj : mapAt(obj, shape.template, fail);
   const specPath = [...shape.template, 'spec'].join('.');
   const podSpec = template.spec;
-  if (!isPlainObject(podSpec)) fail(`${specPath} must be a pod spec (a map with containers); got ${kindOfValue(podSpec)}`);
+  if (!isPlainObject(podSpec)) fail(`${specPath} must be a pod spec (a map with containers); got ${describeValue(podSpec)}`);
   checkContainers(podSpec as JsonObject, specPath, fail);
   const metadataOwner = shape.metadataOwner ? mapAt(obj, shape.metadataOwner, fail) : template;
   const podMeta = metadataOwner.metadata ?? {};
-  if (!isPlainObject(podMeta)) fail(`${[...(shape.metadataOwner ?? shape.template), 'metadata'].join('.')} must be a map; got ${kindOfValue(podMeta)}`);
+  if (!isPlainObject(podMeta)) fail(`${[...(shape.metadataOwner ?? shape.template), 'metadata'].join('.')} must be a map; got ${describeValue(podMeta)}`);
 
   const pod = clone<Pod>({ metadata: podMeta, spec: podSpec });
   // istioctl names the object by the template's own name when it has one, else the workload's.
@@ -151,17 +151,17 @@ function setMetadata(owner: JsonObject, metadata: JsonObject): void {
 function checkContainers(spec: JsonObject, specPath: string, fail: (message: string) => never): void {
   const { containers, initContainers } = spec;
   if (!Array.isArray(containers) || containers.length === 0) {
-    fail(`${specPath}.containers must be a non-empty list of containers; got ${kindOfValue(containers)}`);
+    fail(`${specPath}.containers must be a non-empty list of containers; got ${describeValue(containers)}`);
   }
   checkNamed(containers as unknown[], `${specPath}.containers`, fail);
   if (initContainers === undefined || initContainers === null) return;
-  if (!Array.isArray(initContainers)) fail(`${specPath}.initContainers must be a list of containers; got ${kindOfValue(initContainers)}`);
+  if (!Array.isArray(initContainers)) fail(`${specPath}.initContainers must be a list of containers; got ${describeValue(initContainers)}`);
   checkNamed(initContainers as unknown[], `${specPath}.initContainers`, fail);
 }
 
 function checkNamed(list: unknown[], path: string, fail: (message: string) => never): void {
   list.forEach((c, i) => {
-    if (!isPlainObject(c)) fail(`${path}[${i}] must be a container (a map); got ${kindOfValue(c)}`);
+    if (!isPlainObject(c)) fail(`${path}[${i}] must be a container (a map); got ${describeValue(c)}`);
     else if (typeof c.name !== 'string' || c.name === '') fail(`${path}[${i}].name must be a non-empty string`);
   });
 }
@@ -173,7 +173,7 @@ function mapAt(root: JsonObject, path: readonly string[], fail: (message: string
     const next = node[key];
     if (!isPlainObject(next)) {
       const field = path.slice(0, i + 1).join('.');
-      fail(next === undefined || next === null ? `${field} is missing` : `${field} must be a map; got ${kindOfValue(next)}`);
+      fail(next === undefined || next === null ? `${field} is missing` : `${field} must be a map; got ${describeValue(next)}`);
     }
     node = next as JsonObject;
   });

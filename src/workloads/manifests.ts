@@ -5,7 +5,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { asString, isPlainObject } from '../util/json.js';
-import { kindOfValue } from '../util/kindOfValue.js';
+import { describeValue } from '../util/describeValue.js';
 import { apiGroup, isList } from './kinds.js';
 import { ManifestError } from './kubeInject.js';
 
@@ -48,7 +48,7 @@ export function readObjects(yamlText: string): ManifestObject[] {
   const out: ManifestObject[] = [];
   const add = (value: unknown, document: number, where: string): void => {
     if (!isPlainObject(value)) {
-      throw new ManifestError(document, `${where}: expected a Kubernetes object (a map with apiVersion and kind); got ${kindOfValue(value)}`);
+      throw new ManifestError(document, `${where}: expected a Kubernetes object (a map with apiVersion and kind); got ${describeValue(value)}`);
     }
     const { apiVersion, kind } = value;
     if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') {
@@ -57,7 +57,7 @@ export function readObjects(yamlText: string): ManifestObject[] {
     if (isList(apiVersion, kind)) {
       const { items } = value;
       if (items === undefined || items === null) return;
-      if (!Array.isArray(items)) throw new ManifestError(document, `${where} (List): items must be a list; got ${kindOfValue(items)}`);
+      if (!Array.isArray(items)) throw new ManifestError(document, `${where} (List): items must be a list; got ${describeValue(items)}`);
       items.forEach((item, i) => add(item, document, `${where}, items[${i}]`));
       return;
     }

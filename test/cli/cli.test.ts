@@ -418,7 +418,7 @@ describe('-f given more than once (as kubectl: every file, in order)', () => {
     const scalar = file('just a string\n');
     expect(cli(['validate', '-f', deploymentFile(), '-f', scalar])).toMatchObject({
       status: 1,
-      stderr: `error: ${scalar}: document 1: expected a Kubernetes object (a map with apiVersion and kind); got string "just a string"\n`,
+      stderr: `error: ${scalar}: document 1: expected a Kubernetes object (a map with apiVersion and kind); got "just a string"\n`,
     });
   });
 

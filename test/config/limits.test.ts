@@ -31,10 +31,10 @@ describe('limits', () => {
   });
 
   test.each([
-    ['limits.labels=0', 'config limits.labels: must be an integer 1..100000000; got 0 (number)'],
-    ['limits.ports=1.5', 'config limits.ports: must be an integer 1..100000000; got 1.5 (number)'],
+    ['limits.labels=0', 'config limits.labels: must be an integer 1..100000000; got number 0'],
+    ['limits.ports=1.5', 'config limits.ports: must be an integer 1..100000000; got number 1.5'],
     ['limits.env="many"', 'config limits.env: must be an integer 1..100000000; got "many"'],
-    ['limits.volumes=100000001', 'config limits.volumes: must be an integer 1..100000000; got 100000001 (number)'],
+    ['limits.volumes=100000001', 'config limits.volumes: must be an integer 1..100000000; got number 100000001'],
     ['limits.lables=5', 'config limits.lables: must be absent: the keys are labels, annotations, annotationBytes, containers, env, ports, volumes, volumeMounts, jsonTokens; got "lables"'],
   ])('%s is refused naming the key', (set, message) => {
     expect(() => loadConfig({ sets: [set] })).toThrow(ConfigError);

@@ -226,7 +226,7 @@ describe('loadConfig: --set', () => {
 
   it('a number inside a JSON map has lost its text: the message asks for quotes without an altered value', () => {
     const err = configError(() => loadConfig({ sets: ['values.global={"tag":1.30}'] }));
-    expect(err.message).toBe('config values.global.tag: must be a string: write it in quotes exactly as meant (e.g. "1.30", not 1.30); got 1.3 (number)');
+    expect(err.message).toBe('config values.global.tag: must be a string: write it in quotes exactly as meant (e.g. "1.30", not 1.30); got number 1.3');
   });
 });
 

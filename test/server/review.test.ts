@@ -116,7 +116,7 @@ describe('validateAdmissionReview', () => {
   });
 
   test.each([
-    [[], 'body', /AdmissionReview JSON object, got an array/],
+    [[], 'body', /AdmissionReview JSON object, got a list/],
     ['x', 'body', /got "x"/],
     [{ ...ok, apiVersion: undefined }, 'apiVersion', /apiVersion is missing/],
     [{ ...ok, apiVersion: 'admission.k8s.io/v2' }, 'apiVersion', /apiVersion "admission\.k8s\.io\/v2" is not supported/],
@@ -213,7 +213,7 @@ describe('admit', () => {
     delete review.request.object;
     expect(notAPodReason(review.request)).toBe('request.object is missing');
     review.request.object = [1];
-    expect(notAPodReason(review.request)).toBe('request.object is an array');
+    expect(notAPodReason(review.request)).toBe('request.object is a list');
     review.request.object = { apiVersion: 'apps/v1', kind: 'Deployment' };
     delete review.request.kind;
     expect(notAPodReason(review.request)).toBe('apps/v1 Deployment');

@@ -289,7 +289,7 @@ describe('a body that is not an AdmissionReview is denied with an AdmissionRevie
     expectDenial(await server.postJson('/inject', Buffer.from([0, 1, 2, 3, 4, 5])), denial('', 'mesh-webhook: request body is not valid JSON: Unexpected token \'\u0000\', "\u0000\u0001\u0002\u0003\u0004\u0005" is not valid JSON'));
     expectDenial(await server.postJson('/inject', '{"apiVersion": "admission.k8s.io/v1",'), denial('', 'mesh-webhook: request body is not valid JSON: Expected double-quoted property name in JSON at position 37 (line 1 column 38)'));
     expectDenial(await server.postJson('/inject', 'null'), denial('', 'mesh-webhook: request body must be an AdmissionReview JSON object, got null'));
-    expectDenial(await server.postJson('/validate', '[]'), denial('', 'mesh-webhook: request body must be an AdmissionReview JSON object, got an array'));
+    expectDenial(await server.postJson('/validate', '[]'), denial('', 'mesh-webhook: request body must be an AdmissionReview JSON object, got a list'));
   });
 
   test('a review without request or uid, or with an empty uid, or a bad apiVersion/kind: the field named, apiVersion and uid echoed when usable', async () => {

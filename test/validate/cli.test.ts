@@ -131,7 +131,7 @@ describe('bad input and usage', () => {
   it('a document that is not an object, or a List item without a kind: named, exit 1', () => {
     const scalar = workspace().run(['validate', '-f', workspace().file('just a string\n')]);
     expect(scalar.status).toBe(1);
-    expect(scalar.stderr).toBe('error: document 1: expected a Kubernetes object (a map with apiVersion and kind); got string "just a string"\n');
+    expect(scalar.stderr).toBe('error: document 1: expected a Kubernetes object (a map with apiVersion and kind); got "just a string"\n');
     const item = workspace().run(['validate', '-f', workspace().file(yamlStream([pod('a'), { apiVersion: 'v1', kind: 'List', items: [{ metadata: { name: 'x' } }] }]))]);
     expect(item.status).toBe(1);
     expect(item.stderr).toBe('error: document 2, items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings\n');
