@@ -1,4 +1,4 @@
-import type { ServeClusterArgs } from '../cluster/integration.js';
+import type { ServeClusterArgs } from '../server/clusterIntegration.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
@@ -17,7 +17,7 @@ export class UsageError extends Error {
   }
 }
 
-export type { ServeClusterArgs } from '../cluster/integration.js';
+export type { ServeClusterArgs } from '../server/clusterIntegration.js';
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
 export interface InjectArgs {
@@ -63,7 +63,7 @@ export interface ServeArgs {
    */
   overload?: ServeOverloadArgs | false;
   config: LoadConfigOptions;
-  /** Cluster access and certificate management (absent: defaults resolved at start, see src/cluster/integration.ts). */
+  /** Cluster access and certificate management (absent: defaults resolved at start, see src/server/clusterIntegration.ts). */
   cluster?: ServeClusterArgs;
 }
 

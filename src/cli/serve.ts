@@ -1,6 +1,6 @@
 import { loadConfigWithNotes } from '../config/load.js';
 import { configBaseline } from '../reload/config.js';
-import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../cluster/integration.js';
+import { ClusterConfigError, serveClusterOptions, startClusterIntegration } from '../server/clusterIntegration.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createRuntime } from '../server/runtime.js';
 import { createServiceLogger } from '../server/logger.js';

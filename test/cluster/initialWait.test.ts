@@ -16,7 +16,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClusterCache } from '../../src/cluster/cache.js';
 import type { ClusterClient, ObjectInformer } from '../../src/cluster/client.js';
-import { startClusterIntegration, type ClusterIntegration } from '../../src/cluster/integration.js';
+import { startClusterIntegration, type ClusterIntegration } from '../../src/server/clusterIntegration.js';
 import { recordingLogger } from './helpers.js';
 
 /** Let real I/O and promise chains run (setImmediate is not faked). */

@@ -9,7 +9,7 @@ import {
   serveClusterOptions,
   startClusterIntegration,
   type ClusterIntegration,
-} from '../../src/cluster/integration.js';
+} from '../../src/server/clusterIntegration.js';
 import { NAMESPACE, recordingLogger, startHarness, type Harness } from './helpers.js';
 
 describe('startClusterIntegration', () => {

@@ -1,7 +1,7 @@
 /** serve() with self-managed certificates from startClusterIntegration, against the API double (end to end). */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startClusterIntegration, type ClusterIntegration } from '../../src/cluster/integration.js';
-import { serveClusterOptions } from '../../src/cluster/integration.js';
+import { startClusterIntegration, type ClusterIntegration } from '../../src/server/clusterIntegration.js';
+import { serveClusterOptions } from '../../src/server/clusterIntegration.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createRuntime } from '../../src/server/runtime.js';

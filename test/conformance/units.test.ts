@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
-import { startClusterIntegration } from '../../src/cluster/integration.js';
+import { startClusterIntegration } from '../../src/server/clusterIntegration.js';
 import { createRuntime } from '../../src/server/runtime.js';
 import { recordingLogger } from '../cluster/helpers.js';
 import { ensureBuilt } from '../helpers/build.js';

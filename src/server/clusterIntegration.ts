@@ -15,9 +15,9 @@ import {
   serviceAccountNamespace,
   type ClusterClient,
   type ConnectOptions,
-} from './client.js';
-import { ClusterCache, type ClusterLogger, type RetryOptions } from './cache.js';
-import type { ClusterView } from './view.js';
+} from '../cluster/client.js';
+import { ClusterCache, type ClusterLogger, type RetryOptions } from '../cluster/cache.js';
+import type { ClusterView } from '../cluster/view.js';
 import {
   startSelfManagedCertificates,
   type SelfManagedCertificates,
@@ -26,9 +26,9 @@ import {
 } from '../certs/selfManaged.js';
 import type { WebhookNames } from '../certs/caBundle.js';
 import { serviceDnsNames } from '../certs/selfManaged.js';
-import { startFailurePolicyControl, type FailurePolicyControl } from './failurePolicy.js';
+import { startFailurePolicyControl, type FailurePolicyControl } from '../cluster/failurePolicy.js';
 
-export { ClusterConfigError } from './client.js';
+export { ClusterConfigError } from '../cluster/client.js';
 export { CERTIFICATE_MODES, resolveCertificateMode, type CertificateMode } from '../certs/mode.js';
 export type { ServingCertificate } from '../certs/selfManaged.js';
 
