@@ -6,31 +6,30 @@
  *
  * Shutdown (SIGTERM, or `shutdown()`): the drain in src/server/lifecycle.ts (not ready at once, serve on for the drain
  * delay, then close with requests in flight finishing); SIGUSR2 toggles debug logging (src/server/logLevelToggle.ts);
- * the starting certificate comes from src/tls/servingCertificate.ts.
+ * the starting certificate and the development banner come from src/tls/servingCertificate.ts, the file watches
+ * from src/reload/serveFiles.ts.
  *
  * Overload: the load-shedding guard (src/server/overload.ts) is on by default: under overload, /inject answers
  * at once `allowed: false`, code 429 with a retry delay, and /validate HTTP 429 with `Retry-After`; its metrics go to
  * the server's registry. It stops with the server (app.close()).
  */
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { createServiceLogger } from './logger.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createMetrics, type WebhookMetrics } from '../metrics.js';
-import { recordCertificateExpiry, watchCertificates, type CertificateReloader } from '../reload/certificates.js';
-import { watchConfig, type ConfigReloader } from '../reload/config.js';
+import { recordCertificateExpiry } from '../reload/certificates.js';
+import { watchServeFiles, type ServeFiles } from '../reload/serveFiles.js';
 import type { TlsMaterial } from '../tls/load.js';
 import { buildServer, updateCertificates, type WebhookServer } from './app.js';
 import { createRuntime, runtimeReader, type RuntimeSource, type WebhookRuntime } from './runtime.js';
 import { ListenError } from './listenError.js';
 import { startLifecycle } from './lifecycle.js';
 import { logLevelToggle } from './logLevelToggle.js';
-import { startingCertificate } from '../tls/servingCertificate.js';
+import { developmentBanner, startingCertificate } from '../tls/servingCertificate.js';
 import { DEFAULT_METRICS_HOST, startMetricsListener, type MetricsListener } from './metricsListener.js';
 import { EVENT_LOOP_DELAY, OVERLOAD_SHED, OVERLOAD_SHED_RATIO, type OverloadGuard, type OverloadGuardOptions } from './overload.js';
 import { loadClientCa } from './tls.js';
-import { shellQuote } from '../util/shellQuote.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS } from './defaults.js';
 
 export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SHUTDOWN_DELAY_MS };
@@ -150,12 +149,6 @@ export interface RunningServer {
   closed: Promise<void>;
 }
 
-/** A path relative to the working directory when it is inside it (shorter to paste), else absolute. */
-function displayPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
-}
-
 function urlHost(address: string): string {
   if (address === '0.0.0.0' || address === '::' || address === '') return 'localhost';
   return address.includes(':') ? `[${address}]` : address;
@@ -237,39 +230,20 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const arrived = opts.selfManaged?.current();
   if (arrived && arrived.cert !== tls.cert) setCertificates(arrived);
 
-  const reloadLogger = logger.child({ component: 'reload' });
-  const debounce = opts.reloadDebounceMs !== undefined ? { debounceMs: opts.reloadDebounceMs } : {};
-  let configReloader: ConfigReloader | undefined;
-  let certReloader: CertificateReloader | undefined;
+  let files: ServeFiles;
   try {
-    if (opts.reloadConfig) {
-      const { load, baseline, compile } = opts.reloadConfig;
-      configReloader = watchConfig<WebhookRuntime>({
-        load,
-        apply: setInjector,
-        // The injector and the validator are compiled in the same step and installed with one assignment.
-        compile: compile ?? ((config: InjectorConfig) => createRuntime(config)),
-        logger: reloadLogger,
-        metrics,
-        ...(baseline !== undefined ? { baseline } : {}),
-        ...debounce,
-      });
-    }
-    if (opts.certFile !== undefined && opts.keyFile !== undefined && (opts.watchCertificates ?? true)) {
-      certReloader = watchCertificates({
-        certFile: opts.certFile,
-        keyFile: opts.keyFile,
-        apply: setCertificates,
-        logger: reloadLogger,
-        metrics,
-        ...(certBaseline !== undefined ? { baseline: certBaseline } : {}),
-        ...debounce,
-      });
-    }
-    await Promise.all([configReloader?.ready, certReloader?.ready]);
+    files = await watchServeFiles<WebhookRuntime>({
+      ...(opts.reloadConfig
+        ? { config: { ...opts.reloadConfig, compile: opts.reloadConfig.compile ?? ((config: InjectorConfig) => createRuntime(config)), apply: setInjector } }
+        : {}),
+      ...(opts.certFile !== undefined && opts.keyFile !== undefined && (opts.watchCertificates ?? true)
+        ? { certificates: { certFile: opts.certFile, keyFile: opts.keyFile, ...(certBaseline !== undefined ? { baseline: certBaseline } : {}), apply: setCertificates } }
+        : {}),
+      logger: logger.child({ component: 'reload' }),
+      metrics,
+      ...(opts.reloadDebounceMs !== undefined ? { debounceMs: opts.reloadDebounceMs } : {}),
+    });
   } catch (err) {
-    configReloader?.close();
-    certReloader?.close();
     await metricsListener?.close();
     await app.close();
     throw err;
@@ -288,8 +262,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       shuttingDown = true;
     },
     async closeResources() {
-      configReloader?.close();
-      certReloader?.close();
+      files.close();
       if (logLevelSignal) process.removeListener('SIGUSR2', toggleDebugLogging);
       await Promise.all([app.close(), metricsListener?.close()]);
     },
@@ -300,19 +273,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   logger.info({ address: boundAddress, port: boundPort, url }, 'mesh-webhook listening');
   if (metricsListener) logger.info({ address: metricsListener.address, port: metricsListener.port, url: metricsListener.url }, 'metrics listening');
 
-  if (dev) {
-    const ca = shellQuote(displayPath(dev.caPath));
-    const sample = shellQuote(displayPath(dev.samplePath));
-    out.write(
-      [
-        `mesh-webhook is serving https on ${boundAddress}:${boundPort} (POST /inject, POST /validate, ${opts.explain ? 'POST /explain, ' : ''}GET /healthz, GET /readyz)`,
-        `Development certificates ${dev.generated ? 'created' : 'reused'}; clients trust the CA in ${displayPath(dev.caPath)}`,
-        `Try it with a sample AdmissionReview (a Deployment's pod in namespace default):`,
-        `  curl --cacert ${ca} -H 'Content-Type: application/json' --data @${sample} ${url}/inject`,
-        '',
-      ].join('\n'),
-    );
-  }
+  if (dev) out.write(developmentBanner(dev, { address: boundAddress, port: boundPort, url, explain: opts.explain === true }));
 
   return {
     port: boundPort,

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sampleAdmissionReview } from '../admission/sample.js';
 import { certificateBaseline } from '../reload/certificates.js';
+import { shellQuote } from '../util/shellQuote.js';
 import { DEFAULT_DEV_CERT_DIR, ensureDevCertificates, generateDevCertificates } from './devcert.js';
 import { CertificateError, loadCertificates, type TlsMaterial } from './load.js';
 
@@ -55,4 +56,26 @@ export async function startingCertificate(opts: CertificateSourceOptions): Promi
       `development certificates cannot be kept in ${path.resolve(dir)} (${(err as Error).message}): run serve in a writable directory, or serve your own certificate with --cert FILE --key FILE`,
     );
   }
+}
+
+/** A path relative to the working directory when it is inside it (shorter to paste), else absolute. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** What `npm start` prints with development certificates: where it listens, the CA, and a curl to paste. */
+export function developmentBanner(
+  dev: NonNullable<ServingCertificateStart['dev']>,
+  listener: { address: string; port: number; url: string; explain: boolean },
+): string {
+  const ca = shellQuote(displayPath(dev.caPath));
+  const sample = shellQuote(displayPath(dev.samplePath));
+  return [
+    `mesh-webhook is serving https on ${listener.address}:${listener.port} (POST /inject, POST /validate, ${listener.explain ? 'POST /explain, ' : ''}GET /healthz, GET /readyz)`,
+    `Development certificates ${dev.generated ? 'created' : 'reused'}; clients trust the CA in ${displayPath(dev.caPath)}`,
+    `Try it with a sample AdmissionReview (a Deployment's pod in namespace default):`,
+    `  curl --cacert ${ca} -H 'Content-Type: application/json' --data @${sample} ${listener.url}/inject`,
+    '',
+  ].join('\n');
 }
