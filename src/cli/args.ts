@@ -1,24 +1,15 @@
-import type { ServeClusterArgs } from '../server/clusterIntegration.js';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/**
+ * The command line: which command, with what. Each command's flags are checked here (serve's in serveArgs.ts); what
+ * they share is in parse.ts; the usage text in usage.ts.
+ */
+import type { ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
-import { PROFILE_NAMES } from '../config/profiles.js';
-import type { ProfileName } from '../config/types.js';
-import { CERTIFICATE_MODES, type CertificateMode } from '../certs/mode.js';
-import { parseGoDuration } from '../server/params.js';
+import { CONFIG_OPTIONS, configOptions, manifestFilenames, NAME, parse, UsageError, type CommandName } from './parse.js';
+import { parseServe, type ServeArgs } from './serveArgs.js';
 
-/** A command line that cannot be understood: print the message and the usage, exit 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: CommandName,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-export type { ServeClusterArgs } from '../server/clusterIntegration.js';
-export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
+// The command line's entry points for main.ts and the tests.
+export { UsageError, type CommandName } from './parse.js';
+export type { ServeArgs } from './serveArgs.js';
 
 export interface InjectArgs {
   /** -f: manifest files in the order given (`-` for stdin, at most once). */
@@ -36,44 +27,6 @@ export type ValidateArgs =
   | { list: false; filenames: string[]; output: ValidateOutput; config: LoadConfigOptions }
   /** Print the rules. */
   | { list: true; output: ValidateOutput };
-
-export interface ServeArgs {
-  /** Absent: serve()'s default (8443). */
-  port?: number;
-  /** --metrics-port: plain-HTTP /metrics listener; absent: 9090; 0: none. */
-  metricsPort?: number;
-  /** --metrics-host; absent: 127.0.0.1. */
-  metricsHost?: string;
-  /** Absent: serve()'s default (127.0.0.1; a pod asks for 0.0.0.0). */
-  host?: string;
-  /** --explain: serve POST /explain (off by default). */
-  explain?: boolean;
-  /** --max-connections N: connections held at most; absent: serve()'s default (1000). */
-  maxConnections?: number;
-  certFile?: string;
-  keyFile?: string;
-  /** --client-ca FILE: require the API server's client certificate on the admission routes. */
-  clientCaFile?: string;
-  logLevel?: LogLevel;
-  /** Drain delay after SIGTERM in ms; absent: serve()'s default (5 s). */
-  shutdownDelayMs?: number;
-  /**
-   * The overload guard (load shedding of /inject and /validate): `false` with --no-overload-guard; otherwise the
-   * values given (--overload-target-delay, --overload-max-in-flight), absent ones the guard's defaults.
-   */
-  overload?: ServeOverloadArgs | false;
-  config: LoadConfigOptions;
-  /** Cluster access and certificate management (absent: defaults resolved at start, see src/server/clusterIntegration.ts). */
-  cluster?: ServeClusterArgs;
-}
-
-export interface ServeOverloadArgs {
-  /** --overload-target-delay in ms; absent: the guard's default (500 ms). */
-  targetDelayMs?: number;
-  /** --overload-max-in-flight; absent: the guard's default (1000). */
-  maxInFlight?: number;
-}
-
 
 export const EXPLAIN_OUTPUTS = ['text', 'json'] as const;
 export type ExplainOutput = (typeof EXPLAIN_OUTPUTS)[number];
@@ -119,24 +72,6 @@ export type Invocation =
   | { command: 'help'; topic?: CommandName }
   | { command: 'version' };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const MAX_CONNECTIONS_MAX = 1_000_000;
-/** Bounds of --overload-target-delay (ms): up to the API server's largest webhook timeout. */
-export const OVERLOAD_TARGET_DELAY_MIN_MS = 10;
-export const OVERLOAD_TARGET_DELAY_MAX_MS = 30_000;
-export const OVERLOAD_MAX_IN_FLIGHT_MAX = 1_000_000;
-
-const CONFIG_OPTIONS = {
-  profile: { type: 'string' },
-  config: { type: 'string' },
-  values: { type: 'string', multiple: true },
-  mesh: { type: 'string', multiple: true },
-  set: { type: 'string', multiple: true },
-  'native-sidecars': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
 
 const INJECT_OPTIONS = {
   ...CONFIG_OPTIONS,
@@ -171,29 +106,6 @@ const OUTDATED_OPTIONS = {
   'fail-on-outdated': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
-const SERVE_OPTIONS = {
-  ...CONFIG_OPTIONS,
-  port: { type: 'string' },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string' },
-  host: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'client-ca': { type: 'string' },
-  'log-level': { type: 'string' },
-  'shutdown-delay': { type: 'string' },
-  'overload-target-delay': { type: 'string' },
-  'overload-max-in-flight': { type: 'string' },
-  'no-overload-guard': { type: 'boolean' },
-  certificates: { type: 'string' },
-  kubeconfig: { type: 'string' },
-  namespace: { type: 'string' },
-  service: { type: 'string' },
-  secret: { type: 'string' },
-  'webhook-config': { type: 'string' },
-  explain: { type: 'boolean' },
-  'max-connections': { type: 'string' },
-} as const satisfies ParseArgsConfig['options'];
 
 /** Turns `process.argv.slice(2)` into what to run. Throws {@link UsageError}. */
 export function parseCommandLine(argv: readonly string[]): Invocation {
@@ -334,180 +246,5 @@ function parseInject(argv: string[]): Invocation {
   };
 }
 
-/** The -f values in order: at least one, none empty, stdin (`-`) at most once. */
-function manifestFilenames(values: string[] | undefined, command: CommandName): string[] {
-  if (values === undefined || values.length === 0) throw new UsageError('missing -f FILE (use -f - to read from stdin)', command);
-  if (values.includes('')) throw new UsageError('-f needs a file name (or - for stdin)', command);
-  if (values.filter((v) => v === '-').length > 1) throw new UsageError('-f - (stdin) can be given once', command);
-  return values;
-}
 
-function parseServe(argv: string[]): Invocation {
-  const { values } = parse(argv, SERVE_OPTIONS, 'serve');
-  if (values.help) return { command: 'help', topic: 'serve' };
-  if ((values.cert === undefined) !== (values.key === undefined)) {
-    throw new UsageError('--cert and --key go together: give both or neither', 'serve');
-  }
-  const logLevel = values['log-level'];
-  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, 'serve');
-  }
-  const cluster = clusterOptions(values);
-  const overload = overloadOptions(values);
-  const maxConnectionsText = values['max-connections'];
-  if (maxConnectionsText !== undefined && (!/^\d+$/.test(maxConnectionsText) || Number(maxConnectionsText) < 1 || Number(maxConnectionsText) > MAX_CONNECTIONS_MAX)) {
-    throw new UsageError(`--max-connections must be an integer 1..${MAX_CONNECTIONS_MAX}; got "${maxConnectionsText}"`, 'serve');
-  }
-  return {
-    command: 'serve',
-    args: {
-      ...(cluster ? { cluster } : {}),
-      ...(overload !== undefined ? { overload } : {}),
-      ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
-      ...(values['metrics-port'] !== undefined ? { metricsPort: parsePort(values['metrics-port'], '--metrics-port', '0 = no metrics listener') } : {}),
-      ...(values['metrics-host'] !== undefined ? { metricsHost: values['metrics-host'] } : {}),
-      ...(values.host !== undefined ? { host: values.host } : {}),
-      ...(values.explain === true ? { explain: true } : {}),
-      ...(maxConnectionsText !== undefined ? { maxConnections: Number(maxConnectionsText) } : {}),
-      ...(values.cert !== undefined ? { certFile: values.cert } : {}),
-      ...(values.key !== undefined ? { keyFile: values.key } : {}),
-      ...(values['client-ca'] !== undefined ? { clientCaFile: nonEmpty(values['client-ca'], '--client-ca') } : {}),
-      ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
-      ...(values['shutdown-delay'] !== undefined ? { shutdownDelayMs: parseShutdownDelay(values['shutdown-delay']) } : {}),
-      config: configOptions(values, 'serve'),
-    },
-  };
-}
 
-/** --no-overload-guard, or the guard's settings given; undefined when no overload flag is given. */
-function overloadOptions(values: { 'overload-target-delay'?: string; 'overload-max-in-flight'?: string; 'no-overload-guard'?: boolean }): ServeOverloadArgs | false | undefined {
-  const delayText = values['overload-target-delay'];
-  const maxText = values['overload-max-in-flight'];
-  if (values['no-overload-guard'] === true) {
-    const tuned = delayText !== undefined ? '--overload-target-delay' : maxText !== undefined ? '--overload-max-in-flight' : undefined;
-    if (tuned !== undefined) throw new UsageError(`--no-overload-guard turns the guard off; it takes no ${tuned}`, 'serve');
-    return false;
-  }
-  const out: ServeOverloadArgs = {};
-  if (delayText !== undefined) {
-    // A unit is required: a bare number would be seconds elsewhere (--shutdown-delay), milliseconds to the guard.
-    const ms = /^\d+(?:\.\d+)?$/.test(delayText) ? undefined : parseGoDuration(delayText);
-    if (ms === undefined || ms < OVERLOAD_TARGET_DELAY_MIN_MS || ms > OVERLOAD_TARGET_DELAY_MAX_MS) {
-      throw new UsageError(
-        `--overload-target-delay must be a duration with a unit from ${OVERLOAD_TARGET_DELAY_MIN_MS}ms to ${OVERLOAD_TARGET_DELAY_MAX_MS / 1000}s, such as 500ms or 1s; got "${delayText}"`,
-        'serve',
-      );
-    }
-    out.targetDelayMs = Math.round(ms);
-  }
-  if (maxText !== undefined) {
-    if (!/^\d+$/.test(maxText) || Number(maxText) < 1 || Number(maxText) > OVERLOAD_MAX_IN_FLIGHT_MAX) {
-      throw new UsageError(`--overload-max-in-flight must be an integer 1..${OVERLOAD_MAX_IN_FLIGHT_MAX}; got "${maxText}"`, 'serve');
-    }
-    out.maxInFlight = Number(maxText);
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function nonEmpty(value: string, flag: string): string {
-  if (value === '') throw new UsageError(`${flag} needs a file name`, 'serve');
-  return value;
-}
-
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-function clusterOptions(values: {
-  cert?: string;
-  certificates?: string;
-  kubeconfig?: string;
-  namespace?: string;
-  service?: string;
-  secret?: string;
-  'webhook-config'?: string;
-}): ServeClusterArgs | undefined {
-  const out: ServeClusterArgs = {};
-  const mode = values.certificates;
-  if (mode !== undefined) {
-    if (!(CERTIFICATE_MODES as readonly string[]).includes(mode)) {
-      throw new UsageError(`--certificates must be one of ${CERTIFICATE_MODES.join(', ')}; got "${mode}"`, 'serve');
-    }
-    if (mode === 'files' && values.cert === undefined) throw new UsageError('--certificates files needs --cert FILE and --key FILE', 'serve');
-    if (mode !== 'files' && values.cert !== undefined) {
-      throw new UsageError(`--cert/--key serve certificate files: use them with --certificates files, not ${mode}`, 'serve');
-    }
-    out.certificates = mode as CertificateMode;
-  }
-  if (values.kubeconfig !== undefined) {
-    if (values.kubeconfig === '') throw new UsageError('--kubeconfig needs a file name', 'serve');
-    out.kubeconfig = values.kubeconfig;
-  }
-  const names = [
-    ['namespace', 'namespace'],
-    ['service', 'service'],
-    ['secret', 'secretName'],
-    ['webhook-config', 'webhookConfig'],
-  ] as const;
-  for (const [flag, key] of names) {
-    const v = values[flag];
-    if (v === undefined) continue;
-    if (!NAME.test(v)) throw new UsageError(`--${flag} must be a Kubernetes object name (lower-case letters, digits, '-', '.'); got "${v}"`, 'serve');
-    out[key] = v;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, command: CommandName) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  } catch (err) {
-    throw new UsageError((err as Error).message, command);
-  }
-}
-
-interface ConfigFlagValues {
-  profile?: string;
-  config?: string;
-  values?: string[];
-  mesh?: string[];
-  set?: string[];
-  'native-sidecars'?: string;
-}
-
-function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
-  const opts: LoadConfigOptions = {};
-  if (flags.profile !== undefined) {
-    if (!(PROFILE_NAMES as readonly string[]).includes(flags.profile)) {
-      throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}; got "${flags.profile}"`, command);
-    }
-    opts.profile = flags.profile as ProfileName;
-  }
-  if (flags.config !== undefined) opts.configFile = flags.config;
-  if (flags.values?.length) opts.valuesFiles = flags.values;
-  if (flags.mesh?.length) opts.meshFiles = flags.mesh;
-  if (flags.set?.length) opts.sets = flags.set;
-  const native = flags['native-sidecars'];
-  if (native !== undefined) {
-    if (native !== 'true' && native !== 'false' && native !== 'auto') {
-      throw new UsageError(`--native-sidecars must be true, false or auto; got "${native}"`, command);
-    }
-    opts.nativeSidecars = native === 'auto' ? 'auto' : native === 'true';
-  }
-  return opts;
-}
-
-/** A Go duration (`5s`, `1500ms`, `0`) or a plain number of seconds, not negative, at most 10 minutes. */
-function parseShutdownDelay(text: string): number {
-  const ms = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) * 1000 : parseGoDuration(text);
-  if (ms === undefined || ms < 0 || ms > 600_000) {
-    throw new UsageError(`--shutdown-delay must be a duration such as 5s, 500ms or 0 (at most 10m); got "${text}"`, 'serve');
-  }
-  return Math.round(ms);
-}
-
-function parsePort(text: string, flag = '--port', zero = '0 = any free port'): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) {
-    throw new UsageError(`${flag} must be an integer 0..65535 (${zero}); got "${text}"`, 'serve');
-  }
-  return port;
-}

@@ -9,7 +9,7 @@ import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../server/metricsLis
 import { ListenError } from '../server/listenError.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { CertificateError } from '../tls/load.js';
-import type { ServeArgs } from './args.js';
+import type { ServeArgs } from './serveArgs.js';
 import { InputError } from './errors.js';
 import { listenProblem } from './startupErrors.js';
 

@@ -11,7 +11,9 @@ import {
   DEFAULT_SHUTDOWN_DELAY_MS,
   DEFAULT_TARGET_DELAY_MS,
 } from '../server/defaults.js';
-import { DEFAULT_MAX_RESTARTS, LOG_LEVELS, type CommandName } from './args.js';
+import { DEFAULT_MAX_RESTARTS } from './args.js';
+import type { CommandName } from './parse.js';
+import { LOG_LEVELS } from './serveArgs.js';
 
 const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
       --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)

@@ -1,0 +1,81 @@
+/**
+ * What every command's parser shares: the usage error, node:util parseArgs with its errors as usage errors, the
+ * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars) and the -f files.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { LoadConfigOptions } from '../config/load.js';
+import { PROFILE_NAMES } from '../config/profiles.js';
+import type { ProfileName } from '../config/types.js';
+
+export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
+
+/** A command line that cannot be understood: print the message and the usage, exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A Kubernetes object or namespace name (lower-case letters, digits, '-', '.'). */
+export const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export const CONFIG_OPTIONS = {
+  profile: { type: 'string' },
+  config: { type: 'string' },
+  values: { type: 'string', multiple: true },
+  mesh: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  'native-sidecars': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, command: CommandName) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
+}
+
+export interface ConfigFlagValues {
+  profile?: string;
+  config?: string;
+  values?: string[];
+  mesh?: string[];
+  set?: string[];
+  'native-sidecars'?: string;
+}
+
+export function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
+  const opts: LoadConfigOptions = {};
+  if (flags.profile !== undefined) {
+    if (!(PROFILE_NAMES as readonly string[]).includes(flags.profile)) {
+      throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}; got "${flags.profile}"`, command);
+    }
+    opts.profile = flags.profile as ProfileName;
+  }
+  if (flags.config !== undefined) opts.configFile = flags.config;
+  if (flags.values?.length) opts.valuesFiles = flags.values;
+  if (flags.mesh?.length) opts.meshFiles = flags.mesh;
+  if (flags.set?.length) opts.sets = flags.set;
+  const native = flags['native-sidecars'];
+  if (native !== undefined) {
+    if (native !== 'true' && native !== 'false' && native !== 'auto') {
+      throw new UsageError(`--native-sidecars must be true, false or auto; got "${native}"`, command);
+    }
+    opts.nativeSidecars = native === 'auto' ? 'auto' : native === 'true';
+  }
+  return opts;
+}
+
+/** The -f values in order: at least one, none empty, stdin (`-`) at most once. */
+export function manifestFilenames(values: string[] | undefined, command: CommandName): string[] {
+  if (values === undefined || values.length === 0) throw new UsageError('missing -f FILE (use -f - to read from stdin)', command);
+  if (values.includes('')) throw new UsageError('-f needs a file name (or - for stdin)', command);
+  if (values.filter((v) => v === '-').length > 1) throw new UsageError('-f - (stdin) can be given once', command);
+  return values;
+}
