@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { PROBE_ROUTES } from './routes.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './defaults.js';
 
 export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT };
@@ -30,9 +31,9 @@ export async function startMetricsListener(opts: { registry: Registry; port: num
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path !== '/metrics') return sendJson(res, 404, { error: `no route for ${req.method ?? 'GET'} ${path}; the metrics listener serves GET /metrics` });
+    if (path !== PROBE_ROUTES.metrics) return sendJson(res, 404, { error: `no route for ${req.method ?? 'GET'} ${path}; the metrics listener serves GET ${PROBE_ROUTES.metrics}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendJson(res, 405, { error: `method ${req.method ?? ''} is not allowed on /metrics; use GET, HEAD` }, { allow: 'GET, HEAD' });
+      return sendJson(res, 405, { error: `method ${req.method ?? ''} is not allowed on ${PROBE_ROUTES.metrics}; use GET, HEAD` }, { allow: 'GET, HEAD' });
     }
     registry.metrics().then(
       (text) => {

@@ -7,6 +7,8 @@
  * The table below says, for each spelling, which endpoint it reaches (or that it reaches none: 404). Each test sends
  * every spelling through a real HTTPS server and checks the concern against the table.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { sampleAdmissionReview } from '../../src/admission/sample.js';
 import type { WebhookMetrics } from '../../src/metrics.js';
@@ -176,5 +178,27 @@ describe("Istio's path parameters (/inject/cluster/<c>/net/<n>) under every spel
     const res = await post(path, 'path-params');
     expect(res.status).toBe(200);
     expect(clusterEnv(res)).toEqual(expected);
+  });
+});
+
+describe('the route table is the one place a path is named', () => {
+  /** Every .ts file under src/, with its text. */
+  function sources(dir = path.join(import.meta.dirname, '../../src')): { file: string; text: string }[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [{ file: path.join(dir, e.name), text: readFileSync(path.join(dir, e.name), 'utf8') }] : [],
+    );
+  }
+
+  // The edge (src/server, src/cli, src/tls); src/inject has its own '/metrics' (the default prometheus.io/path).
+  test('no module of the edge but src/server/routes.ts writes a route of the listener as a string', () => {
+    const routes = ['/inject', '/inject/*', '/validate', '/validate/', '/explain', '/healthz', '/readyz', '/metrics'];
+    const edge = ['server', 'cli', 'tls'].flatMap((dir) => sources(path.join(import.meta.dirname, '../../src', dir)));
+    const found = edge
+      .filter(({ file }) => !file.endsWith(path.join('server', 'routes.ts')))
+      .flatMap(({ file, text }) => routes.filter((r) => text.includes(`'${r}'`) || text.includes(`"${r}"`)).map((r) => `${path.basename(file)}: ${r}`));
+    expect(found).toEqual([]);
+    // The check would see one: the table itself names them.
+    const table = edge.find(({ file }) => file.endsWith(path.join('server', 'routes.ts')))!;
+    expect(routes.every((r) => table.text.includes(`'${r}'`))).toBe(true);
   });
 });
