@@ -137,15 +137,22 @@ export interface TestServer extends WebhookClient {
   ca: string;
 }
 
-/** Start the real webhook server with `injector` on 127.0.0.1, a free port, and the test dev certificates. */
-export async function startTestServer(
-  injector: BuildServerOptions['injector'],
-  options: Omit<BuildServerOptions, 'injector' | 'tls'> & { beforeListen?: (app: WebhookServer) => void } = {},
-): Promise<TestServer> {
+/** Server options of the tests: buildServer's, and `beforeStart` (add hooks before the server starts). */
+export type TestServerOptions = Omit<BuildServerOptions, 'injector' | 'tls'> & { beforeStart?: (app: WebhookServer) => void };
+
+/** buildServer() with `injector`, the test dev certificates and no logging unless `options` say otherwise. */
+export async function buildTestApp(injector: BuildServerOptions['injector'], options: TestServerOptions): Promise<WebhookServer> {
   const certs = await testCertificates();
-  const { beforeListen, ...serverOptions } = options;
+  const { beforeStart, ...serverOptions } = options;
   const app = buildServer({ logger: false, ...serverOptions, injector, tls: { cert: certs.cert, key: certs.key } });
-  beforeListen?.(app);
+  beforeStart?.(app);
+  return app;
+}
+
+/** Start the real webhook server with `injector` on 127.0.0.1, a free port, and the test dev certificates. */
+export async function startTestServer(injector: BuildServerOptions['injector'], options: TestServerOptions = {}): Promise<TestServer> {
+  const certs = await testCertificates();
+  const app = await buildTestApp(injector, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');

@@ -4,21 +4,16 @@
  * connections, overload and shutdown use the real server (test/helpers/https.ts startTestServer).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { buildServer, type BuildServerOptions, type WebhookServer } from '../../src/server/app.js';
-import { jsonPost, testCertificates, type HttpsRequestOptions, type HttpsResponse, type WebhookClient } from './https.js';
+import type { BuildServerOptions, WebhookServer } from '../../src/server/app.js';
+import { buildTestApp, jsonPost, type HttpsRequestOptions, type HttpsResponse, type TestServerOptions, type WebhookClient } from './https.js';
 
 /** The server answering in process; the same calls as the HTTPS one. */
 export type InProcessServer = WebhookClient;
 
 /** buildServer() with `injector`, answering through inject(); no port, no TLS handshake. */
-export async function startInProcessServer(
-  injector: BuildServerOptions['injector'],
-  options: Omit<BuildServerOptions, 'injector' | 'tls'> & { beforeReady?: (app: WebhookServer) => void } = {},
-): Promise<InProcessServer> {
-  const certs = await testCertificates();
-  const { beforeReady, ...serverOptions } = options;
-  const app = buildServer({ logger: false, eventLoop: false, ...serverOptions, injector, tls: { cert: certs.cert, key: certs.key } });
-  beforeReady?.(app);
+export async function startInProcessServer(injector: BuildServerOptions['injector'], options: TestServerOptions = {}): Promise<InProcessServer> {
+  // No event-loop monitor: inject() has no socket to measure a wait on.
+  const app = await buildTestApp(injector, { eventLoop: false, ...options });
   await app.ready();
   const request = async (p: string, o: Omit<HttpsRequestOptions, 'ca'> = {}): Promise<HttpsResponse> => {
     const res = await app.inject({
@@ -54,7 +49,7 @@ export function steppedClock(spent: () => number) {
     clock: () => now,
     // With the loop monitor, the arrival would be moved back by however long the loop waited: real time.
     eventLoop: false as const,
-    beforeReady: (app: WebhookServer) =>
+    beforeStart: (app: WebhookServer) =>
       // Registered after buildServer's own onRequest hook, so it runs after the arrival was stamped.
       app.addHook('onRequest', (_request, _reply, done) => {
         now += spent();

@@ -11,7 +11,7 @@ import type { AdmissionReviewResponse } from '../../src/admission/review.js';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/runtime.js';
-import { cliMain, ensureBuilt } from '../helpers/build.js';
+import { ensureBuilt } from '../helpers/build.js';
 import { runCli, runCliAsync, type CliRun } from '../helpers/cli.js';
 import type { WebhookClient } from '../helpers/https.js';
 
@@ -123,7 +123,7 @@ export function runtime(opts: LoadConfigOptions = {}): WebhookRuntime {
 
 // ---- the CLI ------------------------------------------------------------------------------------------------------
 
-export { cliMain, ensureBuilt } from '../helpers/build.js';
+export { ensureBuilt } from '../helpers/build.js';
 export type { CliRun } from '../helpers/cli.js';
 
 export interface CliWorkspace {
