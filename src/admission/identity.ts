@@ -172,7 +172,6 @@ export function scanReviewIdentity(text: string): { complete: boolean; found?: R
   return whole ? { complete: true, found: whole } : { complete: true };
 }
 
-
 /** The identity, when it is one an answer can be sent to: a supported apiVersion and a non-empty uid. */
 export function answerableIdentity(found: ReviewIdentity | undefined): ReviewIdentity | undefined {
   return found && (ADMISSION_API_VERSIONS as readonly string[]).includes(found.apiVersion) && found.uid !== '' ? found : undefined;
