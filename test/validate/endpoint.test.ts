@@ -20,7 +20,7 @@ import { httpsRequest, startTestServer, testCertificates, type TestServer } from
 import { waitFor } from '../helpers/wait.js';
 import { admitPod, appPod } from '../inject/review.js';
 import { deployment, namespace, NS, pod, service } from './examples.js';
-import { auditCodes, postValidate, runtime, validationReview, warningCodes, type Obj } from './helpers.js';
+import { auditCodes, postValidate, runtime, validationReview, warningCodes, type Obj, useEnforcingServer } from './helpers.js';
 
 /** One error (MW0101), one warning (MW0102) and one info finding (IST0135). */
 function mixed(ns = NS): Obj {
@@ -166,11 +166,7 @@ describe(`the namespace label ${MODE_LABEL}`, () => {
 });
 
 describe('suppression', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it('mesh-webhook.kyma-project.io/suppress: "IST0118" on a Service', async () => {
     const svc = service('legacy', [{ name: 'web', port: 80 }]);
@@ -199,11 +195,7 @@ describe('suppression', () => {
 });
 
 describe('operations and request forms', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it('DELETE and CONNECT are allowed without checking', async () => {
     for (const operation of ['DELETE', 'CONNECT'] as const) {

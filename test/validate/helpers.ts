@@ -13,7 +13,7 @@ import type { InjectorConfig } from '../../src/config/types.js';
 import { createRuntime, type WebhookRuntime } from '../../src/server/runtime.js';
 import { ensureBuilt } from '../helpers/build.js';
 import { runCli, runCliAsync, type CliRun } from '../helpers/cli.js';
-import type { WebhookClient } from '../helpers/https.js';
+import { startTestServer, type TestServer, type WebhookClient } from '../helpers/https.js';
 
 export type Obj = Record<string, any>;
 
@@ -197,4 +197,28 @@ export function parseJsonFindings(stdout: string): JsonFinding[] {
     if (keys.join(',') !== 'code,message,object,path,severity') throw new Error(`unexpected finding keys ${keys.join(',')}`);
   }
   return value as JsonFinding[];
+}
+
+/**
+ * The validating webhook over HTTPS in enforce mode for the tests of the calling `describe` (started in its beforeAll,
+ * closed in its afterAll), as a client whose calls reach the server once it runs.
+ */
+export function useEnforcingServer(): WebhookClient {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
+  });
+  afterAll(() => server?.close());
+  const running = (): TestServer => {
+    if (!server) throw new Error('the server starts in beforeAll: use it inside a test');
+    return server;
+  };
+  return {
+    get app() {
+      return running().app;
+    },
+    close: () => running().close(),
+    request: (path, options) => running().request(path, options),
+    postJson: (path, body, headers) => running().postJson(path, body, headers),
+  };
 }

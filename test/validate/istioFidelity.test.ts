@@ -4,10 +4,9 @@
  * finding) and through the built CLI (`validate -f FILE -o json`); both must give the same literal findings.
  * Inputs are shaped like the analyzers' testdata (service-no-port-name-system-namespace.yaml, namespace labels, ...).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { describe, expect, it } from 'vitest';
 import { deployment, namespace, pod, service } from './examples.js';
-import { parseJsonFindings, postValidate, runtime, useCliWorkspace, validationReview, type Obj } from './helpers.js';
+import { parseJsonFindings, postValidate, useCliWorkspace, validationReview, type Obj, useEnforcingServer } from './helpers.js';
 
 function inNamespace(o: Obj, ns: string): Obj {
   return { ...o, metadata: { ...o.metadata, namespace: ns } };
@@ -133,11 +132,7 @@ const CASES: Case[] = [
 const id = (o: Obj) => (o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`);
 
 describe('through POST /validate (enforce mode)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it.each(CASES.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
     const answer = await postValidate(server, validationReview(c.object));

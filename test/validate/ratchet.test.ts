@@ -4,10 +4,9 @@
  * whose pod template has a container port the proxy reserves (MW0101) can be scaled down, a new violating template is
  * denied, a fixed one is allowed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { describe, expect, it } from 'vitest';
 import { namespace, NS, peerAuthentication } from './examples.js';
-import { postValidate, runtime, validationReview, type Obj } from './helpers.js';
+import { postValidate, validationReview, type Obj, useEnforcingServer } from './helpers.js';
 
 function replicaSet(name: string, replicas: number, port: number): Obj {
   return {
@@ -28,11 +27,7 @@ function replicaSet(name: string, replicas: number, port: number): Obj {
 const update = (object: Obj, oldObject: Obj) => validationReview(object, { operation: 'UPDATE', oldObject });
 
 describe('enforce mode ratchets on UPDATE', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it('CREATE of a template with port 15021 is denied (MW0101)', async () => {
     const a = await postValidate(server, validationReview(replicaSet('web-old', 3, 15021)));

@@ -10,11 +10,10 @@
  * Through the HTTPS endpoint (POST /validate, enforce mode: MW0101 is an error, so the pod is denied with the finding
  * in the message) and through the validator in process (createValidator), for containers and init containers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createValidator } from '../../src/validate/index.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
-import { postValidate, runtime, validationReview, type Obj } from './helpers.js';
+import { postValidate, validationReview, type Obj, useEnforcingServer } from './helpers.js';
 
 const RESERVED: [number, string][] = [
   [15000, 'Envoy admin'],
@@ -46,11 +45,7 @@ function podWithPorts(ports: number[], where: 'containers' | 'initContainers' = 
 const message = (port: number, name: string) => `port ${port} is reserved by the proxy (${name}); move the application to another port`;
 
 describe('MW0101 through POST /validate (enforce)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it.each(RESERVED)('port %d (%s) is reported and the pod denied', async (port, name) => {
     const answer = await postValidate(server, validationReview(podWithPorts([port])));

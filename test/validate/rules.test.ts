@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RULES } from '../../src/validate/index.js';
-import { startTestServer, type TestServer } from '../helpers/https.js';
 import { EXAMPLES } from './examples.js';
-import { auditCodes, cliWorkspace, ensureBuilt, parseJsonFindings, postValidate, runtime, validationReview, warningCodes, type CliRun, type CliWorkspace, type Obj } from './helpers.js';
+import { auditCodes, cliWorkspace, ensureBuilt, parseJsonFindings, postValidate, validationReview, warningCodes, type CliRun, type CliWorkspace, type Obj, useEnforcingServer } from './helpers.js';
 
 function objectId(o: Obj): string {
   const ns = o.metadata?.namespace as string | undefined;
@@ -22,11 +21,7 @@ it('has a violating and a clean example for every rule, and no example for a rul
 });
 
 describe('every rule through POST /validate (enforce mode)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   describe.each(RULES.map((r) => [r.code, r] as const))('%s', (code, rule) => {
     const example = EXAMPLES[code]!;

@@ -5,10 +5,9 @@
  * stays), and the `kyma` profile with the privilege set by the operator (no finding). Also POST /validate in enforce
  * mode: denied with the finding.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/https.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deployment, NS, pod } from './examples.js';
-import { useCliWorkspace, parseJsonFindings, postValidate, runtime, validationReview, type JsonFinding, type Obj } from './helpers.js';
+import { useCliWorkspace, parseJsonFindings, postValidate, validationReview, type JsonFinding, type Obj, useEnforcingServer } from './helpers.js';
 
 const workspace = useCliWorkspace();
 
@@ -149,11 +148,7 @@ describe('mesh-webhook validate', () => {
 });
 
 describe('POST /validate (enforce): denied with the finding', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(runtime({ sets: ['validation.mode=enforce'] }));
-  });
-  afterAll(() => server.close());
+  const server = useEnforcingServer();
 
   it.each(PATHS.filter((p) => p.kyma.some((k) => /^MW060[3-6]/.test(k))))('$what', async ({ object, kyma }) => {
     const answer = await postValidate(server, validationReview(object));
