@@ -6,7 +6,6 @@
 import { isPlainObject } from '../util/json.js';
 import type { PatchOperation } from './api.js';
 
-type Obj = Record<string, unknown>;
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 export const escapePointer = (key: string): string =>

@@ -205,7 +205,7 @@ function templateMetadata(x: TemplateContext): TemplatePod['metadata'] {
 
 /** The resources of istio-proxy and istio-init: the proxy resource annotations replace the configured ones entirely. */
 function sidecarResources(x: TemplateContext): { proxy: Resources; init: Resources } {
-  const { s, ann, isset, containers } = x;
+  const { s, ann, isset } = x;
   const resourceAnnotations = [A.proxyCPU, A.proxyMemory, A.proxyCPULimit, A.proxyMemoryLimit];
   let proxyResources: Record<string, Record<string, string>> | undefined;
   let initResources: Record<string, Record<string, string>> | undefined;
@@ -339,7 +339,7 @@ function proxyContainer(x: TemplateContext, proxyResources: Resources): Containe
 
 /** istio-proxy's environment, in the order of Istio's template. */
 function proxyEnv(x: TemplateContext): EnvVar[] {
-  const { t, s, ann, labels, isset, pcInterception, interceptionMode, containers } = x;
+  const { t, s, ann, labels, isset, pcInterception, containers } = x;
   const trustDomain = s.mesh.trustDomain || s.valuesTrustDomain;
   const env: EnvVar[] = [];
   if (s.mesh.inboundPolicyLocalhost) env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
@@ -501,7 +501,7 @@ function coreDumpContainer(x: TemplateContext, initResources: Resources): Contai
 
 /** The volumes the injected containers mount, and the user volumes the pod asks for. */
 function templateVolumes(x: TemplateContext): Volume[] {
-  const { t, s, ann, labels, isset } = x;
+  const { t, s, ann, isset } = x;
   const volumes: Volume[] = [
     { name: 'workload-socket' },
     { name: 'credential-socket' },

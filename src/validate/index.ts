@@ -25,7 +25,6 @@ export const MODE_LABEL = 'mesh-webhook.kyma-project.io/validation-mode';
 /** Annotations listing codes not to report for the object (comma-separated; `*` for all). */
 export const SUPPRESS_ANNOTATIONS = ['mesh-webhook.kyma-project.io/suppress', 'galley.istio.io/analyze-suppress'];
 
-type Obj = Record<string, unknown>;
 
 function at(root: unknown, path: readonly string[]): unknown {
   let cur = root;

@@ -5,7 +5,6 @@ import { findingsFor } from './findings.js';
 import { quoteValue } from '../inject/annotations.js';
 import { declaresProtocol } from './portProtocol.js';
 
-type Obj = Record<string, unknown>;
 
 export interface NamespaceContext {
   /** Whether injected pods get istio-init (false in CNI mode). */

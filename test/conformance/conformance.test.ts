@@ -10,15 +10,8 @@ import { ensureBuilt } from '../helpers/build.js';
 import { runCliAsync, type CliRun } from '../helpers/cli.js';
 import { configFlags, loadCases, readTestdata, TESTDATA, type ConformanceCase } from './cases.js';
 import { limiter } from './cli.js';
-import { parseYamlStream, webhookPods, type Json, type JsonObj } from './convert.js';
-import {
-  checkMetaJsonEnv,
-  firstDiff,
-  firstDocsDiff,
-  formatDiff,
-  normalizeGo,
-  normalizeWebhookPod,
-} from './normalize.js';
+import { parseYamlStream, type Json } from './convert.js';
+import { firstDocsDiff, formatDiff, normalizeGo } from './normalize.js';
 import { checkWebhookCase, WebhookHarness } from './webhook.js';
 import path from 'node:path';
 

@@ -27,7 +27,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
 import { createRuntime } from '../../src/server/runtime.js';
 import type { Container, Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';

@@ -22,7 +22,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { createInjector } from '../../src/inject/index.js';
 import { createRuntime } from '../../src/server/runtime.js';
 import type { Pod } from '../../src/k8s/types.js';
 import { startTestServer, type TestServer } from '../helpers/https.js';
