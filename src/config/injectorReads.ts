@@ -57,6 +57,7 @@ export const INJECTOR_READS: readonly string[] = [
   'values.pilot.cni.chained',
   'values.pilot.env',
   'values.sidecarInjectorWebhook.rewriteAppHTTPProbe',
+  'values.sidecarInjectorWebhook.enableNamespacesByDefault',
   'meshConfig.defaultConfig',
   'meshConfig.proxyListenPort',
   'meshConfig.proxyInboundListenPort',

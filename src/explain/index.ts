@@ -162,7 +162,10 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
   const cluster = options.cluster;
 
   function trace(pod: Pod, namespace: string): DecisionTrace {
-    return traceInjection({ pod, namespace, namespaceLabels: cluster?.namespaceLabels(namespace), revision }, config);
+    return traceInjection(
+      { pod, namespace, namespaceLabels: cluster?.namespaceLabels(namespace), revision, enableNamespacesByDefault: settings.enableNamespacesByDefault },
+      config,
+    );
   }
 
   function labelsOf(namespace: string): Explanation['namespaceLabels'] {

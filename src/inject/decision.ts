@@ -12,6 +12,7 @@ import { describeSelector, selectorMatches } from './labelSelector.js';
 export const ISTIO_IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'];
 
 export type DecisionRule =
+  | 'webhookSelectors'
   | 'hostNetwork'
   | 'ignoredNamespace'
   | 'excludedNamespace'
@@ -38,6 +39,39 @@ export interface DecisionInput {
   namespaceLabels?: Readonly<Record<string, string>>;
   /** The Istio revision this injector serves (`default` when values.revision is empty). */
   revision?: string;
+  /**
+   * Istio's `sidecarInjectorWebhook.enableNamespacesByDefault`. When false (opt-in injection) and the namespace's
+   * labels are known, the pod must be one Istio's webhook selectors send to the injector ({@link webhookSelects}).
+   * Absent: true (every namespace, as the `kyma` profile).
+   */
+  enableNamespacesByDefault?: boolean;
+}
+
+/**
+ * Whether one of the webhooks Istio's chart renders with `enableNamespacesByDefault: false`
+ * (manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml) selects the pod, and which:
+ * `rev.namespace` (namespace istio.io/rev=<revision>, no istio-injection), `rev.object` (pod istio.io/rev=<revision>
+ * in a namespace with neither label), and for the default revision only `namespace` (namespace
+ * istio-injection=enabled) and `object` (pod sidecar.istio.io/inject=true, no istio.io/rev, in a namespace with
+ * neither label). No webhook selects a pod labelled sidecar.istio.io/inject=false.
+ */
+export function webhookSelects(
+  nsLabels: Readonly<Record<string, string>>,
+  podLabels: Readonly<Record<string, string>>,
+  revision: string,
+  defaultRevision: boolean,
+): string | undefined {
+  const nsInjection = nsLabels['istio-injection'];
+  const nsRevision = nsLabels['istio.io/rev'];
+  const podInject = podLabels[L.inject];
+  const podRevision = podLabels['istio.io/rev'];
+  if (podInject === 'false') return undefined;
+  if (nsRevision === revision && nsInjection === undefined) return 'rev.namespace';
+  if (nsRevision === undefined && nsInjection === undefined && podRevision === revision) return 'rev.object';
+  if (!defaultRevision) return undefined;
+  if (nsInjection === 'enabled') return 'namespace';
+  if (nsInjection === undefined && nsRevision === undefined && podInject === 'true' && podRevision === undefined) return 'object';
+  return undefined;
 }
 
 /** One rule of the decision as `explain` shows it. */
@@ -80,8 +114,30 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
   const source = fromLabel ? `label ${L.inject}` : `annotation ${A.inject}`;
   const explicit = selectorValue === 'true' || selectorValue === 'false';
   const nsRevision = nsLabels?.['istio.io/rev'];
+  const optIn = input.enableNamespacesByDefault === false;
 
   const rules: Rule[] = [
+    {
+      // Opt-in injection: Istio's injector relies on its webhooks' selectors; we check them too when the namespace's
+      // labels are known, so a selector that sends more than it should cannot inject everywhere. Unknown labels (the
+      // CLI, no cluster): Istio's decision, as its golden cases expect.
+      rule: 'webhookSelectors',
+      check: () => (optIn ? "opt-in injection: Istio's webhook selectors (namespace and pod labels)" : 'injection on by default: every namespace is selected'),
+      change: () =>
+        `kubectl label namespace ${namespace} istio-injection=enabled, or label the pod ${L.inject}: "true"` +
+        (revision !== 'default' ? ` (this injector serves revision ${revision}: istio.io/rev=${revision})` : ''),
+      evaluate: () => {
+        if (!optIn) return { pass: 'enableNamespacesByDefault: true' };
+        if (!nsLabels) return { pass: "namespace labels unknown: Istio's decision" };
+        if (labels[L.inject] === 'false') return { pass: `pod label ${L.inject}=false (decided below)` };
+        const by = webhookSelects(nsLabels, labels, revision, revision === 'default');
+        if (by !== undefined) return { pass: `selected by Istio's ${by}.sidecar-injector.istio.io webhook` };
+        return {
+          inject: false,
+          reason: `opt-in injection: namespace ${namespace} is not labelled istio-injection=enabled (or istio.io/rev=${revision}) and the pod is not labelled ${L.inject}=true`,
+        };
+      },
+    },
     {
       rule: 'hostNetwork',
       check: () => 'spec.hostNetwork',

@@ -283,7 +283,13 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
 
   // The decision, with every rule it evaluated when the caller asked for the trace (the debug log line).
   const traced = traceInjection(
-    { pod: original, namespace, namespaceLabels: c.cluster?.namespaceLabels(namespace), revision: c.settings.revision || 'default' },
+    {
+      pod: original,
+      namespace,
+      namespaceLabels: c.cluster?.namespaceLabels(namespace),
+      revision: c.settings.revision || 'default',
+      enableNamespacesByDefault: c.settings.enableNamespacesByDefault,
+    },
     c.config,
     request.trace === true,
   );

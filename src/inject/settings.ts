@@ -60,6 +60,11 @@ export interface Settings {
   nativeNftables: boolean;
   forceApplyIptables: boolean;
   rewriteAppHTTPProbe: boolean;
+  /**
+   * values.sidecarInjectorWebhook.enableNamespacesByDefault: Istio's webhooks select unlabelled namespaces too (true), or
+   * only namespaces and pods that opt in (false, Istio's default).
+   */
+  enableNamespacesByDefault: boolean;
   clusterTrustBundle: boolean;
   mesh: {
     proxyListenPort: number;
@@ -199,6 +204,7 @@ export function compileSettings(config: InjectorConfig): Settings {
     nativeNftables: bool(v, 'global.nativeNftables', 'values'),
     forceApplyIptables: bool(v, 'global.proxy_init.forceApplyIptables', 'values'),
     rewriteAppHTTPProbe: bool(v, 'sidecarInjectorWebhook.rewriteAppHTTPProbe', 'values'),
+    enableNamespacesByDefault: bool(v, 'sidecarInjectorWebhook.enableNamespacesByDefault', 'values'),
     clusterTrustBundle: String(pilotEnv.ENABLE_CLUSTER_TRUST_BUNDLE_API ?? '') === 'true',
     mesh: {
       proxyListenPort: int(m, 'proxyListenPort', 'meshConfig', 15001) || 15001,

@@ -104,7 +104,10 @@ export function createValidator(config: InjectorConfig, cluster?: ClusterView, i
       });
     } else if (kind === 'Namespace' && apiGroup(apiVersion) === '') {
       const labels = objectLabels;
-      const decision = decideInjection({ pod: { metadata: {}, spec: {} }, namespace: name, namespaceLabels: labels, revision: settings.revision || 'default' }, config);
+      const decision = decideInjection(
+        { pod: { metadata: {}, spec: {} }, namespace: name, namespaceLabels: labels, revision: settings.revision || 'default', enableNamespacesByDefault: settings.enableNamespacesByDefault },
+        config,
+      );
       findings = [
         ...objectAnnotationFindings(id, kind, objectAnnotations),
         ...namespaceFindings(id, labels, { istioInit: !settings.cniEnabled, injected: decision.inject, analyzeInjectionLabels: name !== 'istio-system' }),

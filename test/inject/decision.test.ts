@@ -176,3 +176,33 @@ describe('cluster-aware decisions (informer caches)', () => {
     }
   });
 });
+
+describe('opt-in injection with the namespace cache (istio profile: enableNamespacesByDefault false), over HTTPS', () => {
+  const labels: Record<string, Record<string, string>> = {
+    meshed: { 'istio-injection': 'enabled' },
+    plain: { team: 'payments' },
+    mine: { 'istio.io/rev': 'default' },
+  };
+  const cluster = { namespaceLabels: (ns: string) => labels[ns], nativeSidecarsSupported: () => true };
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(createRuntime(profileConfig('istio'), cluster));
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it.each([
+    ['meshed', {}, true, 'policy enabled'],
+    ['mine', {}, true, 'policy enabled'],
+    ['plain', {}, false, 'opt-in injection: namespace plain is not labelled istio-injection=enabled'],
+    ['plain', { 'sidecar.istio.io/inject': 'true' }, true, 'label sidecar.istio.io/inject=true'],
+    ['plain', { 'istio.io/rev': 'default' }, true, 'policy enabled'],
+    // Labels unknown to the cache: Istio's injector decides as it would behind its selectors.
+    ['unknown', {}, true, 'policy enabled'],
+  ] as const)('namespace %s, pod labels %j → injected %s (%s)', async (namespace, podLabels, injected, reason) => {
+    const answer = await admitPod(server, appPod({ labels: { ...podLabels } }), namespace);
+    expect(answer.audit).toContain(reason);
+    expect(answer.audit!.startsWith(injected ? 'injected' : 'skipped')).toBe(true);
+  });
+});

@@ -53,7 +53,7 @@ const CASES: { rule: DecisionRule; object: Obj; inject: boolean; reason: string;
 ];
 
 const ALL_RULES: DecisionRule[] = [
-  'hostNetwork', 'ignoredNamespace', 'excludedNamespace', 'namespaceInjectionDisabled', 'gardenerKubeSystem', 'namespaceRevision',
+  'webhookSelectors', 'hostNetwork', 'ignoredNamespace', 'excludedNamespace', 'namespaceInjectionDisabled', 'gardenerKubeSystem', 'namespaceRevision',
   'podLabel', 'podAnnotation', 'neverInjectSelector', 'alwaysInjectSelector', 'policy',
 ];
 /** The trace's step names: the pod label and annotation share one step, named podLabel when the pod has the label. */
@@ -79,8 +79,8 @@ function checkExplanation(e: Explanation | undefined, c: (typeof CASES)[number])
 
 describe('explainer: every decision rule decides once', () => {
   const explainer = createExplainer(createInjector(config));
-  it('covers every rule', () => {
-    expect(CASES.map((c) => c.rule).sort()).toEqual([...ALL_RULES].sort());
+  it('covers every rule (webhookSelectors decides only with opt-in injection: below)', () => {
+    expect([...CASES.map((c) => c.rule), 'webhookSelectors'].sort()).toEqual([...ALL_RULES].sort());
   });
   it.each(CASES)('$rule', (c) => {
     checkExplanation(explainer.explain(c.object), c);
@@ -199,20 +199,21 @@ describe('mesh-webhook explain (the built CLI)', () => {
     const r = await cli(['explain', '-f', file, '--namespace-labels', 'istio-injection=enabled']);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines.slice(0, 14)).toEqual([
+    expect(lines.slice(0, 15)).toEqual([
       'Pod shop/app',
       '  namespace labels: istio-injection=enabled (from the command line)',
       '  rules, in order:',
-      '   1. hostNetwork                 passed       hostNetwork is not set',
-      '   2. ignoredNamespace            passed       namespace shop is not a system namespace',
-      '   3. excludedNamespace           passed       not excluded',
-      '   4. namespaceInjectionDisabled  passed       istio-injection=enabled',
-      '   5. gardenerKubeSystem          passed       not a Gardener kube-system namespace',
-      '   6. namespaceRevision           passed       no istio.io/rev label',
-      '   7. podLabel                    decided      label sidecar.istio.io/inject=false',
-      '   8. neverInjectSelector         not reached',
-      '   9. alwaysInjectSelector        not reached',
-      '  10. policy                      not reached',
+      '   1. webhookSelectors            passed       enableNamespacesByDefault: true',
+      '   2. hostNetwork                 passed       hostNetwork is not set',
+      '   3. ignoredNamespace            passed       namespace shop is not a system namespace',
+      '   4. excludedNamespace           passed       not excluded',
+      '   5. namespaceInjectionDisabled  passed       istio-injection=enabled',
+      '   6. gardenerKubeSystem          passed       not a Gardener kube-system namespace',
+      '   7. namespaceRevision           passed       no istio.io/rev label',
+      '   8. podLabel                    decided      label sidecar.istio.io/inject=false',
+      '   9. neverInjectSelector         not reached',
+      '  10. alwaysInjectSelector        not reached',
+      '  11. policy                      not reached',
       '  decision: skip (rule podLabel: label sidecar.istio.io/inject=false)',
     ]);
     expect(lines).toContain('  injector: not injected (the pod is created without a sidecar)');
@@ -291,5 +292,56 @@ describe('POST /explain', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('opt-in injection (values.sidecarInjectorWebhook.enableNamespacesByDefault: false)', () => {
+  // Namespace labels known from the configuration, as the namespace cache knows them in a cluster.
+  const optIn = loadConfig({
+    sets: [
+      'values.sidecarInjectorWebhook.enableNamespacesByDefault=false',
+      'namespaceLabels={"quiet":{"team":"a"},"meshed":{"istio-injection":"enabled"},"canary":{"istio.io/rev":"canary"},"stable":{"istio.io/rev":"default"}}',
+    ],
+  });
+  const explainer = createExplainer(createInjector(optIn));
+  const decide = (object: Obj) => explainer.explain(object)!.decision;
+
+  it('webhookSelectors decides: a namespace that did not opt in, a pod that did not either', () => {
+    const e = explainer.explain(pod('quiet'))!;
+    expect(e.decision).toEqual({
+      inject: false,
+      rule: 'webhookSelectors',
+      reason: 'opt-in injection: namespace quiet is not labelled istio-injection=enabled (or istio.io/rev=default) and the pod is not labelled sidecar.istio.io/inject=true',
+    });
+    expect(e.steps.map((s) => s.rule)).toEqual(stepRules(pod('quiet')));
+    expect(e.steps[0]).toMatchObject({ rule: 'webhookSelectors', result: 'decided' });
+    expect(e.change).toBe('kubectl label namespace quiet istio-injection=enabled, or label the pod sidecar.istio.io/inject: "true"');
+    expect(e.injector.outcome).toBe('skipped');
+  });
+
+  it("what Istio's webhooks select goes on to Istio's rules", () => {
+    expect(decide(pod('meshed'))).toMatchObject({ inject: true, rule: 'policy' });
+    expect(explainer.explain(pod('meshed'))!.steps[0]!.detail).toBe("selected by Istio's namespace.sidecar-injector.istio.io webhook");
+    expect(decide(pod('quiet', { labels: { 'sidecar.istio.io/inject': 'true' } }))).toMatchObject({ inject: true, rule: 'podLabel' });
+    expect(decide(pod('stable'))).toMatchObject({ inject: true, rule: 'policy' });
+    expect(decide(pod('quiet', { labels: { 'istio.io/rev': 'default' } }))).toMatchObject({ inject: true, rule: 'policy' });
+    // The annotation is not a webhook selector: Istio's webhooks never send such a pod.
+    expect(decide(pod('quiet', { annotations: { 'sidecar.istio.io/inject': 'true' } }))).toMatchObject({ inject: false, rule: 'webhookSelectors' });
+    // Another revision's namespace: no webhook of ours selects it.
+    expect(decide(pod('canary'))).toMatchObject({ inject: false, rule: 'webhookSelectors' });
+    // A pod that opts out is decided by its label, as without opt-in.
+    expect(decide(pod('meshed', { labels: { 'sidecar.istio.io/inject': 'false' } }))).toMatchObject({ inject: false, rule: 'podLabel' });
+  });
+
+  it("namespace labels unknown (the CLI without them, no cluster): Istio's decision, as its golden cases expect", () => {
+    const e = explainer.explain(pod('elsewhere'))!;
+    expect(e.steps[0]).toMatchObject({ rule: 'webhookSelectors', result: 'passed', detail: "namespace labels unknown: Istio's decision" });
+    expect(e.decision).toMatchObject({ inject: true, rule: 'policy' });
+  });
+
+  it('the injector decides the same (it is the same rule)', () => {
+    const injector = createInjector(optIn);
+    expect(injector.inject({ pod: pod('quiet') as never })).toMatchObject({ kind: 'skipped', rule: 'webhookSelectors' });
+    expect(injector.inject({ pod: pod('meshed') as never }).kind).toBe('injected');
   });
 });

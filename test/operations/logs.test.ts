@@ -93,6 +93,7 @@ describe('admission log lines and SIGUSR2', () => {
     const skipped = await admit('log-2', podWith({ labels: { 'sidecar.istio.io/inject': 'false' } }));
     expect(skipped).toMatchObject({ decision: 'skipped', reason: 'label sidecar.istio.io/inject=false' });
     expect(skipped.trace).toEqual([
+      'webhookSelectors: passed (enableNamespacesByDefault: true)',
       'hostNetwork: passed (hostNetwork is not set)',
       'ignoredNamespace: passed (namespace default is not a system namespace)',
       'excludedNamespace: passed (not excluded)',
