@@ -1,0 +1,129 @@
+/**
+ * Opt-in injection as installed (manifests/components/opt-in-injection over the base), against the Kubernetes API
+ * test double with pod admission through the stored MutatingWebhookConfigurations (test/k8s/mutatingAdmission.ts):
+ * Istio's four webhook selectors decide which pods reach the service, and the service (built CLI, the component's
+ * config, namespace labels from its cache) injects what they send. The selectors' cases are Istio's
+ * (test/inject/webhookSelectors.test.ts); the service's own check when a selector sends more is tested over HTTPS in
+ * test/inject/decision.test.ts.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import { compileSettings } from '../../src/inject/settings.js';
+import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
+import { waitFor } from '../helpers/wait.js';
+import { FakeApiServer, type KubeObject, type Plural } from '../k8s/fakeApiServer.js';
+import { renderComposition, renderOverlay, type Obj } from '../manifests/render.js';
+
+const NS = 'mesh-webhook';
+const PLURALS: Record<string, Plural> = {
+  Namespace: 'namespaces',
+  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
+  ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
+};
+
+const configText = (objs: Obj[]) =>
+  (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mesh-webhook-config') as unknown as { data: Record<string, string> }).data['config.yaml']!;
+
+let api: FakeApiServer;
+let dir: string;
+let replica: ServeProcess | undefined;
+let rendered: Obj[];
+
+beforeAll(async () => {
+  ensureBuilt();
+  rendered = renderComposition(['base'], ['components/opt-in-injection']);
+  api = await FakeApiServer.start();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-opt-in-'));
+}, 120_000);
+
+afterAll(async () => {
+  if (replica && replica.proc.exitCode === null && replica.proc.signalCode === null) replica.proc.kill('SIGKILL');
+  await api?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('components/opt-in-injection', () => {
+  it("the component's config is the base config with enableNamespacesByDefault: false, and it loads", () => {
+    const base = parse(configText(renderOverlay('kyma'))) as Record<string, unknown>;
+    const optIn = parse(configText(rendered)) as { values: { sidecarInjectorWebhook?: Record<string, unknown> } } & Record<string, unknown>;
+    expect(optIn.values.sidecarInjectorWebhook).toEqual({ enableNamespacesByDefault: false });
+    delete optIn.values.sidecarInjectorWebhook;
+    expect(optIn).toEqual(base);
+  });
+
+  it("renders Istio's four webhooks for the default revision, each with mesh-webhook's own exclusions, schema-valid", () => {
+    const object = rendered.find((o) => o.kind === 'MutatingWebhookConfiguration')!;
+    expect(() => new MutatingWebhookConfiguration(object as never).validate()).not.toThrow();
+    const mwc = object as unknown as {
+      webhooks: { name: string; failurePolicy: string; clientConfig: { service: { path: string } }; namespaceSelector: { matchExpressions: { key: string }[] } }[];
+    };
+    expect(mwc.webhooks.map((w) => w.name)).toEqual([
+      'rev.namespace.inject.mesh-webhook.kyma-project.io',
+      'rev.object.inject.mesh-webhook.kyma-project.io',
+      'namespace.inject.mesh-webhook.kyma-project.io',
+      'object.inject.mesh-webhook.kyma-project.io',
+    ]);
+    for (const w of mwc.webhooks) {
+      expect(w.failurePolicy).toBe('Ignore');
+      expect(w.clientConfig.service.path).toBe('/inject');
+      expect(w.namespaceSelector.matchExpressions.slice(0, 2).map((e) => e.key)).toEqual(['kubernetes.io/metadata.name', 'gardener.cloud/purpose']);
+    }
+  });
+
+  it('installed: only namespaces and pods that opt in get a sidecar; the rest are never sent', async () => {
+    for (const obj of rendered) {
+      const plural = PLURALS[obj.kind];
+      if (plural) api.apply(plural, obj as unknown as KubeObject);
+    }
+    api.apply('namespaces', { metadata: { name: 'meshed', labels: { 'istio-injection': 'enabled' } } });
+    api.apply('namespaces', { metadata: { name: 'plain', labels: { team: 'payments' } } });
+    api.apply('namespaces', { metadata: { name: 'mine', labels: { 'istio.io/rev': 'default' } } });
+    api.apply('namespaces', { metadata: { name: 'canary', labels: { 'istio.io/rev': 'canary' } } });
+    api.admitPods();
+    const configFile = path.join(dir, 'config.yaml');
+    await writeFile(configFile, configText(rendered));
+    expect(compileSettings(loadConfig({ configFile })).enableNamespacesByDefault).toBe(false);
+
+    const kubeconfig = await api.writeKubeconfig(dir, NS);
+    replica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
+    let port = 0;
+    await waitFor(`the replica to listen (stderr: ${replica.stderr})`, () => {
+      const line = replica!.logs.find((l) => l.msg === 'mesh-webhook listening');
+      port = typeof line?.port === 'number' ? line.port : 0;
+      return port > 0;
+    });
+    api.setEndpoint(NS, 'mesh-webhook', port);
+    const policies = () => ((api.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
+    await waitFor('the switch of every webhook to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+
+    let count = 0;
+    const create = async (namespace: string, labels: Record<string, string> = {}) => {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `web-${++count}`, labels: { app: 'web', ...labels } }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
+      const res = await fetch(`${api.url}/api/v1/namespaces/${namespace}/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as { spec: { containers: { name: string }[]; initContainers?: { name: string }[] } };
+      return [...(body.spec.initContainers ?? []), ...body.spec.containers].map((c) => c.name).includes('istio-proxy');
+    };
+    const calls = () => api.webhookCalls.length;
+
+    expect(await create('meshed')).toBe(true);
+    expect(api.webhookCalls.at(-1)).toEqual({ webhook: 'namespace.inject.mesh-webhook.kyma-project.io', outcome: 'patched' });
+    expect(await create('mine')).toBe(true);
+    expect(api.webhookCalls.at(-1)?.webhook).toBe('rev.namespace.inject.mesh-webhook.kyma-project.io');
+    expect(await create('plain', { 'sidecar.istio.io/inject': 'true' })).toBe(true);
+    expect(api.webhookCalls.at(-1)?.webhook).toBe('object.inject.mesh-webhook.kyma-project.io');
+    expect(await create('plain', { 'istio.io/rev': 'default' })).toBe(true);
+    expect(api.webhookCalls.at(-1)?.webhook).toBe('rev.object.inject.mesh-webhook.kyma-project.io');
+
+    const before = calls();
+    expect(await create('plain')).toBe(false);
+    expect(await create('canary')).toBe(false);
+    expect(await create('meshed', { 'sidecar.istio.io/inject': 'false' })).toBe(false);
+    expect(calls()).toBe(before); // none of them was sent
+  }, 90_000);
+});
