@@ -58,6 +58,7 @@ export const INJECTOR_READS: readonly string[] = [
   'values.pilot.env',
   'values.sidecarInjectorWebhook.rewriteAppHTTPProbe',
   'values.sidecarInjectorWebhook.enableNamespacesByDefault',
+  'values.sidecarInjectorWebhook.injectedAnnotations',
   'meshConfig.defaultConfig',
   'meshConfig.proxyListenPort',
   'meshConfig.proxyInboundListenPort',

@@ -48,6 +48,7 @@ const TEXT_FIELDS: readonly string[] = [
   // Maps of string to string.
   'meshConfig.defaultConfig.proxyMetadata.*',
   'injectedAnnotations.*',
+  'values.sidecarInjectorWebhook.injectedAnnotations.*',
   'namespaceLabels.*.*',
 ];
 

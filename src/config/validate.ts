@@ -137,6 +137,10 @@ function validateSafety(safety: JsonObject): void {
 
 /** Typed checks of the `values` fields the injector reads; everything else passes through to the template. */
 function validateValues(values: JsonObject): void {
+  const webhook = optionalMap(values.sidecarInjectorWebhook, 'values.sidecarInjectorWebhook');
+  if (webhook && webhook.injectedAnnotations !== undefined && webhook.injectedAnnotations !== null) {
+    stringMap(webhook.injectedAnnotations, 'values.sidecarInjectorWebhook.injectedAnnotations');
+  }
   const global = optionalMap(values.global, 'values.global');
   if (!global) return;
   imageRef(global.hub, 'values.global.hub');

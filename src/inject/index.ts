@@ -499,7 +499,7 @@ function postProcessPod(
 
   if (envs.ISTIO_META_NETWORK) labels[L.network] = envs.ISTIO_META_NETWORK;
   podAnnotations[A.status] = statusAnnotation(rendered.template, s.revision);
-  for (const [k, v] of Object.entries(c.config.injectedAnnotations)) podAnnotations[k] = v;
+  for (const [k, v] of Object.entries(s.injectedAnnotations)) podAnnotations[k] = v;
   pod = { ...pod, metadata: { ...pod.metadata, labels, annotations: podAnnotations } };
   return { pod: reorder(pod, rendered.hold), clusterEnv: envs };
 }

@@ -65,6 +65,11 @@ export interface Settings {
    * only namespaces and pods that opt in (false, Istio's default).
    */
   enableNamespacesByDefault: boolean;
+  /**
+   * Annotations added to every injected pod: values.sidecarInjectorWebhook.injectedAnnotations (what Istio's chart
+   * renders into the injector's `injectedAnnotations`), then the configuration's own `injectedAnnotations` over them.
+   */
+  injectedAnnotations: Readonly<Record<string, string>>;
   clusterTrustBundle: boolean;
   mesh: {
     proxyListenPort: number;
@@ -84,6 +89,11 @@ function at(root: JsonObject, path: string): JsonValue | undefined {
     cur = cur[key];
   }
   return cur;
+}
+
+/** The string entries of a map value (validated at load: src/config/validate.ts), or none. */
+function stringEntries(value: JsonValue | undefined): Record<string, string> {
+  return isPlainObject(value) ? Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
 }
 
 function str(root: JsonObject, path: string, prefix: string, fallback = ''): string {
@@ -205,6 +215,7 @@ export function compileSettings(config: InjectorConfig): Settings {
     forceApplyIptables: bool(v, 'global.proxy_init.forceApplyIptables', 'values'),
     rewriteAppHTTPProbe: bool(v, 'sidecarInjectorWebhook.rewriteAppHTTPProbe', 'values'),
     enableNamespacesByDefault: bool(v, 'sidecarInjectorWebhook.enableNamespacesByDefault', 'values'),
+    injectedAnnotations: { ...stringEntries(at(v, 'sidecarInjectorWebhook.injectedAnnotations')), ...config.injectedAnnotations },
     clusterTrustBundle: String(pilotEnv.ENABLE_CLUSTER_TRUST_BUNDLE_API ?? '') === 'true',
     mesh: {
       proxyListenPort: int(m, 'proxyListenPort', 'meshConfig', 15001) || 15001,
