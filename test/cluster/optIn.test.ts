@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
-import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { compileSettings } from '../../src/inject/settings.js';
 import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
@@ -25,6 +24,12 @@ const PLURALS: Record<string, Plural> = {
   MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
   ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
 };
+
+/** The mesh-webhook container's arguments in the rendered Deployment. */
+const serviceArgs = () =>
+  (rendered.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } }).spec.template.spec.containers.find(
+    (c) => c.name === 'mesh-webhook',
+  )!.args;
 
 const configText = (objs: Obj[]) =>
   (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mesh-webhook-config') as unknown as { data: Record<string, string> }).data['config.yaml']!;
@@ -48,12 +53,9 @@ afterAll(async () => {
 });
 
 describe('components/opt-in-injection', () => {
-  it("the component's config is the base config with enableNamespacesByDefault: false, and it loads", () => {
-    const base = parse(configText(renderOverlay('kyma'))) as Record<string, unknown>;
-    const optIn = parse(configText(rendered)) as { values: { sidecarInjectorWebhook?: Record<string, unknown> } } & Record<string, unknown>;
-    expect(optIn.values.sidecarInjectorWebhook).toEqual({ enableNamespacesByDefault: false });
-    delete optIn.values.sidecarInjectorWebhook;
-    expect(optIn).toEqual(base);
+  it("the service runs the shipped config with --set values.sidecarInjectorWebhook.enableNamespacesByDefault=false", () => {
+    expect(configText(rendered)).toBe(configText(renderOverlay('kyma')));
+    expect(serviceArgs().slice(-2)).toEqual(['--set', 'values.sidecarInjectorWebhook.enableNamespacesByDefault=false']);
   });
 
   it("renders Istio's four webhooks for the default revision, each with mesh-webhook's own exclusions, schema-valid", () => {
@@ -85,12 +87,14 @@ describe('components/opt-in-injection', () => {
     api.apply('namespaces', { metadata: { name: 'mine', labels: { 'istio.io/rev': 'default' } } });
     api.apply('namespaces', { metadata: { name: 'canary', labels: { 'istio.io/rev': 'canary' } } });
     api.admitPods();
+    // The service as the Deployment runs it: the shipped config and the component's --set.
     const configFile = path.join(dir, 'config.yaml');
     await writeFile(configFile, configText(rendered));
-    expect(compileSettings(loadConfig({ configFile })).enableNamespacesByDefault).toBe(false);
+    const set = serviceArgs().slice(-1);
+    expect(compileSettings(loadConfig({ configFile, sets: set })).enableNamespacesByDefault).toBe(false);
 
     const kubeconfig = await api.writeKubeconfig(dir, NS);
-    replica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
+    replica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, '--set', set[0]!, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
     let port = 0;
     await waitFor(`the replica to listen (stderr: ${replica.stderr})`, () => {
       const line = replica!.logs.find((l) => l.msg === 'mesh-webhook listening');
