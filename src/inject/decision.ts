@@ -59,7 +59,6 @@ export function webhookSelects(
   nsLabels: Readonly<Record<string, string>>,
   podLabels: Readonly<Record<string, string>>,
   revision: string,
-  defaultRevision: boolean,
 ): string | undefined {
   const nsInjection = nsLabels['istio-injection'];
   const nsRevision = nsLabels['istio.io/rev'];
@@ -68,7 +67,8 @@ export function webhookSelects(
   if (podInject === 'false') return undefined;
   if (nsRevision === revision && nsInjection === undefined) return 'rev.namespace';
   if (nsRevision === undefined && nsInjection === undefined && podRevision === revision) return 'rev.object';
-  if (!defaultRevision) return undefined;
+  // The chart renders these two only for the default revision (values.revision empty).
+  if (revision !== 'default') return undefined;
   if (nsInjection === 'enabled') return 'namespace';
   if (nsInjection === undefined && nsRevision === undefined && podInject === 'true' && podRevision === undefined) return 'object';
   return undefined;
@@ -130,7 +130,7 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
         if (!optIn) return { pass: 'enableNamespacesByDefault: true' };
         if (!nsLabels) return { pass: "namespace labels unknown: Istio's decision" };
         if (labels[L.inject] === 'false') return { pass: `pod label ${L.inject}=false (decided below)` };
-        const by = webhookSelects(nsLabels, labels, revision, revision === 'default');
+        const by = webhookSelects(nsLabels, labels, revision);
         if (by !== undefined) return { pass: `selected by Istio's ${by}.sidecar-injector.istio.io webhook` };
         return {
           inject: false,

@@ -30,7 +30,6 @@ const ROWS: { what: string; ns: Labels; pod: Labels; revision?: string; selected
 
 describe("Istio's webhook selectors with enableNamespacesByDefault: false", () => {
   test.each(ROWS)('$what → $selectedBy', ({ ns, pod, revision, selectedBy }) => {
-    const rev = revision ?? 'default';
-    expect(webhookSelects(ns, pod, rev, rev === 'default')).toBe(selectedBy);
+    expect(webhookSelects(ns, pod, revision ?? 'default')).toBe(selectedBy);
   });
 });
