@@ -46,12 +46,12 @@ export function injectHandler(ctx: HandlerContext) {
     const debug = request.log.level === 'debug' || request.log.level === 'trace';
 
     /** The one log line of this admission (level error when the injector threw, with the error and its stack). */
-    const log = (decision: AdmissionDecision, reason: string, subject: PodSubject | undefined, extra: { err?: unknown; trace?: DecisionTrace } = {}) => {
+    const log = (decision: AdmissionDecision, reason: string, subject: PodSubject, extra: { err?: unknown; trace?: DecisionTrace } = {}) => {
       const fields = {
         uid: review.request.uid,
-        namespace: subject?.namespace || undefined,
+        namespace: subject.namespace || undefined,
         pod: podName(review),
-        ...(subject?.workload !== undefined ? { workload: subject.workload } : {}),
+        ...(subject.workload !== undefined ? { workload: subject.workload } : {}),
         decision,
         reason,
         durationMs: elapsedMs(request, ctx.clock),
