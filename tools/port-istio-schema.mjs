@@ -21,7 +21,7 @@ function structs(text) {
   }
   // Oneof: the parent has an interface field; each wrapper struct (one field) implements it.
   const implementers = new Map();
-  for (const m of text.matchAll(/^func \(\*(\w+)\) (is\w+)\(\) \{\}/gm)) {
+  for (const m of text.matchAll(/^func \(\*(\w+)\) (is\w+)\(\) \{\s*\}/gm)) {
     if (!implementers.has(m[2])) implementers.set(m[2], []);
     implementers.get(m[2]).push(m[1]);
   }
@@ -39,12 +39,19 @@ function structs(text) {
   return out;
 }
 
-/** The key a field is written with: the Go json tag (Helm values) or the proto JSON name (MeshConfig). */
-function keyOf(tag, style) {
-  if (style === 'helm') return /json:"([^,"]+)/.exec(tag)[1];
+/**
+ * The keys a field is written with. Helm values: the Go json tag, and the proto JSON name when it differs (Istio reads
+ * an IstioOperator's values as proto JSON, which takes both: `gateways.istio-ingressgateway` as Istio's profiles and
+ * Kyma's IstioOperator write it, and `istio_ingressgateway`). MeshConfig: the proto JSON name.
+ */
+function keysOf(tag, style) {
   const proto = /protobuf:"([^"]*)"/.exec(tag)[1].split(',');
-  const json = proto.find((p) => p.startsWith('json='));
-  return (json ?? proto.find((p) => p.startsWith('name='))).split('=')[1];
+  const json = proto.find((p) => p.startsWith('json='))?.split('=')[1];
+  if (style === 'helm') {
+    const goJson = /json:"([^,"]+)/.exec(tag)[1];
+    return json === undefined || json === goJson ? [goJson] : [goJson, json];
+  }
+  return [json ?? proto.find((p) => p.startsWith('name=')).split('=')[1]];
 }
 
 /** Messages reachable from `root`: message → { key: message name | `[]message` | `*` (any value) }. */
@@ -67,7 +74,7 @@ function port(text, root, style, external) {
       } else if (ref && external.includes(ref)) {
         kind = ref;
       }
-      fields[keyOf(f.tag, style)] = kind;
+      for (const key of keysOf(f.tag, style)) fields[key] = kind;
     }
     messages[name] = fields;
   }

@@ -21,6 +21,7 @@ export const ISTIO_VALUES_SCHEMA: IstioSchema = {
       "telemetry": "TelemetryConfig",
       "sidecarInjectorWebhook": "SidecarInjectorConfig",
       "istio_cni": "CNIUsageConfig",
+      "istioCni": "CNIUsageConfig",
       "revision": "*",
       "ownerName": "*",
       "meshConfig": "*",
@@ -51,11 +52,13 @@ export const ISTIO_VALUES_SCHEMA: IstioSchema = {
       "podAnnotations": "*",
       "podLabels": "*",
       "psp_cluster_role": "*",
+      "pspClusterRole": "*",
       "logLevel": "*",
       "logging": "GlobalLoggingConfig",
       "repair": "CNIRepairConfig",
       "chained": "*",
       "resource_quotas": "ResourceQuotas",
+      "resourceQuotas": "ResourceQuotas",
       "resources": "Resources",
       "privileged": "*",
       "seccompProfile": "*",
@@ -68,8 +71,10 @@ export const ISTIO_VALUES_SCHEMA: IstioSchema = {
     },
     GatewaysConfig: {
       "istio_egressgateway": "EgressGatewayConfig",
+      "istio-egressgateway": "EgressGatewayConfig",
       "enabled": "*",
       "istio_ingressgateway": "IngressGatewayConfig",
+      "istio-ingressgateway": "IngressGatewayConfig",
       "securityContext": "*",
       "seccompProfile": "*",
     },
@@ -664,6 +669,7 @@ export const ISTIO_MESH_CONFIG_SCHEMA: IstioSchema = {
       "grpc": "MeshConfig_ExtensionProvider_GrpcService",
       "resourceDetectors": "MeshConfig_ExtensionProvider_ResourceDetectors",
       "serviceAttributeEnrichment": "*",
+      "dynatraceSampler": "MeshConfig_ExtensionProvider_OpenTelemetryTracingProvider_DynatraceSampler",
     },
     MeshConfig_ExtensionProvider_PrometheusMetricsProvider: {
 
@@ -715,6 +721,8 @@ export const ISTIO_MESH_CONFIG_SCHEMA: IstioSchema = {
     },
     MeshConfig_ExtensionProvider_HttpHeader: {
       "name": "*",
+      "value": "*",
+      "envName": "*",
     },
     MeshConfig_ExtensionProvider_StackdriverProvider_Logging: {
       "labels": "*",
@@ -732,21 +740,33 @@ export const ISTIO_MESH_CONFIG_SCHEMA: IstioSchema = {
       "environment": "MeshConfig_ExtensionProvider_ResourceDetectors_EnvironmentResourceDetector",
       "dynatrace": "MeshConfig_ExtensionProvider_ResourceDetectors_DynatraceResourceDetector",
     },
+    MeshConfig_ExtensionProvider_OpenTelemetryTracingProvider_DynatraceSampler: {
+      "tenant": "*",
+      "clusterId": "*",
+      "rootSpansPerMinute": "*",
+      "httpService": "MeshConfig_ExtensionProvider_OpenTelemetryTracingProvider_DynatraceSampler_DynatraceApi",
+    },
     MeshConfig_ExtensionProvider_EnvoyFileAccessLogProvider_LogFormat: {
-
+      "text": "*",
+      "labels": "*",
     },
     MeshConfig_ExtensionProvider_EnvoyOpenTelemetryLogProvider_LogFormat: {
       "text": "*",
       "labels": "*",
     },
     ServiceEntryVisibility_MatchRule: {
-
+      "namespaceSelector": "LabelSelector",
     },
     MeshConfig_ExtensionProvider_ResourceDetectors_EnvironmentResourceDetector: {
 
     },
     MeshConfig_ExtensionProvider_ResourceDetectors_DynatraceResourceDetector: {
 
+    },
+    MeshConfig_ExtensionProvider_OpenTelemetryTracingProvider_DynatraceSampler_DynatraceApi: {
+      "service": "*",
+      "port": "*",
+      "http": "MeshConfig_ExtensionProvider_HttpService",
     },
   },
 };

@@ -44,7 +44,7 @@ describe('unknown values and meshConfig keys', () => {
       'config values.global.proxy_init.somethingElse: unknown key; known keys here are image, resources, forceApplyIptables',
     );
     expect(loadError({ sets: ['values.nonsense=1'] })).toBe(
-      'config values.nonsense: unknown key; known keys here are cni, gateways, global, pilot, ztunnel, telemetry, sidecarInjectorWebhook, istio_cni, ... (19 in all)',
+      'config values.nonsense: unknown key; known keys here are cni, gateways, global, pilot, ztunnel, telemetry, sidecarInjectorWebhook, istio_cni, ... (20 in all)',
     );
   });
 
@@ -60,6 +60,27 @@ describe('unknown values and meshConfig keys', () => {
       ],
     });
     expect((cfg.values.ztunnel as { anything: unknown }).anything).toEqual({ at: { all: 1 } });
+  });
+
+  it('takes the fields of a oneof whose generated marker method spans two lines (LogFormat labels and text)', () => {
+    // Kyma's IstioOperator writes extensionProviders with envoyFileAccessLog.logFormat.labels; Istio takes it.
+    const cfg = loadConfig({
+      meshFiles: [
+        file(
+          'extensionProviders:\n- name: stdout-json\n  envoyFileAccessLog:\n    path: /dev/stdout\n    logFormat:\n      labels: {method: "%REQ(:METHOD)%"}\n' +
+            '- name: plain\n  envoyFileAccessLog:\n    logFormat:\n      text: "%RESPONSE_CODE%"\n',
+        ),
+      ],
+    });
+    expect((cfg.meshConfig.extensionProviders as unknown[]).length).toBe(2);
+    expect(loadError({ sets: ['meshConfig.extensionProviders=[{"name":"x","envoyFileAccessLog":{"logFormat":{"labelz":{}}}}]'] })).toBe(
+      'config meshConfig.extensionProviders[0].envoyFileAccessLog.logFormat.labelz: unknown key; did you mean labels?',
+    );
+  });
+
+  it('takes a Helm values field by its proto JSON name too, as Istio reads an IstioOperator (gateways.istio-ingressgateway)', () => {
+    const cfg = loadConfig({ valuesFiles: [file('gateways:\n  istio-ingressgateway:\n    autoscaleMin: 3\n  istio_egressgateway:\n    autoscaleMin: 1\n')] });
+    expect(cfg.values.gateways).toMatchObject({ 'istio-ingressgateway': { autoscaleMin: 3 }, istio_egressgateway: { autoscaleMin: 1 } });
   });
 });
 
