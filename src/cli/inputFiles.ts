@@ -1,5 +1,5 @@
 /**
- * The files named by flags (--config, --values, --mesh, --cert, --key, --client-ca, --kubeconfig), checked before a
+ * The files named by flags (--config, --values, --mesh, --istio-cr, --cert, --key, --client-ca, --kubeconfig), checked before a
  * command starts: one that does not exist, is a directory or cannot be read is an {@link InputError} naming the flag
  * and what it expects, instead of a message from deep inside the loader (or a half-started server).
  */
@@ -21,6 +21,9 @@ function configFiles(config: LoadConfigOptions): NamedFile[] {
     ...(config.configFile !== undefined ? [{ flag: '--config', path: config.configFile, expects: 'the injector configuration (YAML)' }] : []),
     ...(config.valuesFiles ?? []).map((path) => ({ flag: '--values', path, expects: 'a Helm values file (YAML)' })),
     ...(config.meshFiles ?? []).map((path) => ({ flag: '--mesh', path, expects: 'a MeshConfig file (YAML)' })),
+    ...(config.istioCustomResourceFile !== undefined
+      ? [{ flag: '--istio-cr', path: config.istioCustomResourceFile, expects: 'the Kyma Istio custom resource (YAML)' }]
+      : []),
   ];
 }
 

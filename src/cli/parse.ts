@@ -1,11 +1,12 @@
 /**
  * What every command's parser shares: the usage error, node:util parseArgs with its errors as usage errors, the
- * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars) and the -f files.
+ * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr)
+ * and the -f files.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
-import type { ProfileName } from '../config/types.js';
+import { CLUSTER_SIZE_SETTINGS, type ClusterSizeSetting, type ProfileName } from '../config/types.js';
 
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
@@ -30,6 +31,8 @@ export const CONFIG_OPTIONS = {
   mesh: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   'native-sidecars': { type: 'string' },
+  'cluster-size': { type: 'string' },
+  'istio-cr': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -48,6 +51,8 @@ export interface ConfigFlagValues {
   mesh?: string[];
   set?: string[];
   'native-sidecars'?: string;
+  'cluster-size'?: string;
+  'istio-cr'?: string;
 }
 
 export function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
@@ -69,6 +74,14 @@ export function configOptions(flags: ConfigFlagValues, command: CommandName): Lo
     }
     opts.nativeSidecars = native === 'auto' ? 'auto' : native === 'true';
   }
+  const size = flags['cluster-size'];
+  if (size !== undefined) {
+    if (!(CLUSTER_SIZE_SETTINGS as readonly string[]).includes(size)) {
+      throw new UsageError(`--cluster-size must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got "${size}"`, command);
+    }
+    opts.clusterSize = size as ClusterSizeSetting;
+  }
+  if (flags['istio-cr'] !== undefined) opts.istioCustomResourceFile = flags['istio-cr'];
   return opts;
 }
 

@@ -16,7 +16,9 @@ import type { CommandName } from './parse.js';
 import { LOG_LEVELS } from './serveArgs.js';
 
 const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
-      --profile kyma|istio      built-in defaults (default: kyma, or the config file's profile)
+      --profile kyma|kyma-module|istio
+                                built-in defaults (default: kyma, or the config file's profile); kyma-module
+                                is what the Kyma Istio module injects today
       --config FILE             YAML file with injector settings (policy, selectors, values, meshConfig, ...)
       --values FILE             Helm values merged into values (repeatable)
       --mesh FILE               MeshConfig merged into meshConfig (repeatable)
@@ -24,7 +26,12 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
                                 fields keep VALUE as written (values.global.tag=1.30 is the tag 1.30),
                                 e.g. --set values.global.proxy.image=proxyv2 --set policy=disabled
       --native-sidecars true|false|auto
-                                inject istio-proxy as a native sidecar (init container) or a classic container`;
+                                inject istio-proxy as a native sidecar (init container) or a classic container
+      --cluster-size auto|evaluation|production
+                                kyma-module: the module's resource size (auto: from the cluster's node capacity;
+                                production when no node is known, as without a cluster)
+      --istio-cr FILE           kyma-module: the Kyma Istio custom resource (kubectl get istios.operator.kyma-
+                                project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply`;
 
 const EXPLAIN_USAGE = `Usage: mesh-webhook explain -f FILE|- [flags]
 

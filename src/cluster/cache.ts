@@ -8,6 +8,9 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterClient, ObjectInformer, WatchedObject, WatchedResource } from './client.js';
+import { clusterSizeOf, type NodeCapacity } from '../config/kymaModule.js';
+import type { ClusterSize } from '../config/types.js';
+import { isQuantity } from '../inject/quantity.js';
 import { NATIVE_SIDECAR_MIN_MINOR, kubeletMinor, type ClusterView } from './view.js';
 
 export type ClusterLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -149,13 +152,27 @@ class ResilientInformer {
   }
 }
 
+/** A node's cpu and memory capacity, without a quantity that does not parse (it counts as none, as a zero would). */
+function readableCapacity(capacity: Record<string, unknown> | undefined): NodeCapacity {
+  const out: NodeCapacity = {};
+  for (const key of ['cpu', 'memory'] as const) {
+    const value = capacity?.[key];
+    if ((typeof value === 'string' || typeof value === 'number') && isQuantity(String(value))) out[key] = String(value);
+  }
+  return out;
+}
+
 /** Namespace labels and node versions from informers; see the module comment. */
 export class ClusterCache implements ClusterView {
   private readonly labels = new Map<string, Readonly<Record<string, string>>>();
   /** Kubelet minor by node name; undefined when the version is unreadable. */
   private readonly nodeMinors = new Map<string, number | undefined>();
+  /** Capacity (cpu, memory) by node name: the quantities that parse. */
+  private readonly nodeCapacities = new Map<string, NodeCapacity>();
   /** nativeSidecarsSupported() without a node, recomputed on node changes: every request is a plain read. */
   private allNodesNative: boolean | undefined = undefined;
+  /** clusterSize(), recomputed on node changes. */
+  private size: ClusterSize | undefined = undefined;
   private readonly informers: Record<WatchedResource, ResilientInformer>;
   private started = false;
 
@@ -189,11 +206,15 @@ export class ClusterCache implements ClusterView {
             const name = o.metadata?.name;
             if (!name) return;
             this.nodeMinors.set(name, kubeletMinor(o.status?.nodeInfo?.kubeletVersion));
+            this.nodeCapacities.set(name, readableCapacity(o.status?.capacity));
             this.recomputeNodes();
           },
           remove: (o) => {
             const name = o.metadata?.name;
-            if (name && this.nodeMinors.delete(name)) this.recomputeNodes();
+            if (name && this.nodeMinors.delete(name)) {
+              this.nodeCapacities.delete(name);
+              this.recomputeNodes();
+            }
           },
         },
         opts,
@@ -247,11 +268,18 @@ export class ClusterCache implements ClusterView {
     return this.allNodesNative;
   }
 
+  /** The Kyma Istio module's cluster size from every known node's capacity; undefined when no node is known. */
+  clusterSize(): ClusterSize | undefined {
+    return this.size;
+  }
+
   private recomputeNodes(): void {
     if (this.nodeMinors.size === 0) {
       this.allNodesNative = undefined;
+      this.size = undefined;
       return;
     }
+    this.size = clusterSizeOf(this.nodeCapacities.values());
     let all = true;
     for (const minor of this.nodeMinors.values()) {
       if (minor === undefined || minor < NATIVE_SIDECAR_MIN_MINOR) {

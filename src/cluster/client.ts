@@ -48,7 +48,7 @@ export interface JsonPatchOperation {
 /** The fields of Namespaces and Nodes the cache reads. */
 export interface WatchedObject {
   metadata?: { name?: string; labels?: Record<string, string> | undefined; resourceVersion?: string };
-  status?: { nodeInfo?: { kubeletVersion?: string } };
+  status?: { nodeInfo?: { kubeletVersion?: string }; capacity?: Record<string, unknown> };
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';

@@ -1,3 +1,5 @@
+import type { ClusterSize } from '../config/types.js';
+
 /**
  * What the injector may know about the cluster, from caches filled by informers (never an API call on the request
  * path). Every answer may be "unknown": the injector then falls back to its configuration.
@@ -10,6 +12,11 @@ export interface ClusterView {
    * of Kubernetes 1.33 or newer. Undefined when no node is known.
    */
   nativeSidecarsSupported(nodeName?: string): boolean | undefined;
+  /**
+   * The Kyma Istio module's size of the cluster from the total capacity of its nodes (src/config/kymaModule.ts).
+   * Undefined when no node is known. Optional: views that know no nodes leave it out.
+   */
+  clusterSize?(): ClusterSize | undefined;
 }
 
 /** The first Kubernetes minor version whose kubelet runs native sidecars the way Istio needs them. */

@@ -7,7 +7,8 @@ import { PROFILE_NAMES, profileConfig } from './profiles.js';
 import { fileReadProblem } from '../util/fileError.js';
 import { unreadIstioKeys } from './istioKeys.js';
 import { isTextField, valueAt } from './stringFields.js';
-import { ConfigError, type InjectorConfig, type ProfileName } from './types.js';
+import { istioResourceOverlay, type IstioResourceOverlay } from './kymaIstio.js';
+import { CLUSTER_SIZE_SETTINGS, ConfigError, type ClusterSize, type ClusterSizeSetting, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
 export interface LoadConfigOptions {
@@ -23,6 +24,10 @@ export interface LoadConfigOptions {
   sets?: string[];
   /** Overrides everything else. */
   nativeSidecars?: boolean | 'auto';
+  /** kyma-module: the module's size (overrides the config file's `clusterSize`). */
+  clusterSize?: ClusterSizeSetting;
+  /** kyma-module: a file with the Kyma Istio custom resource (overrides the config file's `istioCustomResource`). */
+  istioCustomResourceFile?: string;
 }
 
 type Draft = Record<string, unknown>;
@@ -37,8 +42,8 @@ export interface LoadedConfig {
 }
 
 /**
- * Builds the injector configuration: profile defaults ← config file ← `--values` files ← `--mesh` files ← `--set`
- * overrides ← `--native-sidecars`, then validates the result. Throws {@link ConfigError} naming the file or path.
+ * Builds the injector configuration: profile defaults (kyma-module: of its size, then the Kyma Istio resource) ← config
+ * file ← `--values` files ← `--mesh` files ← `--set` overrides ← `--native-sidecars`, then validates the result. Throws {@link ConfigError} naming the file or path.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
   return loadConfigWithNotes(opts).config;
@@ -46,16 +51,82 @@ export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
 
 /** {@link loadConfig}, with the notes on the accepted configuration (for the log of `serve`). */
 export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig {
-  // The operator's own values and meshConfig (without the profile's), for the notes.
-  const written: Draft = { values: {}, meshConfig: {} };
   const configYaml = opts.configFile === undefined ? undefined : readYaml(opts.configFile, 'config');
   const file = configYaml?.value;
   const profile = opts.profile ?? profileOf(file, opts.configFile) ?? 'kyma';
+  const module = kymaModuleInputs(profile, file, opts);
+  const notes: string[] = [];
+  if (module === undefined) {
+    const { config, written } = buildConfig(profileConfig(profile), configYaml, opts);
+    return { config, notes: unreadNotes(written) };
+  }
+  if (module.overlay.notRead.length > 0) {
+    notes.push(`Kyma Istio resource keys that configure istiod, the gateways or CNI, not the injected sidecar: ${module.overlay.notRead.join(', ')}`);
+  }
+  const sized = (size: ClusterSize) => {
+    const base = profileConfig(profile, size);
+    const withResource: InjectorConfig = {
+      ...base,
+      values: deepMerge(base.values, module.overlay.values),
+      meshConfig: deepMerge(base.meshConfig, module.overlay.meshConfig),
+      ...(module.resource !== undefined ? { istioCustomResource: module.resource } : {}),
+    };
+    return buildConfig(withResource, configYaml, opts);
+  };
+  if (module.setting !== 'auto') {
+    const { config, written } = sized(module.setting);
+    return { config: { ...config, clusterSize: { setting: module.setting } }, notes: [...notes, ...unreadNotes(written)] };
+  }
+  const production = sized('production');
+  const evaluation = sized('evaluation');
+  return {
+    config: { ...production.config, clusterSize: { setting: 'auto', evaluationValues: evaluation.config.values } },
+    notes: [...notes, ...unreadNotes(production.written)],
+  };
+}
 
-  const base = profileConfig(profile);
+/**
+ * kyma-module's own inputs: the cluster size (--cluster-size, else the file's `clusterSize`, else auto) and the Kyma
+ * Istio resource (--istio-cr, else the file's `istioCustomResource`). Other profiles refuse both.
+ */
+function kymaModuleInputs(
+  profile: ProfileName,
+  file: JsonObject | undefined,
+  opts: LoadConfigOptions,
+): { setting: ClusterSizeSetting; resource: JsonObject | undefined; overlay: IstioResourceOverlay } | undefined {
+  const where = opts.configFile === undefined ? '' : ` in ${opts.configFile}`;
+  const sizeGiven = opts.clusterSize !== undefined ? '--cluster-size' : file?.clusterSize !== undefined ? `clusterSize${where}` : undefined;
+  const resourceGiven =
+    opts.istioCustomResourceFile !== undefined ? '--istio-cr' : file?.istioCustomResource !== undefined ? `istioCustomResource${where}` : undefined;
+  if (profile !== 'kyma-module') {
+    const given = sizeGiven ?? resourceGiven;
+    if (given !== undefined) {
+      const key = given.startsWith('--cluster') || given.startsWith('clusterSize') ? 'clusterSize' : 'istioCustomResource';
+      throw new ConfigError(key, `${given} applies only to the kyma-module profile (the Kyma Istio module's sizes and resource); the profile is ${profile}`);
+    }
+    return undefined;
+  }
+  const setting = opts.clusterSize ?? file?.clusterSize ?? 'auto';
+  if (typeof setting !== 'string' || !(CLUSTER_SIZE_SETTINGS as readonly string[]).includes(setting)) {
+    throw new ConfigError('clusterSize', `${sizeGiven ?? 'clusterSize'}: must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
+  }
+  const resource =
+    opts.istioCustomResourceFile !== undefined ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value : file?.istioCustomResource;
+  if (resource !== undefined && resource !== null && !isPlainObject(resource)) {
+    throw new ConfigError('istioCustomResource', `${resourceGiven}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
+  }
+  const given = resource === null ? undefined : resource;
+  return { setting: setting as ClusterSizeSetting, resource: given, overlay: istioResourceOverlay(given) };
+}
+
+/**
+ * One configuration from a profile's built-in one: ← config file ← `--values` files ← `--mesh` files ← `--set`
+ * overrides ← `--native-sidecars`, validated; with the operator's own values and meshConfig (for the notes).
+ */
+function buildConfig(base: InjectorConfig, configYaml: YamlMap | undefined, opts: LoadConfigOptions): { config: InjectorConfig; written: Draft } {
+  const written: Draft = { values: {}, meshConfig: {} };
   // The profile shares nested objects with module constants: own a copy before anything mutates it.
   let draft: Draft = { ...base, values: cloneJson(base.values), meshConfig: cloneJson(base.meshConfig) };
-
   if (configYaml && opts.configFile !== undefined) {
     textAsWritten(opts.configFile, 'config', configYaml, [], draft);
     draft = applyConfigFile(draft, configYaml.value, opts.configFile);
@@ -82,10 +153,8 @@ export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig 
     if (set.path[0] === 'values' || set.path[0] === 'meshConfig') applySet(written, set);
   }
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
-  draft.profile = profile;
-
-  const config = validateConfig(draft);
-  return { config, notes: unreadNotes(written) };
+  draft.profile = base.profile;
+  return { config: validateConfig(draft), written };
 }
 
 /** One note listing the keys Istio knows but the injector does not read, when the operator wrote any. */
@@ -117,7 +186,8 @@ function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
     if (!isConfigKey(key)) {
       throw new ConfigError(key, `unknown key in ${name}; allowed top-level keys are ${CONFIG_KEYS.join(', ')}`);
     }
-    if (key === 'profile' || value === undefined) continue;
+    // The profile and kyma-module's own inputs were read before the profile's configuration was built.
+    if (key === 'profile' || key === 'clusterSize' || key === 'istioCustomResource' || value === undefined) continue;
     if (key === 'values' || key === 'meshConfig') {
       if (value === null) continue;
       if (!isPlainObject(value)) throw new ConfigError(key, `in ${name}: must be a map; got ${show(value)}`);
@@ -266,8 +336,9 @@ function applySet(draft: Draft, { expr, path, value, text }: SetOverride): void 
   if (top === undefined || !isConfigKey(top)) {
     throw new ConfigError(path.join('.'), `--set ${expr}: unknown top-level key; use one of ${CONFIG_KEYS.join(', ')}`);
   }
-  if (top === 'profile') {
-    throw new ConfigError('profile', `--set ${expr}: the profile cannot be set with --set; use --profile`);
+  const flag = { profile: '--profile', clusterSize: '--cluster-size', istioCustomResource: '--istio-cr FILE' }[top as string];
+  if (flag !== undefined) {
+    throw new ConfigError(top, `--set ${expr}: ${top === 'profile' ? 'the profile' : top} cannot be set with --set; use ${flag}`);
   }
   let node: Draft = draft;
   for (let i = 0; i < path.length - 1; i++) {

@@ -1,8 +1,9 @@
 import { DEFAULT_ADMISSION_LIMITS } from '../admission/limits.js';
 import type { JsonObject } from '../k8s/types.js';
 import { ISTIO_MESH_CONFIG, ISTIO_VALUES } from './istio-defaults.js';
+import { kymaModuleMeshConfig, kymaModuleValues } from './kymaModule.js';
 import { deepMerge } from './merge.js';
-import type { InjectorConfig, ProfileName } from './types.js';
+import type { ClusterSize, InjectorConfig, ProfileName } from './types.js';
 
 /** Kyma's changes to Istio's values (see docs/configuration.md, "Profiles", and reference/kyma.md). */
 const KYMA_VALUES: JsonObject = {
@@ -114,9 +115,17 @@ function base(profile: ProfileName): InjectorConfig {
   };
 }
 
-/** The built-in configuration of a profile (a fresh object each call). */
-export function profileConfig(profile: ProfileName): InjectorConfig {
+/**
+ * The built-in configuration of a profile (a fresh object each call); `size` chooses between the Kyma Istio module's
+ * two configurations (kyma-module only).
+ */
+export function profileConfig(profile: ProfileName, size: ClusterSize = 'production'): InjectorConfig {
   const cfg = base(profile);
+  if (profile === 'kyma-module') {
+    // Istio's injector as the module configures it (opt-in namespaces, CNI, its resources, native sidecars on Istio's
+    // default `auto`), with mesh-webhook's Kyma exclusions and safety settings (docs/configuration.md, "Profiles").
+    return { ...cfg, nativeSidecars: 'auto', values: kymaModuleValues(size), meshConfig: kymaModuleMeshConfig(), clusterSize: { setting: size } };
+  }
   if (profile === 'istio') {
     return {
       ...cfg,
@@ -137,4 +146,4 @@ export function profileConfig(profile: ProfileName): InjectorConfig {
   return { ...cfg, values: deepMerge(cfg.values, KYMA_VALUES), meshConfig: deepMerge(cfg.meshConfig, KYMA_MESH_CONFIG) };
 }
 
-export const PROFILE_NAMES: readonly ProfileName[] = ['kyma', 'istio'];
+export const PROFILE_NAMES: readonly ProfileName[] = ['kyma', 'kyma-module', 'istio'];

@@ -1,7 +1,27 @@
 import type { JsonObject, LabelSelector } from '../k8s/types.js';
 
-/** Built-in starting points: `kyma` (the default) and `istio` (Istio chart defaults). */
-export type ProfileName = 'kyma' | 'istio';
+/**
+ * Built-in starting points: `kyma` (the default: the Kyma service-mesh documents), `kyma-module` (what the Kyma Istio
+ * module installs today) and `istio` (Istio chart defaults).
+ */
+export type ProfileName = 'kyma' | 'kyma-module' | 'istio';
+
+/**
+ * The Kyma Istio module's two configurations, chosen by the cluster's total node capacity (src/config/kymaModule.ts):
+ * `evaluation` (istio-operator-light.yaml) and `production` (istio-operator.yaml).
+ */
+export type ClusterSize = 'evaluation' | 'production';
+/** How the configuration file and `--cluster-size` choose: a fixed size, or `auto` from the cluster's nodes. */
+export type ClusterSizeSetting = ClusterSize | 'auto';
+export const CLUSTER_SIZE_SETTINGS: readonly ClusterSizeSetting[] = ['auto', 'evaluation', 'production'];
+
+/**
+ * kyma-module's size as loaded: `values` holds the size's values; with `auto` they are the production size's, and the
+ * evaluation size's values come along, for the injector to choose per pod from the cluster's capacity.
+ */
+export type ClusterSizeChoice =
+  | { readonly setting: ClusterSize }
+  | { readonly setting: 'auto'; readonly evaluationValues: JsonObject };
 
 export type InjectionPolicy = 'enabled' | 'disabled';
 
@@ -36,6 +56,13 @@ export interface InjectorConfig {
   safety: SafetySettings;
   /** Caps on what makes one admission expensive, checked before any work (src/admission/limits.ts). */
   limits: AdmissionLimits;
+  /** kyma-module only (written as `auto`, `evaluation` or `production`; default `auto`). */
+  clusterSize?: ClusterSizeChoice;
+  /**
+   * kyma-module only: the Kyma Istio custom resource (`operator.kyma-project.io/v1alpha2` Istio) as the module merges
+   * it into its IstioOperator (src/config/kymaIstio.ts); already applied to `values` and `meshConfig`.
+   */
+  istioCustomResource?: JsonObject;
 }
 
 /**

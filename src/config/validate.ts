@@ -4,7 +4,7 @@ import { isPlainObject } from '../util/json.js';
 import { checkSidecarImages } from './imageReference.js';
 import { checkIstioKeys } from './istioKeys.js';
 import { PROFILE_NAMES } from './profiles.js';
-import { ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
+import { CLUSTER_SIZE_SETTINGS, ConfigError, VALIDATION_MODES, type AdmissionLimits, type InjectorConfig, type SafetySettings } from './types.js';
 import { describeValue } from '../util/describeValue.js';
 
 /** Every top-level key of an injector configuration, in documentation order (exhaustive by construction). */
@@ -22,7 +22,11 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   validation: true,
   safety: true,
   limits: true,
+  clusterSize: true,
+  istioCustomResource: true,
 };
+/** Keys only some profiles have (kyma-module's); every other key is required. */
+const OPTIONAL_KEYS: ReadonlySet<string> = new Set<keyof InjectorConfig>(['clusterSize', 'istioCustomResource']);
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
 export function isConfigKey(key: string): key is keyof InjectorConfig {
@@ -49,8 +53,10 @@ export function validateConfig(cfg: unknown): InjectorConfig {
     }
   }
   for (const key of CONFIG_KEYS) {
-    if (cfg[key] === undefined) throw new ConfigError(key, 'is missing');
+    if (cfg[key] === undefined && !OPTIONAL_KEYS.has(key)) throw new ConfigError(key, 'is missing');
   }
+  validateClusterSize(cfg.clusterSize, cfg.profile);
+  if (cfg.istioCustomResource !== undefined) map(cfg.istioCustomResource, 'istioCustomResource', 'the Kyma Istio custom resource');
 
   oneOf(cfg.profile, 'profile', PROFILE_NAMES);
   oneOf(cfg.policy, 'policy', POLICIES);
@@ -74,6 +80,16 @@ export function validateConfig(cfg: unknown): InjectorConfig {
   validateSafety(map(cfg.safety, 'safety', `a map with the keys ${SAFETY_KEYS.join(', ')}`));
   validateLimits(map(cfg.limits, 'limits', `a map with the keys ${LIMIT_KEYS.join(', ')}`));
   return cfg as unknown as InjectorConfig;
+}
+
+/** kyma-module's size as the loader sets it (src/config/load.ts reads the written `auto`/`evaluation`/`production`). */
+function validateClusterSize(choice: unknown, profile: unknown): void {
+  if (choice === undefined) return;
+  if (profile !== 'kyma-module') throw new ConfigError('clusterSize', `applies only to the kyma-module profile; the profile is ${String(profile)}`);
+  if (!isPlainObject(choice) || !(CLUSTER_SIZE_SETTINGS as readonly unknown[]).includes(choice.setting)) {
+    fail('clusterSize', choice, `one of ${CLUSTER_SIZE_SETTINGS.join(', ')}`);
+  }
+  if (choice.setting === 'auto') map(choice.evaluationValues, 'clusterSize.evaluationValues', 'the evaluation size\'s Helm values');
 }
 
 /** Every key of `limits`, in documentation order (exhaustive by construction). */

@@ -30,7 +30,9 @@ function verdictText(e: Explanation): string {
 export function formatExplanationsText(explanations: readonly Explanation[]): string {
   const blocks = explanations.map((e) => {
     const width = Math.max(...e.steps.map((s) => s.rule.length));
-    const lines = [`${e.object}`, `  namespace labels: ${labelsText(e)}`, '  rules, in order:'];
+    const lines = [`${e.object}`, `  namespace labels: ${labelsText(e)}`];
+    if (e.clusterSize) lines.push(`  Kyma Istio module size: ${e.clusterSize.size} (${e.clusterSize.source})`);
+    lines.push('  rules, in order:');
     e.steps.forEach((s, i) => {
       const n = String(i + 1).padStart(2);
       const detail = s.result === 'not reached' ? '' : `  ${s.detail}`;

@@ -6,7 +6,7 @@
  * would be native or classic.
  */
 import type { ClusterView } from '../cluster/view.js';
-import type { InjectorConfig } from '../config/types.js';
+import type { ClusterSize, InjectorConfig } from '../config/types.js';
 import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
 import { hasNativeProxy } from '../inject/containers.js';
@@ -47,6 +47,8 @@ export interface Explanation {
   change: string;
   /** The checks Kyma users are told to do by hand, for this object. */
   troubleshooting: string[];
+  /** kyma-module: which of the module's sizes the injector used, and where that came from. */
+  clusterSize?: { size: ClusterSize; source: 'configuration' | 'cluster' | 'default (no node known)' };
 }
 
 export interface ExplainOptions {
@@ -168,6 +170,15 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     );
   }
 
+  /** The size createInjector chooses: the configured one, else the cluster's, else production. */
+  function clusterSizeUsed(): Explanation['clusterSize'] {
+    const setting = config.clusterSize?.setting;
+    if (setting === undefined) return undefined;
+    if (setting !== 'auto') return { size: setting, source: 'configuration' };
+    const fromCluster = cluster?.clusterSize?.();
+    return fromCluster ? { size: fromCluster, source: 'cluster' } : { size: 'production', source: 'default (no node known)' };
+  }
+
   function labelsOf(namespace: string): Explanation['namespaceLabels'] {
     const fromCluster = cluster?.namespaceLabels(namespace);
     if (fromCluster) return { source: 'cluster', labels: { ...fromCluster } };
@@ -227,7 +238,8 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
       injector: verdict,
     };
     const change = verdict.message !== undefined ? rejectionChange(verdict.message) : (deciding?.change ?? '');
-    return { ...base, change, troubleshooting: troubleshooting(base, config, objectName) };
+    const size = clusterSizeUsed();
+    return { ...base, change, troubleshooting: troubleshooting(base, config, objectName), ...(size ? { clusterSize: size } : {}) };
   }
 
   return { config, trace, explain };

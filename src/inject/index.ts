@@ -111,7 +111,13 @@ export type CompiledInjector = Injector & { readonly safety: SafetyRules; readon
 
 export function createInjector(config: InjectorConfig, cluster?: ClusterView): CompiledInjector {
   const compiled = compile(config, cluster);
-  return { config, safety: compiled.safety, settings: compiled.settings, inject: (request) => injectPod(request, compiled) };
+  const common = { config, safety: compiled.safety, settings: compiled.settings };
+  const size = config.clusterSize;
+  if (size?.setting !== 'auto') return { ...common, inject: (request) => injectPod(request, compiled) };
+  // kyma-module with clusterSize auto: both sizes compiled once; each pod gets the size the node cache says the cluster
+  // has now (production while no node is known: the module's default configuration).
+  const evaluation = compile({ ...config, values: size.evaluationValues }, cluster);
+  return { ...common, inject: (request) => injectPod(request, cluster?.clusterSize?.() === 'evaluation' ? evaluation : compiled) };
 }
 
 const rejected = (category: RejectionCategory, message: string, reason = message, at?: string): InjectionOutcome => ({

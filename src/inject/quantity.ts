@@ -98,6 +98,24 @@ export function canonicalQuantity(text: string | number): string {
   const raw = String(text).trim();
   const parsed = parse(raw);
   if (!parsed) throw new Error(`'${raw}' is not a Kubernetes quantity (e.g. 100m, 0.5, 128Mi, 1Gi)`);
+  return canonicalOf(parsed);
+}
+
+/**
+ * The sum of quantities in canonical form, in the format of the first (as resource.Quantity.Add keeps the receiver's),
+ * `0` for none; undefined when one is not a quantity.
+ */
+export function sumQuantities(texts: readonly (string | number)[]): string | undefined {
+  const parsed = texts.map((t) => parse(String(t).trim()));
+  if (parsed.some((p) => p === undefined)) return undefined;
+  const all = parsed as ParsedQuantity[];
+  if (all.length === 0) return '0';
+  const exponent = Math.min(...all.map((q) => q.exponent));
+  const mantissa = all.reduce((sum, q) => sum + q.mantissa * 10n ** BigInt(q.exponent - exponent), 0n);
+  return canonicalOf({ mantissa, exponent, format: all[0]!.format });
+}
+
+function canonicalOf(parsed: ParsedQuantity): string {
   const q = normalise(parsed);
   if (q.format === 'BinarySI') {
     const value = integerValue(q);

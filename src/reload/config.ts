@@ -56,9 +56,14 @@ export interface ConfigReloader {
   close(): void;
 }
 
-/** The files a configuration is loaded from: `--config`, then `--values` and `--mesh` files (deduplicated). */
+/** The files a configuration is loaded from: `--config`, `--values` and `--mesh` files, `--istio-cr` (deduplicated). */
 export function configFiles(load: LoadConfigOptions): string[] {
-  const all = [...(load.configFile !== undefined ? [load.configFile] : []), ...(load.valuesFiles ?? []), ...(load.meshFiles ?? [])];
+  const all = [
+    ...(load.configFile !== undefined ? [load.configFile] : []),
+    ...(load.valuesFiles ?? []),
+    ...(load.meshFiles ?? []),
+    ...(load.istioCustomResourceFile !== undefined ? [load.istioCustomResourceFile] : []),
+  ];
   return [...new Set(all)];
 }
 

@@ -322,7 +322,7 @@ describe('mesh-webhook command line', () => {
   it.each([
     [['inject'], 'missing -f FILE'],
     [['inject', '-f', 'x', '--bogus'], "Unknown option '--bogus'"],
-    [['inject', '-f', 'x', '--profile', 'openshift'], '--profile must be one of kyma, istio'],
+    [['inject', '-f', 'x', '--profile', 'openshift'], '--profile must be one of kyma, kyma-module, istio'],
     [['inject', '-f', 'x', '--native-sidecars', 'yes'], '--native-sidecars must be true, false or auto'],
     [['inject', '-f', 'x', 'extra'], 'positional'],
     [['serve', '--port', 'http'], '--port must be an integer'],

@@ -310,7 +310,7 @@ describe('loadConfig: files', () => {
   it('rejects a non-map values/meshConfig and a bad profile in the config file', () => {
     expect(configError(() => loadConfig({ configFile: file('values: [1]\n') })).path).toBe('values');
     expect(configError(() => loadConfig({ configFile: file('meshConfig: 3\n') })).path).toBe('meshConfig');
-    expect(configError(() => loadConfig({ configFile: file('profile: openshift\n') })).message).toContain('kyma, istio');
+    expect(configError(() => loadConfig({ configFile: file('profile: openshift\n') })).message).toContain('kyma, kyma-module, istio');
   });
 
   it('validates what the config file sets, naming the path', () => {

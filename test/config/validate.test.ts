@@ -70,7 +70,7 @@ describe('validateConfig', () => {
   it.each<[string, Record<string, unknown>, string, string]>([
     ['unknown top-level key', { polcy: 'x' }, 'polcy', 'allowed top-level keys are profile, policy'],
     ['policy', { policy: 'on' }, 'policy', 'one of enabled, disabled; got "on"'],
-    ['profile', { profile: 'openshift' }, 'profile', 'one of kyma, istio'],
+    ['profile', { profile: 'openshift' }, 'profile', 'one of kyma, kyma-module, istio'],
     ['selector list', { neverInjectSelector: { matchLabels: {} } }, 'neverInjectSelector', 'a list of label selectors'],
     ['selector key', { alwaysInjectSelector: [{ matchLabel: {} }] }, 'alwaysInjectSelector[0].matchLabel', 'unknown key'],
     ['matchLabels value', { neverInjectSelector: [{ matchLabels: { a: 1 } }] }, 'neverInjectSelector[0].matchLabels.a', 'a string'],
