@@ -66,7 +66,7 @@ Flags:
   -n, --namespace NS            namespace to check (default: the kubeconfig context's, else default)
   -A, --all-namespaces          check every namespace
   -o, --output text|json        (default text)
-      --restart                 roll out the workloads of outdated pods (a dry run unless --dry-run=false)
+      --restart                 restart the workloads of outdated pods (a dry run unless --dry-run=false)
       --dry-run[=true|false]    with --restart: only print what would be done (default true)
       --max-restarts N          workloads restarted per run (default ${DEFAULT_MAX_RESTARTS}); run again for the rest
       --restart-annotation KEY  with --restart: the pod template annotation to set (default
