@@ -56,6 +56,8 @@ export interface OutdatedArgs {
   dryRun: boolean;
   /** --max-restarts: workloads restarted per run (default 5). */
   maxRestarts: number;
+  /** --restart-annotation: the pod template annotation rollouts set; absent: kubectl.kubernetes.io/restartedAt. */
+  restartAnnotation?: string;
   /** --fail-on-outdated: exit 3 when a pod is outdated (for pipelines). */
   failOnOutdated: boolean;
   config: LoadConfigOptions;
@@ -103,6 +105,7 @@ const OUTDATED_OPTIONS = {
   restart: { type: 'boolean' },
   'dry-run': { type: 'string' },
   'max-restarts': { type: 'string' },
+  'restart-annotation': { type: 'string' },
   'fail-on-outdated': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -149,6 +152,14 @@ export function parseLabelList(text: string, flag: string, command: CommandName)
     labels[m[1]!] = m[4] ?? '';
   }
   return labels;
+}
+
+/** An annotation key: an optional DNS subdomain prefix and `/`, then a name of at most 63 characters. */
+const ANNOTATION_KEY =
+  /^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export function isAnnotationKey(key: string): boolean {
+  return ANNOTATION_KEY.test(key);
 }
 
 function parseExplain(argv: string[]): Invocation {
@@ -198,6 +209,16 @@ function parseOutdated(argv: string[]): Invocation {
     }
     maxRestarts = Number(maxText);
   }
+  const restartAnnotation = values['restart-annotation'];
+  if (restartAnnotation !== undefined) {
+    if (values.restart !== true) throw new UsageError('--restart-annotation goes with --restart', 'outdated');
+    if (!isAnnotationKey(restartAnnotation)) {
+      throw new UsageError(
+        `--restart-annotation must be an annotation key, [prefix/]name: an optional DNS subdomain prefix, then at most 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit; got "${restartAnnotation}"`,
+        'outdated',
+      );
+    }
+  }
   if (values.kubeconfig === '') throw new UsageError('--kubeconfig needs a file name', 'outdated');
   return {
     command: 'outdated',
@@ -209,6 +230,7 @@ function parseOutdated(argv: string[]): Invocation {
       restart: values.restart === true,
       dryRun: dryRun[dryRunText]!,
       maxRestarts,
+      ...(restartAnnotation !== undefined ? { restartAnnotation } : {}),
       failOnOutdated: values['fail-on-outdated'] === true,
       config: configOptions(values, 'outdated'),
     },

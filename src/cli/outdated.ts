@@ -21,7 +21,13 @@ export async function runOutdated(args: OutdatedArgs, api?: OutdatedApi, out: No
     const cluster = api ?? (await connectOutdatedApi(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}));
     const namespace = args.allNamespaces ? undefined : (args.namespace ?? cluster.contextNamespace ?? 'default');
     const report = await findOutdated(cluster, injector, { namespace });
-    if (args.restart) await restartOutdated(cluster, report, { dryRun: args.dryRun, maxRestarts: args.maxRestarts });
+    if (args.restart) {
+      await restartOutdated(cluster, report, {
+        dryRun: args.dryRun,
+        maxRestarts: args.maxRestarts,
+        ...(args.restartAnnotation !== undefined ? { annotation: args.restartAnnotation } : {}),
+      });
+    }
     out.write(args.output === 'json' ? formatOutdatedJson(report) : formatOutdatedText(report));
     return exitCode(report, args.failOnOutdated);
   } catch (err) {

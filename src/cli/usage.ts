@@ -54,14 +54,18 @@ ${CONFIG_FLAGS}`;
 
 const OUTDATED_USAGE = `Usage: mesh-webhook outdated [flags]
 
-Lists the pods with an injected sidecar (annotation sidecar.istio.io/status) whose istio-proxy differs from what the
-current configuration injects: the image, and the resources unless the pod sets them with sidecar.istio.io/proxyCPU,
-proxyMemory, proxyCPULimit or proxyMemoryLimit; grouped by workload (ReplicaSet -> Deployment, Job -> CronJob). Pods
-with sidecar.istio.io/proxyImage are listed but never restarted.
+Lists the running, ready pods with an injected sidecar (annotation sidecar.istio.io/status) whose injection differs
+from what the current configuration injects into them: the istio-proxy image; its resources unless the pod sets them
+with sidecar.istio.io/proxyCPU, proxyMemory, proxyCPULimit or proxyMemoryLimit; istio-init against istio-validation
+(Istio CNI switched); the prometheus.io/scrape, path and port annotations (Prometheus merge switched); and the proxy
+configuration (PROXY_CONFIG and the proxyMetadata variables). Grouped by workload (ReplicaSet -> Deployment, Job ->
+CronJob), Kyma's own (namespace kyma-system, label kyma-project.io/module) first. Pending or not ready pods are
+listed, not compared; pods with sidecar.istio.io/proxyImage are listed but never restarted.
 
-With --restart, rolls out the Deployments, DaemonSets and StatefulSets of outdated pods by setting the pod template
-annotation kubectl.kubernetes.io/restartedAt (like kubectl rollout restart), at most --max-restarts per run. It is a
-dry run unless --dry-run=false is given. Jobs, CronJobs, bare pods and other owners are listed, never touched.
+With --restart, rolls out the Deployments, DaemonSets and StatefulSets of outdated pods by setting a pod template
+annotation (kubectl.kubernetes.io/restartedAt, like kubectl rollout restart), and deletes the outdated pods of
+ReplicaSets without an owner and of ReplicationControllers, at most --max-restarts workloads per run, Kyma's first.
+It is a dry run unless --dry-run=false is given. Jobs, CronJobs, bare pods and other owners are listed, never touched.
 
 Flags:
       --kubeconfig FILE         cluster to use (default: in a pod its service account, else $KUBECONFIG or
@@ -69,9 +73,12 @@ Flags:
   -n, --namespace NS            namespace to check (default: the kubeconfig context's, else default)
   -A, --all-namespaces          check every namespace
   -o, --output text|json        (default text)
-      --restart                 roll out the workloads of outdated pods (a dry run unless --dry-run=false)
+      --restart                 restart the workloads of outdated pods (a dry run unless --dry-run=false)
       --dry-run[=true|false]    with --restart: only print what would be done (default true)
       --max-restarts N          workloads restarted per run (default ${DEFAULT_MAX_RESTARTS}); run again for the rest
+      --restart-annotation KEY  with --restart: the pod template annotation to set (default
+                                kubectl.kubernetes.io/restartedAt; the Kyma Istio module's is
+                                istio-operator.kyma-project.io/restartedAt)
       --fail-on-outdated        exit 3 when a pod is outdated (pods with their own proxyImage do not count)
   -h, --help                    show this help
 

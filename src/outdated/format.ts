@@ -23,6 +23,8 @@ function actionText(w: WorkloadReport): string {
   switch (w.action) {
     case 'restart':
       return w.result ? `${w.result}${w.result === 'would restart' || w.result === 'restarted' ? ` (${w.detail})` : ''}` : `restart: ${w.detail}`;
+    case 'delete-pods':
+      return w.result ? `${w.result}${w.result.startsWith('failed') ? '' : ` (${w.detail})`}` : `delete pods: ${w.detail}`;
     case 'deferred':
       return `deferred: ${w.detail}`;
     case 'rollout-in-progress':
@@ -39,22 +41,30 @@ export function formatOutdatedText(report: OutdatedReport): string {
   if (report.expected) lines.push(`Current istio-proxy: ${report.expected.image} (${resourcesText(report.expected.resources)})`);
   for (const w of report.workloads) {
     const outdated = w.pods.filter((p) => p.status === 'outdated').length;
-    lines.push(`${w.kind} ${w.namespace}/${w.name}${w.via ? ` (via ${w.via})` : ''}: ${outdated} outdated pod(s); ${actionText(w)}`);
+    const kyma = w.kyma ? ' [Kyma]' : '';
+    lines.push(`${w.kind} ${w.namespace}/${w.name}${w.via ? ` (via ${w.via})` : ''}${kyma}: ${outdated} outdated pod(s); ${actionText(w)}`);
     for (const p of w.pods) lines.push(podLine(p));
   }
   const scope = report.namespace === undefined ? 'all namespaces' : `namespace ${report.namespace}`;
+  const left = [
+    ...(report.ignored > 0 ? [`${report.ignored} terminating or finished pod(s) left out`] : []),
+    ...(report.notReady.length > 0
+      ? [`${report.notReady.length} pending or not ready pod(s) not compared, never restarted: ${report.notReady.map((p) => `${p.namespace}/${p.name} (${p.reason})`).join(', ')}`]
+      : []),
+  ];
   lines.push(
     `${report.checked} pod(s) with a sidecar checked in ${scope}: ${report.upToDate} up to date, ${report.outdated} outdated` +
-      (report.ignored > 0 ? ` (${report.ignored} terminating or finished pod(s) left out)` : ''),
+      (left.length > 0 ? ` (${left.join('; ')})` : ''),
   );
   const r = report.restart;
   if (r) {
+    const deleted = r.deletedPods ? ` (${r.deletedPods} pod(s) ${r.dryRun ? 'to delete' : 'deleted'})` : '';
     lines.push(
       r.dryRun
-        ? `Dry run: ${r.restarted} workload(s) would be restarted${r.deferred ? `, ${r.deferred} deferred (--max-restarts ${r.maxRestarts})` : ''}; run with --restart --dry-run=false to restart them`
-        : `${r.restarted} workload(s) restarted${r.deferred ? `, ${r.deferred} deferred (--max-restarts ${r.maxRestarts})` : ''}${r.failed ? `, ${r.failed} failed` : ''}`,
+        ? `Dry run: ${r.restarted} workload(s) would be restarted${deleted}${r.deferred ? `, ${r.deferred} deferred to the next run` : ''}; run with --restart --dry-run=false to restart them`
+        : `${r.restarted} workload(s) restarted${deleted}${r.deferred ? `, ${r.deferred} deferred to the next run` : ''}${r.failed ? `, ${r.failed} failed` : ''}`,
     );
-  } else if (report.workloads.some((w) => w.action === 'restart')) {
+  } else if (report.workloads.some((w) => w.action === 'restart' || w.action === 'delete-pods')) {
     lines.push('Run with --restart to see the rollouts (a dry run), --restart --dry-run=false to do them.');
   }
   return `${lines.join('\n')}\n`;

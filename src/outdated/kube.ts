@@ -1,7 +1,7 @@
 /**
  * The Kubernetes API calls `mesh-webhook outdated` makes, behind a small interface ({@link OutdatedApi}) the core
- * (src/outdated/index.ts) uses and tests can point at the API test double: list pods (paginated), get a ReplicaSet,
- * Job or workload, and patch a workload's pod template. Objects come back as plain JSON, exactly as the API server
+ * (src/outdated/index.ts) uses and tests can point at the API test double: list pods and ReplicaSets (paginated), get a
+ * ReplicaSet, Job or workload, patch a workload's pod template, and delete a pod. Objects come back as plain JSON, exactly as the API server
  * sends them (no client-side models), so the injector sees the same pod the webhook would.
  *
  * The connection is configured by @kubernetes/client-node's KubeConfig (kubeconfig files, exec plugins, in-cluster),
@@ -45,8 +45,10 @@ export type ReadableKind = keyof typeof RESOURCES;
 export type RestartableKind = 'Deployment' | 'DaemonSet' | 'StatefulSet';
 export const RESTARTABLE_KINDS: readonly RestartableKind[] = ['Deployment', 'DaemonSet', 'StatefulSet'];
 
-/** The pod template annotation `kubectl rollout restart` sets: a new value rolls the workload's pods. */
+/** The pod template annotation `kubectl rollout restart` sets: a new value rolls the workload's pods (the default). */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+/** The one the Kyma Istio module's restarter sets (kyma-project/istio pkg/lib/annotations): `--restart-annotation`. */
+export const KYMA_RESTARTED_AT = 'istio-operator.kyma-project.io/restartedAt';
 
 export interface OutdatedApi {
   /** The API server URL (for messages). */
@@ -55,10 +57,14 @@ export interface OutdatedApi {
   readonly contextNamespace: string | undefined;
   /** Every pod of `namespace`, or of every namespace when undefined (paginated). */
   listPods(namespace: string | undefined): Promise<KubeObject[]>;
+  /** Every ReplicaSet of `namespace` (paginated). */
+  listReplicaSets(namespace: string): Promise<KubeObject[]>;
   /** undefined when it does not exist. */
   get(kind: ReadableKind, namespace: string, name: string): Promise<KubeObject | undefined>;
-  /** Set the pod template annotation kubectl.kubernetes.io/restartedAt (a JSON merge patch). */
-  restart(kind: RestartableKind, namespace: string, name: string, restartedAt: string): Promise<KubeObject>;
+  /** Set the pod template annotation `annotation` (kubectl.kubernetes.io/restartedAt, ...) to `restartedAt` (a JSON merge patch). */
+  restart(kind: RestartableKind, namespace: string, name: string, restartedAt: string, annotation: string): Promise<KubeObject>;
+  /** Delete a pod (its controller creates it again); false when it was already gone. */
+  deletePod(namespace: string, name: string): Promise<boolean>;
 }
 
 export interface ConnectOutdatedOptions {
@@ -143,21 +149,27 @@ export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): 
     throw toKubeApiError({ code: answer.status, body: answer.text }, what, server);
   }
 
+  async function listAll(base: string, what: string): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    do {
+      const query = new URLSearchParams({ limit: String(pageSize), ...(cont ? { continue: cont } : {}) });
+      const list = (await call('GET', `${base}?${query}`, what)) as { items?: KubeObject[]; metadata?: { continue?: string } };
+      for (const item of list.items ?? []) items.push(item);
+      cont = list.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
+
   return {
     server,
     contextNamespace,
-    async listPods(namespace) {
+    listPods(namespace) {
       const base = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-      const what = namespace === undefined ? 'list pods in all namespaces' : `list pods in namespace ${namespace}`;
-      const pods: KubeObject[] = [];
-      let cont: string | undefined;
-      do {
-        const query = new URLSearchParams({ limit: String(pageSize), ...(cont ? { continue: cont } : {}) });
-        const list = (await call('GET', `${base}?${query}`, what)) as { items?: KubeObject[]; metadata?: { continue?: string } };
-        for (const item of list.items ?? []) pods.push(item);
-        cont = list.metadata?.continue || undefined;
-      } while (cont);
-      return pods;
+      return listAll(base, namespace === undefined ? 'list pods in all namespaces' : `list pods in namespace ${namespace}`);
+    },
+    listReplicaSets(namespace) {
+      return listAll(`${RESOURCES.ReplicaSet.prefix}/namespaces/${encodeURIComponent(namespace)}/replicasets`, `list replicasets in namespace ${namespace}`);
     },
     async get(kind, namespace, name) {
       const r = RESOURCES[kind];
@@ -168,9 +180,9 @@ export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): 
         throw err;
       }
     },
-    async restart(kind, namespace, name, restartedAt) {
+    async restart(kind, namespace, name, restartedAt, annotation) {
       const r = RESOURCES[kind];
-      const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } };
+      const patch = { spec: { template: { metadata: { annotations: { [annotation]: restartedAt } } } } };
       return (await call(
         'PATCH',
         `${r.prefix}/namespaces/${encodeURIComponent(namespace)}/${r.plural}/${encodeURIComponent(name)}`,
@@ -178,6 +190,15 @@ export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): 
         patch,
         'application/merge-patch+json',
       )) as KubeObject;
+    },
+    async deletePod(namespace, name) {
+      try {
+        await call('DELETE', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`, `delete pod ${namespace}/${name}`);
+        return true;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return false;
+        throw err;
+      }
     },
   };
 }

@@ -166,7 +166,7 @@ describe('restarting', () => {
       'shop/Pod/solo manual',
       'shop/StatefulSet/db restart (would restart)',
     ]);
-    expect(r.restart).toEqual({ dryRun: true, maxRestarts: 5, restarted: 4, deferred: 0, failed: 0 });
+    expect(r.restart).toEqual({ dryRun: true, maxRestarts: 5, annotation: RESTARTED_AT, restarted: 4, deletedPods: 0, deferred: 0, failed: 0 });
     expect(patches()).toEqual([]);
     const text = await run('-A', '--restart');
     expect(text.text).toContain('Dry run: 4 workload(s) would be restarted; run with --restart --dry-run=false to restart them');
@@ -187,7 +187,7 @@ describe('restarting', () => {
       'shop/Pod/solo manual',
       'shop/StatefulSet/db deferred',
     ]);
-    expect(r.restart).toEqual({ dryRun: false, maxRestarts: 3, restarted: 3, deferred: 1, failed: 0 });
+    expect(r.restart).toEqual({ dryRun: false, maxRestarts: 3, annotation: RESTARTED_AT, restarted: 3, deletedPods: 0, deferred: 1, failed: 0 });
     expect(patches().map((p) => `${p.path} ${p.contentType}`)).toEqual([
       '/apis/apps/v1/namespaces/other/deployments/api application/merge-patch+json',
       '/apis/apps/v1/namespaces/shop/daemonsets/agent application/merge-patch+json',
