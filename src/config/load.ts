@@ -108,12 +108,13 @@ function kymaModuleInputs(
   }
   const setting = opts.clusterSize ?? file?.clusterSize ?? 'auto';
   if (typeof setting !== 'string' || !(CLUSTER_SIZE_SETTINGS as readonly string[]).includes(setting)) {
-    throw new ConfigError('clusterSize', `${sizeGiven ?? 'clusterSize'}: must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
+    throw new ConfigError('clusterSize', `${where.trim() ? `${where.trim()}: ` : ''}must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
   }
   const resource =
     opts.istioCustomResourceFile !== undefined ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value : file?.istioCustomResource;
   if (resource !== undefined && resource !== null && !isPlainObject(resource)) {
-    throw new ConfigError('istioCustomResource', `${resourceGiven}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
+    const source = opts.istioCustomResourceFile !== undefined ? `--istio-cr ${opts.istioCustomResourceFile}` : where.trim();
+    throw new ConfigError('istioCustomResource', `${source}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
   }
   const given = resource === null ? undefined : resource;
   return { setting: setting as ClusterSizeSetting, resource: given, overlay: istioResourceOverlay(given) };

@@ -315,6 +315,24 @@ describe('mesh-webhook inject', () => {
     const r = cli(['inject', '--config', missing, '-f', deploymentFile()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`config file ${missing} does not exist`);
+    const cr = cli(['inject', '--profile', 'kyma-module', '--istio-cr', missing, '-f', deploymentFile()]);
+    expect(cr).toMatchObject({ status: 1, stdout: '' });
+    expect(cr.stderr).toBe(`error: --istio-cr file ${missing} does not exist: pass the path of the Kyma Istio custom resource (YAML) to --istio-cr\n`);
+  });
+
+  it('--profile kyma-module with --cluster-size and --istio-cr: the size, then the resource', () => {
+    const resource = join(dir, 'istio-cr.yaml');
+    writeFileSync(resource, 'apiVersion: operator.kyma-project.io/v1alpha2\nkind: Istio\nspec:\n  components:\n    proxy:\n      k8s:\n        resources:\n          limits: {memory: 300Mi}\n');
+    const r = cli(['inject', '--profile', 'kyma-module', '--cluster-size', 'evaluation', '--istio-cr', resource, '-f', deploymentFile()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('name: istio-validation');
+    const proxy = r.stdout.slice(r.stdout.indexOf('- name: istio-proxy'));
+    expect(proxy.slice(proxy.indexOf('resources:'), proxy.indexOf('securityContext:'))).toBe(
+      'resources:\n            limits:\n              cpu: 250m\n              memory: 300Mi\n            requests:\n              cpu: 10m\n              memory: 32Mi\n          ',
+    );
+    const wrong = cli(['inject', '--cluster-size', 'evaluation', '-f', deploymentFile()]);
+    expect(wrong).toMatchObject({ status: 1, stdout: '' });
+    expect(wrong.stderr).toContain('--cluster-size applies only to the kyma-module profile');
   });
 });
 
@@ -324,6 +342,7 @@ describe('mesh-webhook command line', () => {
     [['inject', '-f', 'x', '--bogus'], "Unknown option '--bogus'"],
     [['inject', '-f', 'x', '--profile', 'openshift'], '--profile must be one of kyma, kyma-module, istio'],
     [['inject', '-f', 'x', '--native-sidecars', 'yes'], '--native-sidecars must be true, false or auto'],
+    [['inject', '-f', 'x', '--profile', 'kyma-module', '--cluster-size', 'light'], '--cluster-size must be one of auto, evaluation, production; got "light"'],
     [['inject', '-f', 'x', 'extra'], 'positional'],
     [['serve', '--port', 'http'], '--port must be an integer'],
     [['serve', '--cert', 'c.pem'], '--cert and --key go together'],
