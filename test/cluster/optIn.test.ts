@@ -26,8 +26,8 @@ const PLURALS: Record<string, Plural> = {
 };
 
 /** The mesh-webhook container's arguments in the rendered Deployment. */
-const serviceArgs = () =>
-  (rendered.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } }).spec.template.spec.containers.find(
+const serviceArgs = (objs: Obj[] = rendered) =>
+  (objs.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } }).spec.template.spec.containers.find(
     (c) => c.name === 'mesh-webhook',
   )!.args;
 
@@ -129,5 +129,58 @@ describe('components/opt-in-injection', () => {
     expect(await create('canary')).toBe(false);
     expect(await create('meshed', { 'sidecar.istio.io/inject': 'false' })).toBe(false);
     expect(calls()).toBe(before); // none of them was sent
+  }, 90_000);
+});
+
+describe('components/kyma-module', () => {
+  const module = renderComposition(['base'], ['components/kyma-module']);
+  let moduleApi: FakeApiServer | undefined;
+  let moduleReplica: ServeProcess | undefined;
+
+  afterAll(async () => {
+    if (moduleReplica && moduleReplica.proc.exitCode === null && moduleReplica.proc.signalCode === null) moduleReplica.proc.kill('SIGKILL');
+    await moduleApi?.close();
+  });
+
+  it("runs --profile kyma-module behind opt-in-injection's webhooks, with the shipped config", () => {
+    expect(serviceArgs(module).slice(-4)).toEqual(['--set', 'values.sidecarInjectorWebhook.enableNamespacesByDefault=false', '--profile', 'kyma-module']);
+    expect(module.find((o) => o.kind === 'MutatingWebhookConfiguration')).toEqual(rendered.find((o) => o.kind === 'MutatingWebhookConfiguration'));
+    expect(configText(module)).toBe(configText(renderOverlay('kyma')));
+  });
+
+  it('installed on a small cluster: opted-in pods get the evaluation size and istio-validation', async () => {
+    moduleApi = await FakeApiServer.start();
+    for (const obj of module) {
+      const plural = PLURALS[obj.kind];
+      if (plural) moduleApi.apply(plural, obj as unknown as KubeObject);
+    }
+    moduleApi.apply('namespaces', { metadata: { name: 'meshed', labels: { 'istio-injection': 'enabled' } } });
+    // Two 2-CPU nodes: 4 CPUs in total, below the module's 5.
+    for (const name of ['node-a', 'node-b']) {
+      moduleApi.apply('nodes', { metadata: { name }, status: { nodeInfo: { kubeletVersion: 'v1.33.2' }, capacity: { cpu: '2', memory: '8Gi' } } });
+    }
+    moduleApi.admitPods();
+    const configFile = path.join(dir, 'module-config.yaml');
+    await writeFile(configFile, configText(module));
+    const kubeconfig = await moduleApi.writeKubeconfig(dir, NS);
+    const args = serviceArgs(module);
+    const flags = args.slice(args.indexOf('--set'));
+    moduleReplica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, ...flags, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
+    let port = 0;
+    await waitFor(`the replica to listen (stderr: ${moduleReplica.stderr})`, () => {
+      const line = moduleReplica!.logs.find((l) => l.msg === 'mesh-webhook listening');
+      port = typeof line?.port === 'number' ? line.port : 0;
+      return port > 0;
+    });
+    moduleApi.setEndpoint(NS, 'mesh-webhook', port);
+    const policies = () => ((moduleApi!.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
+    await waitFor('the switch of every webhook to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
+    const res = await fetch(`${moduleApi.url}/api/v1/namespaces/meshed/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { spec: { initContainers?: { name: string; resources?: unknown }[] } };
+    expect(body.spec.initContainers?.map((c) => c.name)).toEqual(['istio-validation', 'istio-proxy']);
+    expect(body.spec.initContainers?.[1]?.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '250m', memory: '254Mi' } });
   }, 90_000);
 });
