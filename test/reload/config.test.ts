@@ -97,3 +97,29 @@ test('reloadConfig: a load error and a compile error both keep the current injec
   ]);
   expect(logger.infos).toEqual(['configuration reloaded']);
 });
+
+test('kyma-module: a change of the --istio-cr file reloads; an invalid resource keeps the last good configuration', async () => {
+  const crFile = path.join(tmp, 'istio-cr.yaml');
+  const resource = (memory: string) => `apiVersion: operator.kyma-project.io/v1alpha2\nkind: Istio\nspec:\n  components:\n    proxy:\n      k8s:\n        resources:\n          limits: {memory: ${memory}}\n`;
+  await writeFile(crFile, resource('300Mi'));
+  const load: LoadConfigOptions = { profile: 'kyma-module', clusterSize: 'production', istioCustomResourceFile: crFile };
+  expect(configFiles(load)).toEqual([crFile]);
+  const baseline = await configBaseline(load);
+  let current: Injector = createInjector(loadConfig(load));
+  const metrics = createMetrics();
+  const logger = recordingLogger();
+  const reloader = watchConfig({ load, baseline, apply: (i) => (current = i), logger, metrics, debounceMs: 20 });
+  const memoryLimit = () => ((current.config.values.global as { proxy: { resources: { limits: { memory: string } } } }).proxy.resources.limits.memory);
+  try {
+    await reloader?.ready;
+    expect(memoryLimit()).toBe('300Mi');
+    await writeFile(crFile, resource('400Mi'));
+    await waitFor('the reload of the resource', () => memoryLimit() === '400Mi');
+    await writeFile(crFile, resource('lots'));
+    await waitFor('the invalid resource to be refused', async () => (await counterValue(metrics.configReloads, 'failure')) === 1);
+    expect(memoryLimit()).toBe('400Mi');
+    expect(logger.errors.at(-1)).toContain('config istioCustomResource.spec.components.proxy.k8s.resources.limits.memory: must be a quoted memory quantity');
+  } finally {
+    reloader?.close();
+  }
+});
