@@ -2,7 +2,10 @@
  * `mesh-webhook outdated`: pods whose sidecar differs from what the current configuration injects, grouped by
  * workload; with --restart, the rollouts that replace them (a dry run unless --dry-run=false). See src/outdated/.
  */
+import type { ClusterView } from '../cluster/view.js';
+import { clusterSizeOf, nodeCapacity } from '../config/kymaModule.js';
 import { loadConfig } from '../config/load.js';
+import type { ClusterSize, InjectorConfig } from '../config/types.js';
 import { KubeApiError } from '../cluster/client.js';
 import { createInjector } from '../inject/index.js';
 import { formatOutdatedJson, formatOutdatedText } from '../outdated/format.js';
@@ -16,11 +19,15 @@ import { EXIT, InputError, NoClusterError } from './errors.js';
  * --fail-on-outdated when a pod is outdated. No cluster to talk to is a {@link NoClusterError} (exit 4).
  */
 export async function runOutdated(args: OutdatedArgs, api?: OutdatedApi, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const injector = createInjector(loadConfig(args.config)); // invalid configuration: fail before connecting
+  const config = loadConfig(args.config); // invalid configuration: fail before connecting
+  createInjector(config); // ... and before listing anything: a configuration that does not compile
   try {
     const cluster = api ?? (await connectOutdatedApi(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}));
+    const size = await clusterSizeFor(config, cluster);
+    const injector = createInjector(config, size ? sizeView(size) : undefined);
     const namespace = args.allNamespaces ? undefined : (args.namespace ?? cluster.contextNamespace ?? 'default');
     const report = await findOutdated(cluster, injector, { namespace });
+    if (size) report.clusterSize = size;
     if (args.restart) {
       await restartOutdated(cluster, report, {
         dryRun: args.dryRun,
@@ -36,6 +43,28 @@ export async function runOutdated(args: OutdatedArgs, api?: OutdatedApi, out: No
     throw err;
   }
 }
+
+/**
+ * kyma-module with `clusterSize: auto`: the module's size of the cluster, from its nodes now (the module's restarter
+ * evaluates it the same way before comparing); undefined for a fixed size or another profile.
+ */
+async function clusterSizeFor(config: InjectorConfig, api: OutdatedApi): Promise<ClusterSize | undefined> {
+  if (config.clusterSize?.setting !== 'auto') return undefined;
+  try {
+    const nodes = await api.listNodes();
+    return clusterSizeOf(nodes.map((n) => nodeCapacity((n.status as { capacity?: Record<string, unknown> } | undefined)?.capacity)));
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 403) {
+      throw new InputError(
+        `${err.message}: --cluster-size auto (kyma-module's default) reads the nodes' capacity; grant list on nodes or pass --cluster-size evaluation|production`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** What the injector may know here: only the size (no namespace labels, no node versions). */
+const sizeView = (size: ClusterSize): ClusterView => ({ namespaceLabels: () => undefined, nativeSidecarsSupported: () => undefined, clusterSize: () => size });
 
 /** A failed restart first (something went wrong), then outdated pods when the pipeline asked to fail on them. */
 function exitCode(report: OutdatedReport, failOnOutdated: boolean): number {

@@ -1,5 +1,5 @@
 /**
- * The {@link ClusterView} the injector reads: namespace labels and node kubelet versions, kept in memory by two
+ * The {@link ClusterView} the injector reads: namespace labels, node kubelet versions and capacities, kept in memory by two
  * informers (list, then watch). Answers are map look-ups: never an API call on the request path.
  *
  * Losing the API server never blocks or fails admission: the maps keep their last known content, each informer that
@@ -8,9 +8,8 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterClient, ObjectInformer, WatchedObject, WatchedResource } from './client.js';
-import { clusterSizeOf, type NodeCapacity } from '../config/kymaModule.js';
+import { clusterSizeOf, nodeCapacity, type NodeCapacity } from '../config/kymaModule.js';
 import type { ClusterSize } from '../config/types.js';
-import { isQuantity } from '../inject/quantity.js';
 import { NATIVE_SIDECAR_MIN_MINOR, kubeletMinor, type ClusterView } from './view.js';
 
 export type ClusterLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -152,16 +151,6 @@ class ResilientInformer {
   }
 }
 
-/** A node's cpu and memory capacity, without a quantity that does not parse (it counts as none, as a zero would). */
-function readableCapacity(capacity: Record<string, unknown> | undefined): NodeCapacity {
-  const out: NodeCapacity = {};
-  for (const key of ['cpu', 'memory'] as const) {
-    const value = capacity?.[key];
-    if ((typeof value === 'string' || typeof value === 'number') && isQuantity(String(value))) out[key] = String(value);
-  }
-  return out;
-}
-
 /** Namespace labels and node versions from informers; see the module comment. */
 export class ClusterCache implements ClusterView {
   private readonly labels = new Map<string, Readonly<Record<string, string>>>();
@@ -206,7 +195,7 @@ export class ClusterCache implements ClusterView {
             const name = o.metadata?.name;
             if (!name) return;
             this.nodeMinors.set(name, kubeletMinor(o.status?.nodeInfo?.kubeletVersion));
-            this.nodeCapacities.set(name, readableCapacity(o.status?.capacity));
+            this.nodeCapacities.set(name, nodeCapacity(o.status?.capacity));
             this.recomputeNodes();
           },
           remove: (o) => {

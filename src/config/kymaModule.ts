@@ -6,7 +6,7 @@
  * translateIstioOperatorToHelm).
  */
 import type { JsonObject } from '../k8s/types.js';
-import { compareQuantities, sumQuantities } from '../inject/quantity.js';
+import { compareQuantities, isQuantity, sumQuantities } from '../inject/quantity.js';
 import { ISTIO_MESH_CONFIG, ISTIO_VALUES } from './istio-defaults.js';
 import {
   KYMA_MODULE_CNI,
@@ -43,6 +43,16 @@ export const PRODUCTION_MIN_MEMORY = '10G';
 export interface NodeCapacity {
   cpu?: string;
   memory?: string;
+}
+
+/** A node's `status.capacity` as {@link NodeCapacity}: the cpu and memory quantities that parse (others count as none). */
+export function nodeCapacity(capacity: Record<string, unknown> | undefined): NodeCapacity {
+  const out: NodeCapacity = {};
+  for (const key of ['cpu', 'memory'] as const) {
+    const value = capacity?.[key];
+    if ((typeof value === 'string' || typeof value === 'number') && isQuantity(String(value))) out[key] = String(value);
+  }
+  return out;
 }
 
 /**

@@ -38,7 +38,10 @@ function actionText(w: WorkloadReport): string {
 
 export function formatOutdatedText(report: OutdatedReport): string {
   const lines: string[] = [];
-  if (report.expected) lines.push(`Current istio-proxy: ${report.expected.image} (${resourcesText(report.expected.resources)})`);
+  if (report.expected) {
+    const size = report.clusterSize ? `; Kyma Istio module size ${report.clusterSize}, from the nodes' capacity` : '';
+    lines.push(`Current istio-proxy: ${report.expected.image} (${resourcesText(report.expected.resources)}${size})`);
+  }
   for (const w of report.workloads) {
     const outdated = w.pods.filter((p) => p.status === 'outdated').length;
     const kyma = w.kyma ? ' [Kyma]' : '';

@@ -59,6 +59,8 @@ export interface OutdatedApi {
   listPods(namespace: string | undefined): Promise<KubeObject[]>;
   /** Every ReplicaSet of `namespace` (paginated). */
   listReplicaSets(namespace: string): Promise<KubeObject[]>;
+  /** Every node (paginated): kyma-module's cluster size. */
+  listNodes(): Promise<KubeObject[]>;
   /** undefined when it does not exist. */
   get(kind: ReadableKind, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** Set the pod template annotation `annotation` (kubectl.kubernetes.io/restartedAt, ...) to `restartedAt` (a JSON merge patch). */
@@ -167,6 +169,9 @@ export async function connectOutdatedApi(options: ConnectOutdatedOptions = {}): 
     listPods(namespace) {
       const base = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
       return listAll(base, namespace === undefined ? 'list pods in all namespaces' : `list pods in namespace ${namespace}`);
+    },
+    listNodes() {
+      return listAll('/api/v1/nodes', 'list nodes');
     },
     listReplicaSets(namespace) {
       return listAll(`${RESOURCES.ReplicaSet.prefix}/namespaces/${encodeURIComponent(namespace)}/replicasets`, `list replicasets in namespace ${namespace}`);

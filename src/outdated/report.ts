@@ -1,4 +1,5 @@
 /** What `mesh-webhook outdated` reports: per pod what differs, per workload what is (or would be) done. */
+import type { ClusterSize } from '../config/types.js';
 import type { ContainerList } from '../inject/containers.js';
 
 export interface Difference {
@@ -83,6 +84,8 @@ export interface RestartSummary {
 }
 
 export interface OutdatedReport {
+  /** kyma-module with clusterSize auto: the module's size of the cluster the comparison used. */
+  clusterSize?: ClusterSize;
   /** The proxy the configuration injects into a plain pod (for the header). */
   expected: { image: string; resources: Record<string, Record<string, string>> | undefined } | undefined;
   namespace: string | undefined;

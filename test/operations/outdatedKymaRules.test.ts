@@ -401,3 +401,38 @@ describe('the restart annotation key', () => {
     });
   });
 });
+
+describe("kyma-module's cluster size (the module's restarter evaluates it before comparing)", () => {
+  const moduleInjector = (size: 'evaluation' | 'production') => createInjector(loadConfig({ profile: 'kyma-module', clusterSize: size }));
+  const smallNode = (name: string) => ({ metadata: { name }, status: { capacity: { cpu: '2', memory: '8Gi' } } });
+
+  it('auto reads the nodes: on a small cluster, pods with the production resources are outdated, evaluation ones are not', async () => {
+    api.apply('nodes', smallNode('node-a'));
+    addPod(moduleInjector('production'), 'shop', 'big', { owner: { kind: 'StatefulSet', name: 'big' } });
+    addPod(moduleInjector('evaluation'), 'shop', 'small', { owner: { kind: 'StatefulSet', name: 'small' } });
+    const { code, text } = await run('--profile', 'kyma-module', '-o', 'json');
+    expect(code).toBe(0);
+    const report = JSON.parse(text) as OutdatedReport;
+    expect(report.clusterSize).toBe('evaluation');
+    expect(report).toMatchObject({ checked: 2, upToDate: 1, outdated: 1 });
+    expect(onlyPod(report)).toMatchObject({
+      name: 'big',
+      differences: [
+        { field: 'resources.requests.memory', actual: '192Mi', expected: '32Mi' },
+        { field: 'resources.limits.cpu', actual: '1', expected: '250m' },
+        { field: 'resources.limits.memory', actual: '1Gi', expected: '254Mi' },
+      ],
+    });
+    expect((await run('--profile', 'kyma-module')).text).toContain('Kyma Istio module size evaluation, from the nodes\' capacity');
+  });
+
+  it('a fixed --cluster-size does not read the nodes; no permission on nodes is one line naming both ways out', async () => {
+    addPod(moduleInjector('production'), 'shop', 'big', { owner: { kind: 'StatefulSet', name: 'big' } });
+    api.failNext({ method: 'GET', path: '/api/v1/nodes' }, 1, 403);
+    await expect(run('--profile', 'kyma-module')).rejects.toThrow(/grant list on nodes or pass --cluster-size evaluation\|production$/);
+    const before = api.requests.filter((r) => r.path === '/api/v1/nodes').length;
+    const fixed = await run('--profile', 'kyma-module', '--cluster-size', 'production', '-o', 'json');
+    expect(JSON.parse(fixed.text)).toMatchObject({ checked: 1, upToDate: 1, outdated: 0 });
+    expect(api.requests.filter((r) => r.path === '/api/v1/nodes').length).toBe(before);
+  });
+});
