@@ -34,6 +34,30 @@ const serviceArgs = (objs: Obj[] = rendered) =>
 const configText = (objs: Obj[]) =>
   (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mesh-webhook-config') as unknown as { data: Record<string, string> }).data['config.yaml']!;
 
+/**
+ * The built service with `flags` against `cluster`, as a replica of the install: listening, the Service's endpoint
+ * pointing at it, and every webhook switched to the annotated Fail.
+ */
+async function serveInstalled(cluster: FakeApiServer, flags: string[]): Promise<ServeProcess> {
+  const kubeconfig = await cluster.writeKubeconfig(dir, NS);
+  const served = spawnServe(['--kubeconfig', kubeconfig, ...flags, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
+  try {
+    let port = 0;
+    await waitFor(`the replica to listen (stderr: ${served.stderr})`, () => {
+      const line = served.logs.find((l) => l.msg === 'mesh-webhook listening');
+      port = typeof line?.port === 'number' ? line.port : 0;
+      return port > 0;
+    });
+    cluster.setEndpoint(NS, 'mesh-webhook', port);
+    const policies = () => ((cluster.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
+    await waitFor('the switch of every webhook to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+    return served;
+  } catch (err) {
+    served.proc.kill('SIGKILL');
+    throw err;
+  }
+}
+
 let api: FakeApiServer;
 let dir: string;
 let replica: ServeProcess | undefined;
@@ -93,17 +117,7 @@ describe('components/opt-in-injection', () => {
     const set = serviceArgs().slice(-1);
     expect(compileSettings(loadConfig({ configFile, sets: set })).enableNamespacesByDefault).toBe(false);
 
-    const kubeconfig = await api.writeKubeconfig(dir, NS);
-    replica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, '--set', set[0]!, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
-    let port = 0;
-    await waitFor(`the replica to listen (stderr: ${replica.stderr})`, () => {
-      const line = replica!.logs.find((l) => l.msg === 'mesh-webhook listening');
-      port = typeof line?.port === 'number' ? line.port : 0;
-      return port > 0;
-    });
-    api.setEndpoint(NS, 'mesh-webhook', port);
-    const policies = () => ((api.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
-    await waitFor('the switch of every webhook to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+    replica = await serveInstalled(api, ['--config', configFile, '--set', set[0]!]);
 
     let count = 0;
     const create = async (namespace: string, labels: Record<string, string> = {}) => {
@@ -162,19 +176,8 @@ describe('components/kyma-module', () => {
     moduleApi.admitPods();
     const configFile = path.join(dir, 'module-config.yaml');
     await writeFile(configFile, configText(module));
-    const kubeconfig = await moduleApi.writeKubeconfig(dir, NS);
     const args = serviceArgs(module);
-    const flags = args.slice(args.indexOf('--set'));
-    moduleReplica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, ...flags, '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
-    let port = 0;
-    await waitFor(`the replica to listen (stderr: ${moduleReplica.stderr})`, () => {
-      const line = moduleReplica!.logs.find((l) => l.msg === 'mesh-webhook listening');
-      port = typeof line?.port === 'number' ? line.port : 0;
-      return port > 0;
-    });
-    moduleApi.setEndpoint(NS, 'mesh-webhook', port);
-    const policies = () => ((moduleApi!.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
-    await waitFor('the switch of every webhook to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+    moduleReplica = await serveInstalled(moduleApi, ['--config', configFile, ...args.slice(args.indexOf('--set'))]);
 
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
     const res = await fetch(`${moduleApi.url}/api/v1/namespaces/meshed/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });

@@ -1,5 +1,7 @@
 /** Shared helpers of the operations tests: the built CLI, Prometheus text parsing, admission reviews. */
 import { sampleAdmissionReview, samplePod } from '../../src/admission/sample.js';
+import { parseCommandLine, type OutdatedArgs } from '../../src/cli/args.js';
+import { runOutdated } from '../../src/cli/outdated.js';
 import type { Pod } from '../../src/k8s/types.js';
 
 export { cliMain, ensureBuilt, nodeBin, root } from '../helpers/build.js';
@@ -60,4 +62,19 @@ export function podWith(extra: { labels?: Record<string, string>; annotations?: 
   };
   if (extra.hostNetwork) pod.spec = { ...pod.spec, hostNetwork: true };
   return pod;
+}
+
+/** `mesh-webhook outdated --kubeconfig FILE ARGS...` as the command line parses it. */
+export function outdatedArgs(kubeconfig: string, ...argv: string[]): OutdatedArgs {
+  const inv = parseCommandLine(['outdated', '--kubeconfig', kubeconfig, ...argv]);
+  if (inv.command !== 'outdated') throw new Error('not outdated');
+  return inv.args;
+}
+
+/** `mesh-webhook outdated` in process against the cluster of `kubeconfig`: its exit code and what it printed. */
+export async function runOutdatedWith(kubeconfig: string, ...argv: string[]): Promise<{ code: number; text: string }> {
+  let text = '';
+  const out = { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream;
+  const code = await runOutdated(outdatedArgs(kubeconfig, ...argv), undefined, out);
+  return { code, text };
 }

@@ -14,7 +14,7 @@ import { createInjector } from '../../src/inject/index.js';
 import { findOutdated, restartOutdated, type OutdatedReport } from '../../src/outdated/index.js';
 import { connectOutdatedApi, RESTARTED_AT } from '../../src/outdated/kube.js';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
-import { cli, ensureBuilt } from './helpers.js';
+import { cli, ensureBuilt, outdatedArgs, runOutdatedWith } from './helpers.js';
 import { CURRENT_IMAGE, CUSTOM_IMAGE, OLD_IMAGE, loadFixture } from './fixtureCluster.js';
 
 const NOW = new Date('2030-01-02T03:04:05.678Z');
@@ -36,18 +36,8 @@ beforeEach(async () => {
 });
 afterEach(() => api.close());
 
-function args(...argv: string[]): OutdatedArgs {
-  const inv = parseCommandLine(['outdated', '--kubeconfig', kubeconfig, ...argv]);
-  if (inv.command !== 'outdated') throw new Error('not outdated');
-  return inv.args;
-}
-
-async function run(...argv: string[]): Promise<{ code: number; text: string }> {
-  let text = '';
-  const out = { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream;
-  const code = await runOutdated(args(...argv), undefined, out);
-  return { code, text };
-}
+const args = (...argv: string[]): OutdatedArgs => outdatedArgs(kubeconfig, ...argv);
+const run = (...argv: string[]) => runOutdatedWith(kubeconfig, ...argv);
 
 async function report(...argv: string[]): Promise<OutdatedReport> {
   const r = await run(...argv, '-o', 'json');

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseCommandLine, UsageError, type OutdatedArgs } from '../../src/cli/args.js';
-import { runOutdated } from '../../src/cli/outdated.js';
+import { parseCommandLine, UsageError } from '../../src/cli/args.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createInjector } from '../../src/inject/index.js';
 import type { Pod } from '../../src/k8s/types.js';
@@ -18,7 +17,7 @@ import { findOutdated, restartOutdated, type OutdatedReport, type PodReport } fr
 import { connectOutdatedApi, KYMA_RESTARTED_AT, RESTARTED_AT } from '../../src/outdated/kube.js';
 import { FakeApiServer, type KubeObject } from '../k8s/fakeApiServer.js';
 import { CURRENT_IMAGE, CUSTOM_IMAGE } from './fixtureCluster.js';
-import { cli, ensureBuilt } from './helpers.js';
+import { cli, ensureBuilt, runOutdatedWith } from './helpers.js';
 
 const NOW = new Date('2030-01-02T03:04:05.678Z');
 const RESTARTED = '2030-01-02T03:04:05Z';
@@ -101,18 +100,7 @@ function onlyPod(r: OutdatedReport): PodReport {
   return pods[0]!;
 }
 
-function args(...argv: string[]): OutdatedArgs {
-  const inv = parseCommandLine(['outdated', '--kubeconfig', kubeconfig, ...argv]);
-  if (inv.command !== 'outdated') throw new Error('not outdated');
-  return inv.args;
-}
-
-async function run(...argv: string[]): Promise<{ code: number; text: string }> {
-  let text = '';
-  const out = { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream;
-  const code = await runOutdated(args(...argv), undefined, out);
-  return { code, text };
-}
+const run = (...argv: string[]) => runOutdatedWith(kubeconfig, ...argv);
 
 const summary = (r: OutdatedReport) => r.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name} ${w.action}${w.result ? ` (${w.result})` : ''}`);
 const writes = () => api.requests.filter((r) => r.method === 'PATCH' || r.method === 'DELETE').map((r) => `${r.method} ${r.path}`);
