@@ -3,12 +3,13 @@
  * its IstioOperator (kyma-project/istio api/v1alpha2/istio_merge.go, MergeInto), reduced to what reaches the
  * injector: the mesh settings of `spec.config` and the proxy resources of `spec.components.proxy`. The rest of the
  * resource configures istiod, the gateways and CNI, which the sidecar template does not read; it is accepted and
- * listed in a note.
+ * listed in a note. A key this version does not know (a newer module's field) is listed and ignored, not refused: the
+ * resource comes from the cluster, where its CRD has already checked it, and refusing it would stop every replica
+ * that restarts after a module upgrade.
  */
 import type { JsonObject, JsonValue } from '../k8s/types.js';
-import { describeValue } from '../util/describeValue.js';
 import { isPlainObject } from '../util/json.js';
-import { ConfigError } from './types.js';
+import { fail, optionalMap } from './validate.js';
 
 /** What the resource changes: overlays for `values` and `meshConfig`, and the keys it sets that change nothing here. */
 export interface IstioResourceOverlay {
@@ -16,6 +17,8 @@ export interface IstioResourceOverlay {
   meshConfig: JsonObject;
   /** `spec.*` paths that configure something other than the injected sidecar. */
   notRead: string[];
+  /** `spec.*` paths of keys this version does not know (ignored). */
+  unknown: string[];
 }
 
 const ROOT = 'istioCustomResource';
@@ -39,20 +42,9 @@ const CONFIG_KEYS = [
 ];
 const COMPONENT_KEYS = ['pilot', 'ingressGateway', 'cni', 'proxy', 'egressGateway'];
 
-function fail(path: string, value: unknown, expected: string): never {
-  throw new ConfigError(path, `must be ${expected}; got ${describeValue(value)}`);
-}
-
-function mapAt(value: unknown, path: string): JsonObject | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!isPlainObject(value)) fail(path, value, 'a map');
-  return value;
-}
-
-function onlyKeys(map: JsonObject, path: string, keys: readonly string[]): void {
-  for (const key of Object.keys(map)) {
-    if (!keys.includes(key)) throw new ConfigError(`${path}.${key}`, `unknown key of the Kyma Istio resource; the keys here are ${keys.join(', ')}`);
-  }
+/** Records the keys of `map` (at `path`, under the resource) that are not `keys`. */
+function unknownKeys(map: JsonObject, path: string, keys: readonly string[], out: IstioResourceOverlay): void {
+  for (const key of Object.keys(map)) if (!keys.includes(key)) out.unknown.push(`${path.slice(`${ROOT}.`.length)}.${key}`);
 }
 
 function setPath(root: JsonObject, path: string[], value: JsonValue): void {
@@ -72,17 +64,17 @@ function bool(value: unknown, path: string): boolean | undefined {
 
 /** Reads the resource (the whole object as `kubectl get istios.operator.kyma-project.io -o yaml` prints it). */
 export function istioResourceOverlay(resource: unknown): IstioResourceOverlay {
-  const cr = mapAt(resource, ROOT) ?? {};
+  const cr = optionalMap(resource, ROOT) ?? {};
   if (cr.kind !== undefined && cr.kind !== 'Istio') fail(`${ROOT}.kind`, cr.kind, '"Istio" (the Kyma Istio custom resource)');
   if (cr.apiVersion !== undefined && (typeof cr.apiVersion !== 'string' || !cr.apiVersion.startsWith('operator.kyma-project.io/'))) {
     fail(`${ROOT}.apiVersion`, cr.apiVersion, 'operator.kyma-project.io/v1alpha2');
   }
-  const spec = mapAt(cr.spec, `${ROOT}.spec`) ?? {};
-  onlyKeys(spec, `${ROOT}.spec`, SPEC_KEYS);
-  const out: IstioResourceOverlay = { values: {}, meshConfig: {}, notRead: [] };
-  applyConfig(mapAt(spec.config, `${ROOT}.spec.config`) ?? {}, out);
-  applyComponents(mapAt(spec.components, `${ROOT}.spec.components`) ?? {}, out);
-  const experimental = mapAt(spec.experimental, `${ROOT}.spec.experimental`) ?? {};
+  const spec = optionalMap(cr.spec, `${ROOT}.spec`) ?? {};
+  const out: IstioResourceOverlay = { values: {}, meshConfig: {}, notRead: [], unknown: [] };
+  unknownKeys(spec, `${ROOT}.spec`, SPEC_KEYS, out);
+  applyConfig(optionalMap(spec.config, `${ROOT}.spec.config`) ?? {}, out);
+  applyComponents(optionalMap(spec.components, `${ROOT}.spec.components`) ?? {}, out);
+  const experimental = optionalMap(spec.experimental, `${ROOT}.spec.experimental`) ?? {};
   if (bool(experimental.enableAmbient, `${ROOT}.spec.experimental.enableAmbient`) === true) {
     setPath(out.meshConfig, ['defaultConfig', 'proxyMetadata', 'ISTIO_META_ENABLE_HBONE'], 'true');
   }
@@ -96,7 +88,7 @@ export function istioResourceOverlay(resource: unknown): IstioResourceOverlay {
 /** mergeConfig: the meshConfig the module's meshConfigBuilder writes. */
 function applyConfig(config: JsonObject, out: IstioResourceOverlay): void {
   const at = `${ROOT}.spec.config`;
-  onlyKeys(config, at, CONFIG_KEYS);
+  unknownKeys(config, at, CONFIG_KEYS, out);
   const trusted = config.numTrustedProxies;
   if (trusted !== undefined && trusted !== null) {
     if (typeof trusted !== 'number' || !Number.isInteger(trusted) || trusted < 0 || trusted > UINT32_MAX) {
@@ -110,8 +102,8 @@ function applyConfig(config: JsonObject, out: IstioResourceOverlay): void {
     setPath(out.meshConfig, ['defaultConfig', 'gatewayTopology', 'forwardClientCertDetails'], xfcc);
   }
   // BuildPrometheusMergeConfig always writes the resource's value: false when the resource does not set it.
-  const telemetry = mapAt(config.telemetry, `${at}.telemetry`) ?? {};
-  const metrics = mapAt(telemetry.metrics, `${at}.telemetry.metrics`) ?? {};
+  const telemetry = optionalMap(config.telemetry, `${at}.telemetry`) ?? {};
+  const metrics = optionalMap(telemetry.metrics, `${at}.telemetry.metrics`) ?? {};
   out.meshConfig.enablePrometheusMerge = bool(metrics.prometheusMerge, `${at}.telemetry.metrics.prometheusMerge`) ?? false;
   const domain = config.trustDomain;
   if (domain !== undefined && domain !== null) {
@@ -122,7 +114,7 @@ function applyConfig(config: JsonObject, out: IstioResourceOverlay): void {
   }
   const dns = bool(config.enableDNSProxying, `${at}.enableDNSProxying`);
   if (dns !== undefined) setPath(out.meshConfig, ['defaultConfig', 'proxyMetadata', 'ISTIO_META_DNS_CAPTURE'], String(dns));
-  const matcher = mapAt(config.proxyStatsMatcher, `${at}.proxyStatsMatcher`) ?? {};
+  const matcher = optionalMap(config.proxyStatsMatcher, `${at}.proxyStatsMatcher`) ?? {};
   const regexps = matcher.inclusionRegexps;
   if (regexps !== undefined && regexps !== null) {
     if (!Array.isArray(regexps) || regexps.some((r) => typeof r !== 'string')) fail(`${at}.proxyStatsMatcher.inclusionRegexps`, regexps, 'a list of regular expressions');
@@ -134,17 +126,17 @@ function applyConfig(config: JsonObject, out: IstioResourceOverlay): void {
 /** mergeResources: the proxy's resources become values.global.proxy.resources, one quantity at a time. */
 function applyComponents(components: JsonObject, out: IstioResourceOverlay): void {
   const at = `${ROOT}.spec.components`;
-  onlyKeys(components, at, COMPONENT_KEYS);
+  unknownKeys(components, at, COMPONENT_KEYS, out);
   for (const key of Object.keys(components)) if (key !== 'proxy') out.notRead.push(`spec.components.${key}`);
-  const proxy = mapAt(components.proxy, `${at}.proxy`);
+  const proxy = optionalMap(components.proxy, `${at}.proxy`);
   if (!proxy) return;
-  const k8s = mapAt(proxy.k8s, `${at}.proxy.k8s`) ?? {};
-  onlyKeys(k8s, `${at}.proxy.k8s`, ['resources']);
-  const resources = mapAt(k8s.resources, `${at}.proxy.k8s.resources`) ?? {};
-  onlyKeys(resources, `${at}.proxy.k8s.resources`, ['limits', 'requests']);
+  const k8s = optionalMap(proxy.k8s, `${at}.proxy.k8s`) ?? {};
+  unknownKeys(k8s, `${at}.proxy.k8s`, ['resources'], out);
+  const resources = optionalMap(k8s.resources, `${at}.proxy.k8s.resources`) ?? {};
+  unknownKeys(resources, `${at}.proxy.k8s.resources`, ['limits', 'requests'], out);
   for (const block of ['limits', 'requests'] as const) {
-    const claims = mapAt(resources[block], `${at}.proxy.k8s.resources.${block}`) ?? {};
-    onlyKeys(claims, `${at}.proxy.k8s.resources.${block}`, ['cpu', 'memory']);
+    const claims = optionalMap(resources[block], `${at}.proxy.k8s.resources.${block}`) ?? {};
+    unknownKeys(claims, `${at}.proxy.k8s.resources.${block}`, ['cpu', 'memory'], out);
     for (const [name, pattern, example] of [['cpu', CPU, '100m or 0.5'], ['memory', MEMORY, '128Mi or 1Gi']] as const) {
       const value = claims[name];
       if (value === undefined || value === null) continue;

@@ -17,6 +17,7 @@ import {
   KYMA_MODULE_VALUES,
 } from './kymaModuleData.js';
 import { deepMerge } from './merge.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ClusterSize } from './types.js';
 
 /** Helm values of one size: Istio's chart defaults ← the module's values ← what the installer translates. */
@@ -70,4 +71,12 @@ export function clusterSizeOf(nodes: Iterable<NodeCapacity>): ClusterSize {
   const memory = sumQuantities(memories) ?? '0';
   const below = (total: string, min: string) => (compareQuantities(total, min) ?? -1) < 0;
   return below(cpu, PRODUCTION_MIN_CPU) || below(memory, PRODUCTION_MIN_MEMORY) ? 'evaluation' : 'production';
+}
+
+/**
+ * The size `auto` injects with now: the cluster's, from the node cache; production while no node is known (and
+ * without a cluster), the module's default IstioOperator.
+ */
+export function autoClusterSize(cluster: ClusterView | undefined): ClusterSize {
+  return cluster?.clusterSize?.() ?? 'production';
 }

@@ -52,26 +52,31 @@ export function loadConfig(opts: LoadConfigOptions = {}): InjectorConfig {
 /** {@link loadConfig}, with the notes on the accepted configuration (for the log of `serve`). */
 export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig {
   const configYaml = opts.configFile === undefined ? undefined : readYaml(opts.configFile, 'config');
-  const file = configYaml?.value;
-  const profile = opts.profile ?? profileOf(file, opts.configFile) ?? 'kyma';
-  const module = kymaModuleInputs(profile, file, opts);
-  const notes: string[] = [];
+  const profile = opts.profile ?? profileOf(configYaml?.value, opts.configFile) ?? 'kyma';
+  const module = kymaModuleInputs(profile, configYaml?.value, opts);
+  // Every file is read once, also when kyma-module's two sizes are built from them.
+  const files: ReadFiles = {
+    config: configYaml,
+    values: (opts.valuesFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'values') })),
+    mesh: (opts.meshFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'mesh') })),
+  };
   if (module === undefined) {
-    const { config, written } = buildConfig(profileConfig(profile), configYaml, opts);
+    const { config, written } = buildConfig(profileConfig(profile), files, opts);
     return { config, notes: unreadNotes(written) };
   }
-  if (module.overlay.notRead.length > 0) {
-    notes.push(`Kyma Istio resource keys that configure istiod, the gateways or CNI, not the injected sidecar: ${module.overlay.notRead.join(', ')}`);
-  }
+  const { overlay } = module;
+  const notes: string[] = [];
+  if (overlay.notRead.length > 0) notes.push(`Kyma Istio resource keys that configure istiod, the gateways or CNI, not the injected sidecar: ${overlay.notRead.join(', ')}`);
+  if (overlay.unknown.length > 0) notes.push(`Kyma Istio resource keys this version does not know (a newer module?), ignored: ${overlay.unknown.join(', ')}`);
   const sized = (size: ClusterSize) => {
     const base = profileConfig(profile, size);
     const withResource: InjectorConfig = {
       ...base,
-      values: deepMerge(base.values, module.overlay.values),
-      meshConfig: deepMerge(base.meshConfig, module.overlay.meshConfig),
+      values: deepMerge(base.values, overlay.values),
+      meshConfig: deepMerge(base.meshConfig, overlay.meshConfig),
       ...(module.resource !== undefined ? { istioCustomResource: module.resource } : {}),
     };
-    return buildConfig(withResource, configYaml, opts);
+    return buildConfig(withResource, files, opts);
   };
   if (module.setting !== 'auto') {
     const { config, written } = sized(module.setting);
@@ -94,57 +99,59 @@ function kymaModuleInputs(
   file: JsonObject | undefined,
   opts: LoadConfigOptions,
 ): { setting: ClusterSizeSetting; resource: JsonObject | undefined; overlay: IstioResourceOverlay } | undefined {
-  const where = opts.configFile === undefined ? '' : ` in ${opts.configFile}`;
-  const sizeGiven = opts.clusterSize !== undefined ? '--cluster-size' : file?.clusterSize !== undefined ? `clusterSize${where}` : undefined;
-  const resourceGiven =
-    opts.istioCustomResourceFile !== undefined ? '--istio-cr' : file?.istioCustomResource !== undefined ? `istioCustomResource${where}` : undefined;
+  const inFile = opts.configFile === undefined ? '' : ` in ${opts.configFile}`;
+  const sizeSource = opts.clusterSize !== undefined ? '--cluster-size' : `clusterSize${inFile}`;
+  const resourceSource = opts.istioCustomResourceFile !== undefined ? `--istio-cr ${opts.istioCustomResourceFile}` : `istioCustomResource${inFile}`;
+  const sizeGiven = opts.clusterSize ?? file?.clusterSize;
   if (profile !== 'kyma-module') {
-    const given = sizeGiven ?? resourceGiven;
-    if (given !== undefined) {
-      const key = given.startsWith('--cluster') || given.startsWith('clusterSize') ? 'clusterSize' : 'istioCustomResource';
-      throw new ConfigError(key, `${given} applies only to the kyma-module profile (the Kyma Istio module's sizes and resource); the profile is ${profile}`);
-    }
+    const onlyModule = `applies only to the kyma-module profile (the Kyma Istio module's sizes and resource); the profile is ${profile}`;
+    if (sizeGiven !== undefined) throw new ConfigError('clusterSize', `${sizeSource} ${onlyModule}`);
+    if (opts.istioCustomResourceFile !== undefined || file?.istioCustomResource !== undefined) throw new ConfigError('istioCustomResource', `${resourceSource} ${onlyModule}`);
     return undefined;
   }
-  const setting = opts.clusterSize ?? file?.clusterSize ?? 'auto';
+  const setting = sizeGiven ?? 'auto';
   if (typeof setting !== 'string' || !(CLUSTER_SIZE_SETTINGS as readonly string[]).includes(setting)) {
-    throw new ConfigError('clusterSize', `${where.trim() ? `${where.trim()}: ` : ''}must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
+    throw new ConfigError('clusterSize', `${sizeSource}: must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
   }
   const resource =
-    opts.istioCustomResourceFile !== undefined ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value : file?.istioCustomResource;
+    opts.istioCustomResourceFile !== undefined ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value : (file?.istioCustomResource ?? undefined);
   if (resource !== undefined && resource !== null && !isPlainObject(resource)) {
-    const source = opts.istioCustomResourceFile !== undefined ? `--istio-cr ${opts.istioCustomResourceFile}` : where.trim();
-    throw new ConfigError('istioCustomResource', `${source}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
+    throw new ConfigError('istioCustomResource', `${resourceSource}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
   }
-  const given = resource === null ? undefined : resource;
+  const given = resource ?? undefined;
   return { setting: setting as ClusterSizeSetting, resource: given, overlay: istioResourceOverlay(given) };
+}
+
+/** The configuration files of one load, each read once. */
+interface ReadFiles {
+  config: YamlMap | undefined;
+  values: { name: string; doc: YamlMap }[];
+  mesh: { name: string; doc: YamlMap }[];
 }
 
 /**
  * One configuration from a profile's built-in one: ← config file ← `--values` files ← `--mesh` files ← `--set`
  * overrides ← `--native-sidecars`, validated; with the operator's own values and meshConfig (for the notes).
  */
-function buildConfig(base: InjectorConfig, configYaml: YamlMap | undefined, opts: LoadConfigOptions): { config: InjectorConfig; written: Draft } {
+function buildConfig(base: InjectorConfig, files: ReadFiles, opts: LoadConfigOptions): { config: InjectorConfig; written: Draft } {
   const written: Draft = { values: {}, meshConfig: {} };
   // The profile shares nested objects with module constants: own a copy before anything mutates it.
   let draft: Draft = { ...base, values: cloneJson(base.values), meshConfig: cloneJson(base.meshConfig) };
-  if (configYaml && opts.configFile !== undefined) {
-    textAsWritten(opts.configFile, 'config', configYaml, [], draft);
-    draft = applyConfigFile(draft, configYaml.value, opts.configFile);
+  if (files.config && opts.configFile !== undefined) {
+    textAsWritten(opts.configFile, 'config', files.config, [], draft);
+    draft = applyConfigFile(draft, files.config.value, opts.configFile);
     for (const key of ['values', 'meshConfig'] as const) {
-      const section = configYaml.value[key];
+      const section = files.config.value[key];
       if (isPlainObject(section)) written[key] = deepMerge(written[key] as JsonObject, section);
     }
   }
-  for (const f of opts.valuesFiles ?? []) {
-    const doc = readYaml(f, 'values');
-    textAsWritten(f, 'values', doc, ['values'], draft);
+  for (const { name, doc } of files.values) {
+    textAsWritten(name, 'values', doc, ['values'], draft);
     draft.values = deepMerge(draft.values as JsonObject, doc.value);
     written.values = deepMerge(written.values as JsonObject, doc.value);
   }
-  for (const f of opts.meshFiles ?? []) {
-    const doc = readYaml(f, 'mesh');
-    textAsWritten(f, 'mesh', doc, ['meshConfig'], draft);
+  for (const { name, doc } of files.mesh) {
+    textAsWritten(name, 'mesh', doc, ['meshConfig'], draft);
     draft.meshConfig = deepMerge(draft.meshConfig as JsonObject, doc.value);
     written.meshConfig = deepMerge(written.meshConfig as JsonObject, doc.value);
   }

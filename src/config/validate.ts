@@ -195,7 +195,8 @@ export function show(v: unknown): string {
   return describeValue(v, { content: true });
 }
 
-function fail(path: string, v: unknown, expected: string): never {
+/** Throws a ConfigError: `<path>: must be <expected>; got <the value>`. */
+export function fail(path: string, v: unknown, expected: string): never {
   throw new ConfigError(path, `must be ${expected}; got ${show(v)}`);
 }
 
@@ -205,7 +206,7 @@ function map(v: unknown, path: string, expected = 'a map'): JsonObject {
 }
 
 /** A map that may be absent (`undefined`/`null`: the template treats it as empty). */
-function optionalMap(v: unknown, path: string): JsonObject | undefined {
+export function optionalMap(v: unknown, path: string): JsonObject | undefined {
   if (v === undefined || v === null) return undefined;
   return map(v, path);
 }

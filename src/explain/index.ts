@@ -6,6 +6,7 @@
  * would be native or classic.
  */
 import type { ClusterView } from '../cluster/view.js';
+import { autoClusterSize } from '../config/kymaModule.js';
 import type { ClusterSize, InjectorConfig } from '../config/types.js';
 import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
@@ -170,13 +171,12 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     );
   }
 
-  /** The size createInjector chooses: the configured one, else the cluster's, else production. */
+  /** The size the injector uses (createInjector, autoClusterSize) and where it comes from. */
   function clusterSizeUsed(): Explanation['clusterSize'] {
     const setting = config.clusterSize?.setting;
     if (setting === undefined) return undefined;
     if (setting !== 'auto') return { size: setting, source: 'configuration' };
-    const fromCluster = cluster?.clusterSize?.();
-    return fromCluster ? { size: fromCluster, source: 'cluster' } : { size: 'production', source: 'default (no node known)' };
+    return { size: autoClusterSize(cluster), source: cluster?.clusterSize?.() ? 'cluster' : 'default (no node known)' };
   }
 
   function labelsOf(namespace: string): Explanation['namespaceLabels'] {

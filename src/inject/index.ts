@@ -3,6 +3,7 @@
  * of (pod, compiled config). The webhook, the CLI and the tests all call `createInjector(config).inject(request)`.
  */
 import type { ClusterView } from '../cluster/view.js';
+import { autoClusterSize } from '../config/kymaModule.js';
 import type { InjectorConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
 import type { Container, EnvVar, JsonObject, Pod } from '../k8s/types.js';
@@ -114,10 +115,9 @@ export function createInjector(config: InjectorConfig, cluster?: ClusterView): C
   const common = { config, safety: compiled.safety, settings: compiled.settings };
   const size = config.clusterSize;
   if (size?.setting !== 'auto') return { ...common, inject: (request) => injectPod(request, compiled) };
-  // kyma-module with clusterSize auto: both sizes compiled once; each pod gets the size the node cache says the cluster
-  // has now (production while no node is known: the module's default configuration).
+  // kyma-module with clusterSize auto: both sizes compiled once; each pod gets the size the cluster has now.
   const evaluation = compile({ ...config, values: size.evaluationValues }, cluster);
-  return { ...common, inject: (request) => injectPod(request, cluster?.clusterSize?.() === 'evaluation' ? evaluation : compiled) };
+  return { ...common, inject: (request) => injectPod(request, autoClusterSize(cluster) === 'evaluation' ? evaluation : compiled) };
 }
 
 const rejected = (category: RejectionCategory, message: string, reason = message, at?: string): InjectionOutcome => ({
