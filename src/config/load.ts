@@ -9,7 +9,7 @@ import { unreadIstioKeys } from './istioKeys.js';
 import { isTextField, valueAt } from './stringFields.js';
 import { istioResourceOverlay, type IstioResourceOverlay } from './kymaIstio.js';
 import { CLUSTER_SIZE_SETTINGS, ConfigError, type ClusterSize, type ClusterSizeSetting, type InjectorConfig, type ProfileName } from './types.js';
-import { CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
+import { CONFIG_FILE_KEYS, CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
 export interface LoadConfigOptions {
   /** YAML file with InjectorConfig keys (`profile`, `policy`, ..., `values`, `meshConfig`). */
@@ -70,12 +70,7 @@ export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig 
   if (overlay.unknown.length > 0) notes.push(`Kyma Istio resource keys this version does not know (a newer module?), ignored: ${overlay.unknown.join(', ')}`);
   const sized = (size: ClusterSize) => {
     const base = profileConfig(profile, size);
-    const withResource: InjectorConfig = {
-      ...base,
-      values: deepMerge(base.values, overlay.values),
-      meshConfig: deepMerge(base.meshConfig, overlay.meshConfig),
-      ...(module.resource !== undefined ? { istioCustomResource: module.resource } : {}),
-    };
+    const withResource: InjectorConfig = { ...base, values: deepMerge(base.values, overlay.values), meshConfig: deepMerge(base.meshConfig, overlay.meshConfig) };
     return buildConfig(withResource, files, opts);
   };
   if (module.setting !== 'auto') {
@@ -98,7 +93,7 @@ function kymaModuleInputs(
   profile: ProfileName,
   file: JsonObject | undefined,
   opts: LoadConfigOptions,
-): { setting: ClusterSizeSetting; resource: JsonObject | undefined; overlay: IstioResourceOverlay } | undefined {
+): { setting: ClusterSizeSetting; overlay: IstioResourceOverlay } | undefined {
   const inFile = opts.configFile === undefined ? '' : ` in ${opts.configFile}`;
   const sizeSource = opts.clusterSize !== undefined ? '--cluster-size' : `clusterSize${inFile}`;
   const resourceSource = opts.istioCustomResourceFile !== undefined ? `--istio-cr ${opts.istioCustomResourceFile}` : `istioCustomResource${inFile}`;
@@ -118,8 +113,7 @@ function kymaModuleInputs(
   if (resource !== undefined && resource !== null && !isPlainObject(resource)) {
     throw new ConfigError('istioCustomResource', `${resourceSource}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
   }
-  const given = resource ?? undefined;
-  return { setting: setting as ClusterSizeSetting, resource: given, overlay: istioResourceOverlay(given) };
+  return { setting: setting as ClusterSizeSetting, overlay: istioResourceOverlay(resource ?? undefined) };
 }
 
 /** The configuration files of one load, each read once. */
@@ -191,8 +185,8 @@ function profileOf(file: JsonObject | undefined, name: string | undefined): Prof
 function applyConfigFile(draft: Draft, file: JsonObject, name: string): Draft {
   const out: Draft = { ...draft };
   for (const [key, value] of Object.entries(file)) {
-    if (!isConfigKey(key)) {
-      throw new ConfigError(key, `unknown key in ${name}; allowed top-level keys are ${CONFIG_KEYS.join(', ')}`);
+    if (!CONFIG_FILE_KEYS.includes(key)) {
+      throw new ConfigError(key, `unknown key in ${name}; allowed top-level keys are ${CONFIG_FILE_KEYS.join(', ')}`);
     }
     // The profile and kyma-module's own inputs were read before the profile's configuration was built.
     if (key === 'profile' || key === 'clusterSize' || key === 'istioCustomResource' || value === undefined) continue;
@@ -338,15 +332,22 @@ function parseSetValue(text: string): JsonValue {
   }
 }
 
+/** Top-level keys a flag sets, not `--set`. */
+const FLAG_ONLY_KEYS: ReadonlyMap<string, string> = new Map([
+  ['profile', '--profile'],
+  ['clusterSize', '--cluster-size'],
+  ['istioCustomResource', '--istio-cr FILE'],
+]);
+
 /** Replaces the value at the path, creating missing maps on the way. */
 function applySet(draft: Draft, { expr, path, value, text }: SetOverride): void {
   const [top] = path;
-  if (top === undefined || !isConfigKey(top)) {
-    throw new ConfigError(path.join('.'), `--set ${expr}: unknown top-level key; use one of ${CONFIG_KEYS.join(', ')}`);
-  }
-  const flag = { profile: '--profile', clusterSize: '--cluster-size', istioCustomResource: '--istio-cr FILE' }[top as string];
+  const flag = top === undefined ? undefined : FLAG_ONLY_KEYS.get(top);
   if (flag !== undefined) {
-    throw new ConfigError(top, `--set ${expr}: ${top === 'profile' ? 'the profile' : top} cannot be set with --set; use ${flag}`);
+    throw new ConfigError(top!, `--set ${expr}: ${top === 'profile' ? 'the profile' : top} cannot be set with --set; use ${flag}`);
+  }
+  if (top === undefined || !isConfigKey(top)) {
+    throw new ConfigError(path.join('.'), `--set ${expr}: unknown top-level key; use one of ${CONFIG_KEYS.filter((k) => !FLAG_ONLY_KEYS.has(k)).join(', ')}`);
   }
   let node: Draft = draft;
   for (let i = 0; i < path.length - 1; i++) {

@@ -56,13 +56,12 @@ export interface InjectorConfig {
   safety: SafetySettings;
   /** Caps on what makes one admission expensive, checked before any work (src/admission/limits.ts). */
   limits: AdmissionLimits;
-  /** kyma-module only (written as `auto`, `evaluation` or `production`; default `auto`). */
-  clusterSize?: ClusterSizeChoice;
   /**
-   * kyma-module only: the Kyma Istio custom resource (`operator.kyma-project.io/v1alpha2` Istio) as the module merges
-   * it into its IstioOperator (src/config/kymaIstio.ts); already applied to `values` and `meshConfig`.
+   * kyma-module only (written as `auto`, `evaluation` or `production`; default `auto`). Its other input, the Kyma Istio
+   * custom resource (the file key `istioCustomResource`, `--istio-cr`), is merged into `values` and `meshConfig` at
+   * load (src/config/kymaIstio.ts).
    */
-  istioCustomResource?: JsonObject;
+  clusterSize?: ClusterSizeChoice;
 }
 
 /**

@@ -23,15 +23,20 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   safety: true,
   limits: true,
   clusterSize: true,
-  istioCustomResource: true,
 };
 /** Keys only some profiles have (kyma-module's); every other key is required. */
-const OPTIONAL_KEYS: ReadonlySet<string> = new Set<keyof InjectorConfig>(['clusterSize', 'istioCustomResource']);
+const OPTIONAL_KEYS: ReadonlySet<string> = new Set<keyof InjectorConfig>(['clusterSize']);
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
 export function isConfigKey(key: string): key is keyof InjectorConfig {
   return Object.hasOwn(KEY_SET, key);
 }
+
+/**
+ * The top-level keys of a configuration file: the configuration's, and `istioCustomResource` (kyma-module), which the
+ * loader merges into `values` and `meshConfig` (src/config/kymaIstio.ts) instead of keeping it.
+ */
+export const CONFIG_FILE_KEYS: readonly string[] = [...CONFIG_KEYS, 'istioCustomResource'];
 
 const POLICIES = ['enabled', 'disabled'] as const;
 const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
@@ -56,7 +61,6 @@ export function validateConfig(cfg: unknown): InjectorConfig {
     if (cfg[key] === undefined && !OPTIONAL_KEYS.has(key)) throw new ConfigError(key, 'is missing');
   }
   validateClusterSize(cfg.clusterSize, cfg.profile);
-  if (cfg.istioCustomResource !== undefined) map(cfg.istioCustomResource, 'istioCustomResource', 'the Kyma Istio custom resource');
 
   oneOf(cfg.profile, 'profile', PROFILE_NAMES);
   oneOf(cfg.policy, 'policy', POLICIES);
