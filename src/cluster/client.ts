@@ -45,10 +45,17 @@ export interface JsonPatchOperation {
   value?: unknown;
 }
 
-/** The fields of Namespaces and Nodes the cache reads. */
+/**
+ * The fields of watched objects that are read: Namespaces and Nodes (the cache), ConfigMaps (`data`) and the Kyma
+ * Istio custom resource (`spec`).
+ */
 export interface WatchedObject {
-  metadata?: { name?: string; labels?: Record<string, string> | undefined; resourceVersion?: string };
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> | undefined; resourceVersion?: string };
   status?: { nodeInfo?: { kubeletVersion?: string }; capacity?: Record<string, unknown> };
+  data?: Record<string, string>;
+  spec?: unknown;
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -64,6 +71,32 @@ export interface ObjectInformer {
 
 export type WatchedResource = 'namespaces' | 'nodes';
 
+/** The kinds of single objects that can be watched by name (serve's configuration from the cluster). */
+export type NamedObjectKind = 'ConfigMap' | 'Istio';
+
+/**
+ * One named object: a ConfigMap, or the Kyma Istio custom resource (operator.kyma-project.io/v1alpha2, kind Istio,
+ * plural istios).
+ */
+export interface NamedObjectRef {
+  kind: NamedObjectKind;
+  namespace: string;
+  name: string;
+}
+
+/** `ConfigMap istio-system/istio`: how messages name an object. */
+export const describeObject = (ref: NamedObjectRef): string => `${ref.kind} ${ref.namespace}/${ref.name}`;
+
+/** The Kyma Istio custom resource's API (kyma-project/istio api/v1alpha2). */
+export const KYMA_ISTIO_API = { group: 'operator.kyma-project.io', version: 'v1alpha2', plural: 'istios' } as const;
+
+/** The resource (for RBAC messages) and the collection path of a named object's kind in its namespace. */
+export function namedObjectResource(ref: NamedObjectRef): { resource: string; apiGroup: string; path: string } {
+  if (ref.kind === 'ConfigMap') return { resource: 'configmaps', apiGroup: '', path: `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/configmaps` };
+  const { group, version, plural } = KYMA_ISTIO_API;
+  return { resource: `${plural}.${group}`, apiGroup: group, path: `/apis/${group}/${version}/namespaces/${encodeURIComponent(ref.namespace)}/${plural}` };
+}
+
 export interface ClusterClient {
   /** The API server URL (for messages). */
   readonly server: string;
@@ -71,7 +104,12 @@ export interface ClusterClient {
   readonly source: 'kubeconfig' | 'in-cluster';
   /** The namespace of the kubeconfig context, or of the service account; undefined when neither names one. */
   readonly namespace: string | undefined;
-  informer(resource: WatchedResource): ObjectInformer;
+  /**
+   * A list-then-watch of every Namespace or Node, or of one named object (a list and watch of its kind in its
+   * namespace with `fieldSelector=metadata.name=NAME`: RBAC's resourceNames cannot narrow list and watch, the field
+   * selector narrows what is sent). Errors are {@link KubeApiError}s naming the call.
+   */
+  informer(target: WatchedResource | NamedObjectRef): ObjectInformer;
   /** undefined when the Secret does not exist. */
   readSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
   /** Throws a {@link KubeApiError} with reason AlreadyExists when it exists. */
@@ -215,6 +253,7 @@ type ClientNode = typeof k8s;
 class ClientNodeCluster implements ClusterClient {
   private readonly core: k8s.CoreV1Api;
   private readonly admission: k8s.AdmissionregistrationV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
 
   constructor(
     private readonly k: ClientNode,
@@ -226,6 +265,7 @@ class ClientNodeCluster implements ClusterClient {
   ) {
     this.core = kc.makeApiClient(k.CoreV1Api);
     this.admission = kc.makeApiClient(k.AdmissionregistrationV1Api);
+    this.custom = kc.makeApiClient(k.CustomObjectsApi);
   }
 
   /** Per-call options: abort after the timeout (middleware of the observable kind the object API runs). */
@@ -242,29 +282,62 @@ class ClientNodeCluster implements ClusterClient {
     return { middleware: [middleware], middlewareMergeStrategy: 'append' };
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** `fn`, its error as a {@link KubeApiError} naming `what` (a 401/403 with `forbidden` as the fix when given). */
+  private async call<T>(what: string, fn: () => Promise<T>, forbidden?: string): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw toKubeApiError(err, what, this.server);
+      throw toKubeApiError(err, what, this.server, forbidden);
     }
   }
 
-  informer(resource: WatchedResource): ObjectInformer {
-    const path = `/api/v1/${resource}`;
-    const list =
-      resource === 'namespaces'
-        ? () => this.call('list namespaces', () => this.core.listNamespace({}, this.options()))
-        : () => this.call('list nodes', () => this.core.listNode({}, this.options()));
+  informer(target: WatchedResource | NamedObjectRef): ObjectInformer {
+    let path: string;
+    let list: () => Promise<unknown>;
+    let fieldSelector: string | undefined;
+    let what: string;
+    let forbidden: string | undefined;
+    if (target === 'namespaces' || target === 'nodes') {
+      path = `/api/v1/${target}`;
+      what = target;
+      list =
+        target === 'namespaces'
+          ? () => this.call('list namespaces', () => this.core.listNamespace({}, this.options()))
+          : () => this.call('list nodes', () => this.core.listNode({}, this.options()));
+    } else {
+      const { namespace, name } = target;
+      const { path: collection, resource } = namedObjectResource(target);
+      path = collection;
+      fieldSelector = `metadata.name=${name}`;
+      what = describeObject(target);
+      forbidden = `the service account needs list and watch on ${resource} in namespace ${namespace}`;
+      list =
+        target.kind === 'ConfigMap'
+          ? () => this.call(`list ${what}`, () => this.core.listNamespacedConfigMap({ namespace, fieldSelector }, this.options()), forbidden)
+          : () =>
+              this.call(
+                `list ${what}`,
+                () => this.custom.listNamespacedCustomObject({ ...KYMA_ISTIO_API, namespace, fieldSelector }, this.options()) as Promise<unknown>,
+                forbidden,
+              );
+    }
     const lw = new this.k.ListWatch<k8s.KubernetesObject>(
       path,
       new this.k.Watch(this.kc),
       list as () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
       false,
+      undefined,
+      fieldSelector,
     );
+    const server = this.server;
     return {
       on: (event: InformerEvent | 'error', handler: (arg: never) => void) => {
-        lw.on(event as 'add', handler as (obj: k8s.KubernetesObject) => void);
+        if (event === 'error') {
+          // A refused watch request is client-node's bare Error('Forbidden') with statusCode: name the call.
+          lw.on('error', (err: unknown) => (handler as (e: unknown) => void)(watchError(err, `watch ${what}`, server, forbidden)));
+        } else {
+          lw.on(event as 'add', handler as (obj: k8s.KubernetesObject) => void);
+        }
       },
       start: () => lw.start(),
       stop: () => lw.stop(),
@@ -355,8 +428,22 @@ function plainWebhookConfiguration(c: k8s.V1MutatingWebhookConfiguration | k8s.V
   };
 }
 
-/** client-node's ApiException (status + Status body) or a network error, as a {@link KubeApiError}. */
-export function toKubeApiError(err: unknown, what: string, server: string): KubeApiError {
+/**
+ * An informer's error as a {@link KubeApiError}: the list's are already; a watch request the server refused is
+ * client-node's `Error(statusText)` with `statusCode` (its Status body unread); anything else is a network error.
+ */
+function watchError(err: unknown, what: string, server: string, forbidden: string | undefined): unknown {
+  if (err instanceof KubeApiError) return err;
+  const statusCode = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof statusCode === 'number') return toKubeApiError({ code: statusCode, body: undefined }, what, server, forbidden);
+  return toKubeApiError(err, what, server, forbidden);
+}
+
+/**
+ * client-node's ApiException (status + Status body) or a network error, as a {@link KubeApiError}. `forbidden`: the
+ * permission to name for a 401/403 (default: a pointer to the manifests' RBAC).
+ */
+export function toKubeApiError(err: unknown, what: string, server: string, forbidden?: string): KubeApiError {
   if (err instanceof KubeApiError) return err;
   const e = err as { code?: unknown; body?: unknown; name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (typeof e?.code === 'number' && e.code >= 100) {
@@ -371,7 +458,7 @@ export function toKubeApiError(err: unknown, what: string, server: string): Kube
     }
     const hint =
       e.code === 401 || e.code === 403
-        ? ' (check the service account and its RBAC: the manifests grant what mesh-webhook needs)'
+        ? ` (${forbidden ?? 'check the service account and its RBAC: the manifests grant what mesh-webhook needs'})`
         : '';
     const label = reason ?? STATUS_CODES[e.code] ?? 'error';
     return new KubeApiError(`${what}: ${e.code} ${label}${message ? `: ${message}` : ''}${hint}`, e.code, reason);
