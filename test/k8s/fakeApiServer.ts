@@ -14,6 +14,7 @@
  * - Secrets: `stringData` folded into `data`, `data` must be base64, type defaults to Opaque and is immutable;
  *   Namespaces get the `kubernetes.io/metadata.name` label; namespaced objects need their namespace to exist;
  * - PATCH with `application/json-patch+json` and `application/merge-patch+json` (strategic merge: 415);
+ * - the Kyma Istio custom resource (`operator.kyma-project.io/v1alpha2` istios, namespaced), as its CRD serves it;
  * - Pods, and the workloads that own them (apps/v1 Deployments, ReplicaSets, DaemonSets, StatefulSets; batch/v1 Jobs,
  *   CronJobs): the workloads get `metadata.generation` 1 at creation, bumped by every write that changes `spec` (as
  *   their registry strategies do; `status` is whatever the test applies: no controller runs);
@@ -27,7 +28,8 @@
  *
  * Test controls: {@link FakeApiServer.apply}/`remove` (emit watch events), `injectConflicts` (the next N writes of an
  * object fail with 409 as if another writer had just changed it: its resourceVersion moves on), `failNext` (answer
- * matching requests with an error status), `down()`/`up()` (close every socket and refuse connections, then listen on
+ * matching requests with an error status), `deny` (a missing RBAC permission: 403 Forbidden in the API server's
+ * words for a verb on a resource), `down()`/`up()` (close every socket and refuse connections, then listen on
  * the same port again; the stored state survives, as etcd would), `compact()`, and `requests` (every request:
  * method, path, query) so tests can assert what was, or was not, asked.
  */
@@ -70,6 +72,8 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, generation: true },
   { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true, generation: true },
   { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', namespaced: true, generation: true },
+  // The Kyma Istio module's custom resource (kyma-project/istio api/v1alpha2), served as its CRD makes the API server do.
+  { group: 'operator.kyma-project.io', version: 'v1alpha2', plural: 'istios', kind: 'Istio', namespaced: true, generation: true },
   {
     group: 'admissionregistration.k8s.io',
     version: 'v1',
@@ -91,6 +95,7 @@ export type Plural =
   | 'nodes'
   | 'secrets'
   | 'configmaps'
+  | 'istios'
   | 'mutatingwebhookconfigurations'
   | 'validatingwebhookconfigurations'
   | 'pods'
@@ -127,6 +132,17 @@ interface Watcher {
   res: http.ServerResponse;
   bookmarks: boolean;
   timers: NodeJS.Timeout[];
+}
+
+/** The RBAC verb of a request (what the authoriser checks). */
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+
+/** A permission the service account lacks: requests with this verb on this resource (in this namespace) get 403. */
+export interface Denial {
+  verb: Verb;
+  plural: Plural;
+  /** Absent: in every namespace (and cluster-scoped). */
+  namespace?: string;
 }
 
 interface FailRule {
@@ -259,6 +275,7 @@ export class FakeApiServer {
   private readonly watchers = new Set<Watcher>();
   private readonly conflicts = new Map<string, number>();
   private readonly failRules: FailRule[] = [];
+  private readonly denials: Denial[] = [];
   private rv = 1000;
   private compactedRv = 0;
   /** Pod admission through the mutating webhooks (admitPods): Service `namespace/name` → loopback port. */
@@ -386,6 +403,19 @@ export class FakeApiServer {
   /** Answer the next `count` requests matching method/path (substring or RegExp) with `status`. */
   failNext(match: { method?: string; path?: string | RegExp }, count: number, status = 500): void {
     this.failRules.push({ ...match, status, remaining: count });
+  }
+
+  /**
+   * Take a permission away, as a missing RBAC rule would: matching requests get the API server's 403 Forbidden Status
+   * (`configmaps "x" is forbidden: User "..." cannot get resource "configmaps" in API group "" in the namespace "y"`).
+   */
+  deny(denial: Denial): void {
+    this.denials.push(denial);
+  }
+
+  /** Give every permission back. */
+  allowAll(): void {
+    this.denials.length = 0;
   }
 
   /**
@@ -599,6 +629,7 @@ export class FakeApiServer {
       const route = this.route(url.pathname);
       if (!route) throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
       const { type, namespace, name } = route;
+      this.authorize(method, query, type, namespace, name);
       if (type.namespaced && namespace !== undefined && method !== 'GET' && !this.store.has(this.key(this.typeOf('namespaces'), undefined, namespace))) {
         throw new HttpError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
       }
@@ -634,6 +665,25 @@ export class FakeApiServer {
       if (err instanceof HttpError) return this.sendError(res, err);
       throw err;
     }
+  }
+
+  /** 403 for a request a {@link deny} rule matches, in the API server's words. */
+  private authorize(method: string, query: Record<string, string>, type: ResourceType, namespace: string | undefined, name: string | undefined): void {
+    const watching = query.watch === 'true' || query.watch === '1';
+    const verbs: Record<string, Verb> = { GET: name === undefined ? (watching ? 'watch' : 'list') : 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+    const verb = verbs[method];
+    const denied = this.denials.some(
+      (d) => d.verb === verb && d.plural === type.plural && (d.namespace === undefined || d.namespace === namespace),
+    );
+    if (!denied || verb === undefined) return;
+    const subject = `${type.plural}${name !== undefined ? ` "${name}"` : ''}`;
+    const where = namespace !== undefined ? ` in the namespace "${namespace}"` : ' at the cluster scope';
+    throw new HttpError(
+      403,
+      'Forbidden',
+      `${subject} is forbidden: User "system:serviceaccount:mesh-webhook:mesh-webhook" cannot ${verb} resource "${type.plural}" in API group "${type.group}"${where}`,
+      { ...(name !== undefined ? { name } : {}), ...(type.group ? { group: type.group } : {}), kind: type.plural },
+    );
   }
 
   private route(pathname: string): { type: ResourceType; namespace?: string; name?: string } | undefined {
