@@ -258,12 +258,15 @@ function parseInject(argv: string[]): Invocation {
   const { values } = parse(argv, INJECT_OPTIONS, 'inject');
   if (values.help) return { command: 'help', topic: 'inject' };
   const filenames = manifestFilenames(values.filename, 'inject');
+  const config = configOptions(values, 'inject');
+  // Istio's files are read as istioctl kube-inject reads them (src/config/istioInputs.ts).
+  if (config.istio !== undefined) config.istioReadMode = 'kube-inject';
   return {
     command: 'inject',
     args: {
       filenames,
       ...(values.output !== undefined ? { output: values.output } : {}),
-      config: configOptions(values, 'inject'),
+      config,
     },
   };
 }

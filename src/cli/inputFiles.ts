@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { LoadConfigOptions } from '../config/load.js';
+import { ISTIO_INPUT_FLAGS, type IstioInputs } from '../config/istioInputs.js';
 import { fileReadProblem } from '../util/fileError.js';
 import type { Invocation } from './args.js';
 import { InputError } from './errors.js';
@@ -16,6 +17,13 @@ export interface NamedFile {
   expects: string;
 }
 
+const ISTIO_EXPECTS: Record<keyof IstioInputs, string> = {
+  injector: "the istio-sidecar-injector ConfigMap or its config key (YAML)",
+  values: "the istio-sidecar-injector ConfigMap or its values key (JSON)",
+  mesh: 'the istio ConfigMap or its mesh key (YAML)',
+  operator: 'an IstioOperator (YAML)',
+};
+
 function configFiles(config: LoadConfigOptions): NamedFile[] {
   return [
     ...(config.configFile !== undefined ? [{ flag: '--config', path: config.configFile, expects: 'the injector configuration (YAML)' }] : []),
@@ -24,6 +32,10 @@ function configFiles(config: LoadConfigOptions): NamedFile[] {
     ...(config.istioCustomResourceFile !== undefined
       ? [{ flag: '--istio-cr', path: config.istioCustomResourceFile, expects: 'the Kyma Istio custom resource (YAML)' }]
       : []),
+    ...(Object.keys(ISTIO_INPUT_FLAGS) as (keyof IstioInputs)[]).flatMap((key) => {
+      const source = config.istio?.[key];
+      return source && 'file' in source ? [{ flag: ISTIO_INPUT_FLAGS[key], path: source.file, expects: ISTIO_EXPECTS[key] }] : [];
+    }),
   ];
 }
 

@@ -1,12 +1,14 @@
 /**
  * What every command's parser shares: the usage error, node:util parseArgs with its errors as usage errors, the
- * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr)
+ * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr,
+ * and Istio's files with istioctl's names: --injectConfigFile, --valuesFile, --meshConfigFile, --operatorFileName)
  * and the -f files.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
 import { CLUSTER_SIZE_SETTINGS, type ClusterSizeSetting, type ProfileName } from '../config/types.js';
+import { ISTIO_INPUT_FLAGS, type IstioInputs } from '../config/istioInputs.js';
 
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
@@ -33,6 +35,11 @@ export const CONFIG_OPTIONS = {
   'native-sidecars': { type: 'string' },
   'cluster-size': { type: 'string' },
   'istio-cr': { type: 'string' },
+  // Istio's own configuration files, with istioctl kube-inject's flag names.
+  injectConfigFile: { type: 'string' },
+  valuesFile: { type: 'string' },
+  meshConfigFile: { type: 'string' },
+  operatorFileName: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -53,6 +60,10 @@ export interface ConfigFlagValues {
   'native-sidecars'?: string;
   'cluster-size'?: string;
   'istio-cr'?: string;
+  injectConfigFile?: string;
+  valuesFile?: string;
+  meshConfigFile?: string;
+  operatorFileName?: string;
 }
 
 export function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
@@ -82,6 +93,21 @@ export function configOptions(flags: ConfigFlagValues, command: CommandName): Lo
     opts.clusterSize = size as ClusterSizeSetting;
   }
   if (flags['istio-cr'] !== undefined) opts.istioCustomResourceFile = flags['istio-cr'];
+  const istio: IstioInputs = {};
+  const given: Record<keyof IstioInputs, string | undefined> = {
+    injector: flags.injectConfigFile,
+    values: flags.valuesFile,
+    mesh: flags.meshConfigFile,
+    operator: flags.operatorFileName,
+  };
+  for (const key of Object.keys(given) as (keyof IstioInputs)[]) {
+    const file = given[key];
+    const flag = ISTIO_INPUT_FLAGS[key];
+    if (file === undefined) continue;
+    if (file === '') throw new UsageError(`${flag} needs a file name`, command);
+    istio[key] = { file };
+  }
+  if (Object.keys(istio).length > 0) opts.istio = istio;
   return opts;
 }
 

@@ -31,7 +31,17 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
                                 kyma-module: the module's resource size (auto: from the cluster's node capacity;
                                 production when no node is known, as without a cluster)
       --istio-cr FILE           kyma-module: the Kyma Istio custom resource (kubectl get istios.operator.kyma-
-                                project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply`;
+                                project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply
+
+Istio's own configuration, with istioctl kube-inject's flag names (each replaces the part of the profile it
+describes, before --config, --values, --mesh and --set; docs/configuration.md#istio-configuration):
+      --injectConfigFile FILE   istio-sidecar-injector's config: the ConfigMap (kubectl get cm istio-sidecar-injector
+                                -n istio-system -o yaml) or its config key; its sidecar template must be the one
+                                mesh-webhook renders
+      --valuesFile FILE         istio-sidecar-injector's values: the ConfigMap or its values key (JSON)
+      --meshConfigFile FILE     the istio ConfigMap (kubectl get cm istio -n istio-system -o yaml) or its mesh key
+      --operatorFileName FILE   an IstioOperator (profile, hub, tag, revision, values, meshConfig, components.cni);
+                                its values replace --valuesFile, its meshConfig replaces --meshConfigFile`;
 
 const EXPLAIN_USAGE = `Usage: mesh-webhook explain -f FILE|- [flags]
 
@@ -112,6 +122,10 @@ Run 'mesh-webhook <command> --help' for the flags of a command.`,
 
 Injects the Istio sidecar into Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers,
 Jobs, CronJobs, DeploymentConfigs and v1 Lists; other documents are printed unchanged. Warnings go to stderr.
+
+A drop-in for istioctl kube-inject: with --injectConfigFile, --valuesFile, --meshConfigFile or --operatorFileName
+the files are read as istioctl reads them (the injection config's policy, selectors and injected annotations are
+not applied; native sidecars only when ENABLE_NATIVE_SIDECARS=true, unless --native-sidecars says otherwise).
 
 Flags:
   -f, --filename FILE           manifest file to inject, '-' for stdin (required; repeat for more files,

@@ -88,6 +88,36 @@ export function checkIstioKeys(section: IstioSection, tree: JsonObject): void {
   walk(section, SCHEMAS[section].root, tree, section, () => true);
 }
 
+/**
+ * `tree` as an Istio installation writes it, for the injector: keys Istio's schema does not know (a newer or older
+ * Istio's) are left out and listed, MeshConfig proto names (`default_config`) become JSON names, as Istio reads them.
+ */
+export function knownIstioKeys(section: IstioSection, tree: JsonObject): { known: JsonObject; unknown: string[] } {
+  const unknown: string[] = [];
+  const copy = (message: string, node: JsonObject, path: string): JsonObject => {
+    const fields = fieldsOf(SCHEMAS[section], message);
+    if (!fields) return node;
+    const out: JsonObject = {};
+    for (const [key, value] of Object.entries(node)) {
+      const name = PROTO_NAMES[section] ? jsonName(key) : key;
+      const kind = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      if (kind === undefined) {
+        unknown.push(`${path}.${key}`);
+        continue;
+      }
+      if (kind.startsWith('[]') && Array.isArray(value)) {
+        out[name] = value.map((item, i) => (isPlainObject(item) ? copy(kind.slice(2), item, `${path}.${key}[${i}]`) : item));
+      } else if (kind !== '*' && isPlainObject(value)) {
+        out[name] = copy(kind, value, `${path}.${key}`);
+      } else {
+        out[name] = value;
+      }
+    }
+    return out;
+  };
+  return { known: copy(SCHEMAS[section].root, tree, section), unknown };
+}
+
 const READS = new Set(INJECTOR_READS);
 
 /** Whether the injector reads some key inside the map at `path`. */

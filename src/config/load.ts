@@ -8,6 +8,7 @@ import { fileReadProblem } from '../util/fileError.js';
 import { unreadIstioKeys } from './istioKeys.js';
 import { isTextField, valueAt } from './stringFields.js';
 import { istioResourceOverlay, type IstioResourceOverlay } from './kymaIstio.js';
+import { hasIstioInputs, readIstioInstallation, type IstioInputs, type IstioInstallation, type IstioReadMode, type TextSource } from './istioInputs.js';
 import { CLUSTER_SIZE_SETTINGS, ConfigError, type ClusterSize, type ClusterSizeSetting, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_FILE_KEYS, CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
@@ -28,6 +29,15 @@ export interface LoadConfigOptions {
   clusterSize?: ClusterSizeSetting;
   /** kyma-module: a file with the Kyma Istio custom resource (overrides the config file's `istioCustomResource`). */
   istioCustomResourceFile?: string;
+  /** kyma-module: the Kyma Istio custom resource as text (read from the cluster); overrides the file. */
+  istioCustomResource?: TextSource;
+  /**
+   * Istio's own configuration (src/config/istioInputs.ts): each part given replaces the part of the profile it
+   * describes, before the config file, `--values`, `--mesh` and `--set` apply.
+   */
+  istio?: IstioInputs;
+  /** How `istio` is read: as istiod's injector (default) or as `istioctl kube-inject` (mesh-webhook inject). */
+  istioReadMode?: IstioReadMode;
 }
 
 type Draft = Record<string, unknown>;
@@ -60,17 +70,20 @@ export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig 
     values: (opts.valuesFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'values') })),
     mesh: (opts.meshFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'mesh') })),
   };
+  const installation = hasIstioInputs(opts.istio) ? readIstioInstallation(opts.istio, opts.istioReadMode) : undefined;
+  const base = (size?: ClusterSize) => withInstallation(profileConfig(profile, size), installation, opts.istioReadMode);
+  const installNotes = installation?.notes ?? [];
   if (module === undefined) {
-    const { config, written } = buildConfig(profileConfig(profile), files, opts);
-    return { config, notes: unreadNotes(written) };
+    const { config, written } = buildConfig(base(), files, opts);
+    return { config, notes: [...installNotes, ...unreadNotes(written)] };
   }
   const { overlay } = module;
-  const notes: string[] = [];
+  const notes: string[] = [...installNotes];
   if (overlay.notRead.length > 0) notes.push(`Kyma Istio resource keys that configure istiod, the gateways or CNI, not the injected sidecar: ${overlay.notRead.join(', ')}`);
   if (overlay.unknown.length > 0) notes.push(`Kyma Istio resource keys this version does not know (a newer module?), ignored: ${overlay.unknown.join(', ')}`);
   const sized = (size: ClusterSize) => {
-    const base = profileConfig(profile, size);
-    const withResource: InjectorConfig = { ...base, values: deepMerge(base.values, overlay.values), meshConfig: deepMerge(base.meshConfig, overlay.meshConfig) };
+    const profiled = base(size);
+    const withResource: InjectorConfig = { ...profiled, values: deepMerge(profiled.values, overlay.values), meshConfig: deepMerge(profiled.meshConfig, overlay.meshConfig) };
     return buildConfig(withResource, files, opts);
   };
   if (module.setting !== 'auto') {
@@ -96,12 +109,17 @@ function kymaModuleInputs(
 ): { setting: ClusterSizeSetting; overlay: IstioResourceOverlay } | undefined {
   const inFile = opts.configFile === undefined ? '' : ` in ${opts.configFile}`;
   const sizeSource = opts.clusterSize !== undefined ? '--cluster-size' : `clusterSize${inFile}`;
-  const resourceSource = opts.istioCustomResourceFile !== undefined ? `--istio-cr ${opts.istioCustomResourceFile}` : `istioCustomResource${inFile}`;
+  const resourceSource =
+    opts.istioCustomResource !== undefined
+      ? opts.istioCustomResource.origin
+      : opts.istioCustomResourceFile !== undefined
+        ? `--istio-cr ${opts.istioCustomResourceFile}`
+        : `istioCustomResource${inFile}`;
   const sizeGiven = opts.clusterSize ?? file?.clusterSize;
   if (profile !== 'kyma-module') {
     const onlyModule = `applies only to the kyma-module profile (the Kyma Istio module's sizes and resource); the profile is ${profile}`;
     if (sizeGiven !== undefined) throw new ConfigError('clusterSize', `${sizeSource} ${onlyModule}`);
-    if (opts.istioCustomResourceFile !== undefined || file?.istioCustomResource !== undefined) throw new ConfigError('istioCustomResource', `${resourceSource} ${onlyModule}`);
+    if (opts.istioCustomResource !== undefined || opts.istioCustomResourceFile !== undefined || file?.istioCustomResource !== undefined) throw new ConfigError('istioCustomResource', `${resourceSource} ${onlyModule}`);
     return undefined;
   }
   const setting = sizeGiven ?? 'auto';
@@ -109,11 +127,29 @@ function kymaModuleInputs(
     throw new ConfigError('clusterSize', `${sizeSource}: must be one of ${CLUSTER_SIZE_SETTINGS.join(', ')}; got ${show(setting)}`);
   }
   const resource =
-    opts.istioCustomResourceFile !== undefined ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value : (file?.istioCustomResource ?? undefined);
+    opts.istioCustomResource !== undefined
+      ? parseYamlMap(opts.istioCustomResource.text, opts.istioCustomResource.origin).value
+      : opts.istioCustomResourceFile !== undefined
+        ? readYaml(opts.istioCustomResourceFile, 'Istio custom resource').value
+        : (file?.istioCustomResource ?? undefined);
   if (resource !== undefined && resource !== null && !isPlainObject(resource)) {
     throw new ConfigError('istioCustomResource', `${resourceSource}: must be the Kyma Istio custom resource (a map); got ${show(resource)}`);
   }
   return { setting: setting as ClusterSizeSetting, overlay: istioResourceOverlay(resource ?? undefined) };
+}
+
+/**
+ * The profile's configuration with the parts an Istio installation gives replaced: values over the chart's
+ * defaults, the mesh over Istio's defaults, the injector's policy, selectors and injected annotations, and istiod's
+ * native sidecar switch. Read as kube-inject, native sidecars follow istioctl's own ENABLE_NATIVE_SIDECARS.
+ */
+function withInstallation(profile: InjectorConfig, installation: IstioInstallation | undefined, mode: IstioReadMode | undefined): InjectorConfig {
+  if (installation === undefined) return profile;
+  const { values, meshConfig, injector, nativeSidecars } = installation;
+  const out: InjectorConfig = { ...profile, ...(values ? { values } : {}), ...(meshConfig ? { meshConfig } : {}), ...(injector ?? {}) };
+  if (mode === 'kube-inject') out.nativeSidecars = process.env.ENABLE_NATIVE_SIDECARS === 'true';
+  else if (nativeSidecars !== undefined) out.nativeSidecars = nativeSidecars;
+  return out;
 }
 
 /** The configuration files of one load, each read once. */
@@ -264,17 +300,21 @@ function collectTypedScalars(node: Node | null | undefined, path: string[], out:
 
 /** Reads a YAML file that must hold one mapping (an empty file is an empty map). */
 function readYaml(file: string, what: string): YamlMap {
-  const text = readText(file, what);
+  return parseYamlMap(readText(file, what), `${what} file ${file}`);
+}
+
+/** {@link readYaml} of a text; `origin` names it in messages. */
+function parseYamlMap(text: string, origin: string): YamlMap {
   const doc = parseDocument(text, { prettyErrors: true });
   const error = doc.errors[0];
   if (error) {
     const hint = error.code === 'MULTIPLE_DOCS' ? ' (put everything in a single YAML document)' : '';
-    throw new ConfigError('', `${what} file ${file}: YAML syntax error: ${firstLine(error.message)}${hint}`);
+    throw new ConfigError('', `${origin}: YAML syntax error: ${firstLine(error.message)}${hint}`);
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
   if (value === null || value === undefined) return { value: {}, typed: [] };
   if (!isPlainObject(value)) {
-    throw new ConfigError('', `${what} file ${file}: must contain a YAML map of keys; got ${show(value)}`);
+    throw new ConfigError('', `${origin}: must contain a YAML map of keys; got ${show(value)}`);
   }
   const typed: TypedScalar[] = [];
   collectTypedScalars(doc.contents, [], typed);

@@ -56,13 +56,17 @@ export interface ConfigReloader {
   close(): void;
 }
 
-/** The files a configuration is loaded from: `--config`, `--values` and `--mesh` files, `--istio-cr` (deduplicated). */
+/**
+ * The files a configuration is loaded from: `--config`, `--values` and `--mesh` files, `--istio-cr`, and Istio's
+ * own (`--injectConfigFile`, `--valuesFile`, `--meshConfigFile`, `--operatorFileName`), deduplicated.
+ */
 export function configFiles(load: LoadConfigOptions): string[] {
   const all = [
     ...(load.configFile !== undefined ? [load.configFile] : []),
     ...(load.valuesFiles ?? []),
     ...(load.meshFiles ?? []),
     ...(load.istioCustomResourceFile !== undefined ? [load.istioCustomResourceFile] : []),
+    ...Object.values(load.istio ?? {}).flatMap((source) => (source && 'file' in source ? [source.file] : [])),
   ];
   return [...new Set(all)];
 }

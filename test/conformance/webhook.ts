@@ -89,18 +89,24 @@ export class WebhookServer {
   }
 }
 
+type LoadOptions = import('../../src/config/load.js').LoadConfigOptions;
+
 export class WebhookHarness {
   private readonly servers = new Map<string, Promise<WebhookServer>>();
 
-  private constructor(private readonly mods: Modules) {}
+  private constructor(
+    private readonly mods: Modules,
+    private readonly optionsFor: (c: ConformanceCase) => LoadOptions,
+  ) {}
 
-  static async create(): Promise<WebhookHarness> {
+  /** `optionsFor`: how a case's configuration is loaded (default: the conformance defaults and the case's --set). */
+  static async create(optionsFor: (c: ConformanceCase) => LoadOptions = loadConfigOptions): Promise<WebhookHarness> {
     const [{ loadConfig }, { createRuntime }, { startTestServer, removeTestCertificates }] = await Promise.all([
       import('../../src/config/load.js'),
       import('../../src/server/runtime.js'),
       import('../helpers/https.js'),
     ]);
-    return new WebhookHarness({ loadConfig, createRuntime, startTestServer, removeTestCertificates });
+    return new WebhookHarness({ loadConfig, createRuntime, startTestServer, removeTestCertificates }, optionsFor);
   }
 
   /** The server for the case's configuration (started on first use, shared by cases with the same configuration). */
@@ -116,7 +122,7 @@ export class WebhookHarness {
 
   private async start(c: ConformanceCase): Promise<WebhookServer> {
     const { loadConfig, createRuntime, startTestServer } = this.mods;
-    return new WebhookServer(await startTestServer(createRuntime(loadConfig(loadConfigOptions(c))), { logger: false }));
+    return new WebhookServer(await startTestServer(createRuntime(loadConfig(this.optionsFor(c))), { logger: false }));
   }
 
   async close(): Promise<void> {
