@@ -3,6 +3,9 @@
  * each checked with a message naming the flag and what it takes.
  */
 import { CERTIFICATE_MODES, type CertificateMode } from '../certs/mode.js';
+import type { NamedObjectRef } from '../cluster/client.js';
+import type { IstioObjectRefs } from '../cluster/istioObjects.js';
+import { ISTIO_INPUT_FLAGS, type IstioInputs } from '../config/istioInputs.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import type { ServeClusterArgs } from '../server/clusterIntegration.js';
 import { parseGoDuration } from '../server/params.js';
@@ -35,9 +38,21 @@ export interface ServeArgs {
    */
   overload?: ServeOverloadArgs | false;
   config: LoadConfigOptions;
+  /**
+   * The Istio configuration read from the cluster and watched (--injector-configmap, --mesh-configmap,
+   * --istio-cr-resource; src/cluster/istioObjects.ts), on top of `config`.
+   */
+  configObjects?: IstioObjectRefs;
   /** Cluster access and certificate management (absent: defaults resolved at start, see src/server/clusterIntegration.ts). */
   cluster?: ServeClusterArgs;
 }
+
+/** The flags that read the configuration from the cluster, their object's kind and default namespace. */
+export const CONFIG_OBJECT_FLAGS = [
+  { flag: 'injector-configmap', key: 'injector', kind: 'ConfigMap', namespace: 'istio-system' },
+  { flag: 'mesh-configmap', key: 'mesh', kind: 'ConfigMap', namespace: 'istio-system' },
+  { flag: 'istio-cr-resource', key: 'istioResource', kind: 'Istio', namespace: 'kyma-system' },
+] as const;
 
 export interface ServeOverloadArgs {
   /** --overload-target-delay in ms; absent: the guard's default (500 ms). */
@@ -78,6 +93,9 @@ const SERVE_OPTIONS = {
   'webhook-config': { type: 'string' },
   explain: { type: 'boolean' },
   'max-connections': { type: 'string' },
+  'injector-configmap': { type: 'string' },
+  'mesh-configmap': { type: 'string' },
+  'istio-cr-resource': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** The `serve` invocation of the command line (help when asked for). */
@@ -92,6 +110,8 @@ export function parseServe(argv: string[]): { command: 'serve'; args: ServeArgs 
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, 'serve');
   }
   const cluster = clusterOptions(values);
+  const config = configOptions(values, 'serve');
+  const configObjects = configObjectOptions(values, config);
   const overload = overloadOptions(values);
   const maxConnectionsText = values['max-connections'];
   if (maxConnectionsText !== undefined && (!/^\d+$/.test(maxConnectionsText) || Number(maxConnectionsText) < 1 || Number(maxConnectionsText) > MAX_CONNECTIONS_MAX)) {
@@ -101,6 +121,7 @@ export function parseServe(argv: string[]): { command: 'serve'; args: ServeArgs 
     command: 'serve',
     args: {
       ...(cluster ? { cluster } : {}),
+      ...(configObjects ? { configObjects } : {}),
       ...(overload !== undefined ? { overload } : {}),
       ...(values.port !== undefined ? { port: parsePort(values.port) } : {}),
       ...(values['metrics-port'] !== undefined ? { metricsPort: parsePort(values['metrics-port'], '--metrics-port', '0 = no metrics listener') } : {}),
@@ -113,7 +134,7 @@ export function parseServe(argv: string[]): { command: 'serve'; args: ServeArgs 
       ...(values['client-ca'] !== undefined ? { clientCaFile: nonEmpty(values['client-ca'], '--client-ca') } : {}),
       ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
       ...(values['shutdown-delay'] !== undefined ? { shutdownDelayMs: parseShutdownDelay(values['shutdown-delay']) } : {}),
-      config: configOptions(values, 'serve'),
+      config,
     },
   };
 }
@@ -189,6 +210,56 @@ function clusterOptions(values: {
     if (v === undefined) continue;
     if (!NAME.test(v)) throw new UsageError(`--${flag} must be a Kubernetes object name (lower-case letters, digits, '-', '.'); got "${v}"`, 'serve');
     out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A namespace name (a DNS label). */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `[NAMESPACE/]NAME` of a flag that names an object, its namespace defaulted. */
+function objectRef(text: string, flag: string, kind: NamedObjectRef['kind'], defaultNamespace: string): NamedObjectRef {
+  const parts = text.split('/');
+  const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
+  if (parts.length > 2 || namespace === undefined || !NAMESPACE.test(namespace) || name === undefined || !NAME.test(name)) {
+    throw new UsageError(
+      `--${flag} must be [NAMESPACE/]NAME (namespace ${defaultNamespace} when left out; lower-case letters, digits, '-', '.'); got "${text}"`,
+      'serve',
+    );
+  }
+  return { kind, namespace, name };
+}
+
+/** --injector-configmap, --mesh-configmap, --istio-cr-resource: checked, and not with the flags that read the same. */
+function configObjectOptions(values: Partial<Record<(typeof CONFIG_OBJECT_FLAGS)[number]['flag'], string>>, config: LoadConfigOptions): IstioObjectRefs | undefined {
+  const out: IstioObjectRefs = {};
+  for (const { flag, key, kind, namespace } of CONFIG_OBJECT_FLAGS) {
+    const text = values[flag];
+    if (text !== undefined) out[key] = objectRef(text, flag, kind, namespace);
+  }
+  // Istio's files (istioctl's flags) that give what a ConfigMap gives; an IstioOperator gives values and meshConfig.
+  const files: [keyof IstioObjectRefs, readonly (keyof IstioInputs)[]][] = [
+    ['injector', ['injector', 'values', 'operator']],
+    ['mesh', ['mesh', 'operator']],
+  ];
+  for (const [key, inputs] of files) {
+    const given = inputs.find((input) => config.istio?.[input] !== undefined);
+    if (out[key] === undefined || given === undefined) continue;
+    const flag = CONFIG_OBJECT_FLAGS.find((f) => f.key === key)!.flag;
+    throw new UsageError(
+      `--${flag} and ${ISTIO_INPUT_FLAGS[given]} both give ${given === 'operator' ? (key === 'injector' ? "the injector's values" : 'the mesh configuration') : `Istio's ${given} configuration`}: use one (the ConfigMap in the cluster is watched)`,
+      'serve',
+    );
+  }
+  if (out.istioResource) {
+    if (config.istioCustomResourceFile !== undefined) {
+      throw new UsageError('--istio-cr-resource and --istio-cr both give the Kyma Istio custom resource: use one (the resource in the cluster is watched)', 'serve');
+    }
+    // Without --profile the config file's profile decides (the loader checks it), else the default kyma.
+    const profile = config.profile ?? (config.configFile === undefined ? 'kyma (the default)' : 'kyma-module');
+    if (profile !== 'kyma-module') {
+      throw new UsageError(`--istio-cr-resource applies only to --profile kyma-module (the Kyma Istio module's resource); the profile is ${profile}`, 'serve');
+    }
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -179,7 +179,23 @@ Flags:
       --no-overload-guard       never shed: turn the overload guard off
   -h, --help                    show this help
 
-The --config, --values and --mesh files and the --cert/--key files are watched and reloaded when they change.
+Configuration from the cluster (read at start, watched, and reloaded when it changes; needs a cluster, i.e.
+--kubeconfig or a pod's service account; docs/configuration.md#from-the-cluster):
+      --injector-configmap [NS/]NAME
+                                istiod's istio-sidecar-injector ConfigMap: its keys config and values (namespace
+                                istio-system when left out); not with --injectConfigFile, --valuesFile or
+                                --operatorFileName
+      --mesh-configmap [NS/]NAME
+                                istiod's istio ConfigMap: its key mesh (namespace istio-system when left out); not
+                                with --meshConfigFile or --operatorFileName
+      --istio-cr-resource [NS/]NAME
+                                kyma-module: the Kyma Istio custom resource (istios.operator.kyma-project.io,
+                                namespace kyma-system when left out, usually default); not with --istio-cr
+A missing object or key, or one the configuration refuses, stops serve at start; a bad change later keeps the
+last good configuration (mesh_webhook_config_reloads_total{result="failure"}).
+
+The --config, --values and --mesh files, Istio's files and the --cert/--key files are watched and reloaded when
+they change.
 
 ${CONFIG_FLAGS}`,
   validate: `Usage: mesh-webhook validate -f FILE|- [flags]

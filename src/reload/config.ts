@@ -5,6 +5,10 @@
  * (`apply`, i.e. RunningServer.setInjector). A request reads the injector once when it starts, so requests already
  * running finish with the one they started with and none sees half a configuration.
  *
+ * Configuration that does not come from files ({@link ConfigInputs}: serve's Istio ConfigMaps and Kyma Istio resource,
+ * watched in the cluster, src/cluster/istioObjects.ts) is reloaded the same way on its changes. Every reload, whichever
+ * side triggered it, loads the files as they are now with the inputs as they are now, so the two compose.
+ *
  * An invalid change is logged with the reason (the ConfigError message names the key and the bad value), counted in
  * `mesh_webhook_config_reloads_total{result="failure"}`, and the last good configuration stays in use.
  */
@@ -14,6 +18,22 @@ import type { Injector } from '../inject/api.js';
 import { createInjector } from '../inject/index.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { snapshotFiles, watchFiles, type FileSnapshot, type FileWatcher, type WatchLogger } from './watchFiles.js';
+
+/**
+ * Configuration inputs that are not files: their part of the load options now, and their changes. `merge()` throws
+ * (a message naming what is missing) when they cannot give it, e.g. a deleted ConfigMap: the reload then fails.
+ */
+export interface ConfigInputs {
+  /** What they are, for the log (`ConfigMap istio-system/istio`). */
+  readonly sources: readonly string[];
+  /** `load` with their part as it is now (LoadConfigOptions' `istio` keys and `istioCustomResource`). */
+  merge(load: LoadConfigOptions): LoadConfigOptions;
+  /**
+   * Call `onChange` after each change of what merge() gives (`trigger` says what changed, for the log), until the
+   * returned function is called.
+   */
+  watch(onChange: (trigger: string) => void): () => void;
+}
 
 export interface ReloadLogger extends WatchLogger {
   info(obj: object, msg: string): void;
@@ -27,6 +47,8 @@ export interface ReloadLogger extends WatchLogger {
 export interface ConfigReloaderOptions<T = Injector> {
   /** The options the running configuration was loaded with (the CLI's config flags); every reload uses them. */
   load: LoadConfigOptions;
+  /** Inputs other than files, merged over `load` at every reload and watched like the files. */
+  inputs?: ConfigInputs;
   /** Install what the new configuration compiled to (RunningServer.setInjector). */
   apply: (compiled: T) => void;
   /**
@@ -81,48 +103,68 @@ export async function configBaseline(load: LoadConfigOptions): Promise<string> {
  * whether the new configuration was applied. Logs one line and counts the result either way.
  */
 export function reloadConfig<T = Injector>(
-  opts: Pick<ConfigReloaderOptions<T>, 'load' | 'apply' | 'compile' | 'logger' | 'metrics'>,
-  hash?: string,
+  opts: Pick<ConfigReloaderOptions<T>, 'load' | 'inputs' | 'apply' | 'compile' | 'logger' | 'metrics'>,
+  /** What started it: the files' new hash, or what changed in the inputs. */
+  trigger?: { hash?: string; change?: string },
 ): boolean {
   const compile = opts.compile ?? ((config: InjectorConfig) => createInjector(config) as T);
-  const files = configFiles(opts.load);
+  const where = {
+    files: configFiles(opts.load),
+    ...(opts.inputs ? { sources: opts.inputs.sources } : {}),
+    ...(trigger?.hash ? { hash: trigger.hash.slice(0, 12) } : {}),
+    ...(trigger?.change ? { change: trigger.change } : {}),
+  };
   let compiled: T;
   let notes: string[];
   try {
-    const loaded = loadConfigWithNotes(opts.load);
+    // Inside the try: inputs that cannot give their part (a deleted ConfigMap) fail this reload like a bad file.
+    const loaded = loadConfigWithNotes(opts.inputs ? opts.inputs.merge(opts.load) : opts.load);
     notes = loaded.notes;
     compiled = compile(loaded.config);
   } catch (err) {
     opts.metrics.configReloads.inc({ result: 'failure' });
-    opts.logger.error(
-      { files, reason: err instanceof Error ? err.message : String(err), ...(hash ? { hash: hash.slice(0, 12) } : {}) },
-      'configuration reload failed; keeping the last good configuration',
-    );
+    opts.logger.error({ ...where, reason: err instanceof Error ? err.message : String(err) }, 'configuration reload failed; keeping the last good configuration');
     return false;
   }
   opts.apply(compiled);
   opts.metrics.configReloads.inc({ result: 'success' });
-  opts.logger.info({ files, ...(hash ? { hash: hash.slice(0, 12) } : {}) }, 'configuration reloaded');
-  for (const note of notes) opts.logger.info({ files }, note);
+  opts.logger.info(where, 'configuration reloaded');
+  const { files, sources } = where as { files: string[]; sources?: readonly string[] };
+  for (const note of notes) opts.logger.info({ files, ...(sources ? { sources } : {}) }, note);
   return true;
 }
 
 /**
- * Watch the configuration files of `load` and reload on change. Returns undefined when the configuration comes from
- * no file (profile and `--set` only): nothing can change.
+ * Watch the configuration files of `load` and the `inputs`, and reload on a change of either. Returns undefined when
+ * the configuration comes from no file and no input (profile and `--set` only): nothing can change.
  */
 export function watchConfig<T = Injector>(opts: ConfigReloaderOptions<T>): ConfigReloader | undefined {
   const files = configFiles(opts.load);
-  if (files.length === 0) return undefined;
+  // Reloads are synchronous (load, validate, compile, apply): one from the files and one from the inputs never overlap.
+  const unwatch = opts.inputs?.watch((change) => {
+    reloadConfig(opts, { change });
+  });
+  if (files.length === 0) {
+    if (!unwatch) return undefined;
+    return { files, ready: Promise.resolve(), check: () => Promise.resolve(), close: unwatch };
+  }
   const watcher: FileWatcher = watchFiles({
     files,
     onChange: (snapshot: FileSnapshot) => {
-      reloadConfig(opts, snapshot.hash);
+      reloadConfig(opts, { hash: snapshot.hash });
     },
     logger: opts.logger,
     ...(opts.baseline !== undefined ? { baseline: opts.baseline } : {}),
     ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
   });
-  return { files, ready: watcher.ready, check: () => watcher.check(), close: () => watcher.close() };
+  return {
+    files,
+    ready: watcher.ready,
+    check: () => watcher.check(),
+    close: () => {
+      unwatch?.();
+      watcher.close();
+    },
+  };
 }

@@ -64,6 +64,8 @@ export function resolveNamespace(asked: string | undefined, serviceAccountRoot?:
 }
 
 export interface ClusterIntegrationOptions {
+  /** Already connected (serve reads its configuration through it first); else connected here as below. */
+  client?: ClusterClient;
   kubeconfig?: string;
   inCluster?: boolean;
   /** Default: see {@link resolveNamespace}. */
@@ -92,7 +94,13 @@ export interface ClusterIntegrationOptions {
  */
 export function serveClusterOptions(
   args: ServeClusterArgs | undefined,
-  ctx: { hasCertFiles: boolean; env?: NodeJS.ProcessEnv; serviceAccountRoot?: string },
+  ctx: {
+    hasCertFiles: boolean;
+    /** Flags that read from the cluster (`--injector-configmap`, ...): each needs one. */
+    readsFromCluster?: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    serviceAccountRoot?: string;
+  },
 ): {
   mode: CertificateMode;
   /** DNS names for an interim (in-memory development) certificate: the Service's names. */
@@ -103,6 +111,10 @@ export function serveClusterOptions(
   const mode = resolveCertificateMode(args?.certificates, { hasCertFiles: ctx.hasCertFiles, clusterAvailable });
   if (mode === 'self-managed' && !clusterAvailable) {
     throw new ClusterConfigError('--certificates self-managed needs a cluster: run in a pod with a service account, or pass --kubeconfig FILE');
+  }
+  const reader = ctx.readsFromCluster?.[0];
+  if (reader !== undefined && !clusterAvailable) {
+    throw new ClusterConfigError(`${reader} reads the configuration from the cluster, and there is none: run in a pod with a service account, or pass --kubeconfig FILE`);
   }
   const namespace = resolveNamespace(args?.namespace, ctx.serviceAccountRoot);
   const service = args?.service ?? DEFAULT_SERVICE;
@@ -141,6 +153,15 @@ export interface ClusterIntegration {
   stop(): Promise<void>;
 }
 
+/** The connection {@link startClusterIntegration} makes (undefined: no cluster), for a caller that needs it first. */
+export function connectServeCluster(options: Pick<ClusterIntegrationOptions, 'kubeconfig' | 'inCluster' | 'connect'>): Promise<ClusterClient | undefined> {
+  return connectCluster({
+    ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}),
+    ...(options.inCluster !== undefined ? { inCluster: options.inCluster } : {}),
+    ...options.connect,
+  });
+}
+
 /**
  * Connect and start. Without a cluster (no --kubeconfig, not in a pod) resolves `{view: undefined}` and logs
  * "no cluster: running without cluster awareness". Waits at most `initialWaitMs` for the first sync and the first
@@ -148,11 +169,7 @@ export interface ClusterIntegration {
  */
 export async function startClusterIntegration(options: ClusterIntegrationOptions): Promise<ClusterIntegration> {
   const { logger } = options;
-  const client = await connectCluster({
-    ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}),
-    ...(options.inCluster !== undefined ? { inCluster: options.inCluster } : {}),
-    ...options.connect,
-  });
+  const client = options.client ?? (await connectServeCluster(options));
   const namespace = resolveNamespace(options.namespace, options.connect?.serviceAccountRoot);
   if (!client) {
     logger.info('no cluster: running without cluster awareness (namespace labels and node versions come from the configuration)');

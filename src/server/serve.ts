@@ -19,6 +19,7 @@ import type { LoadConfigOptions } from '../config/load.js';
 import type { InjectorConfig } from '../config/types.js';
 import { createMetrics, type WebhookMetrics } from '../metrics.js';
 import { recordCertificateExpiry } from '../reload/certificates.js';
+import type { ConfigInputs } from '../reload/config.js';
 import { watchServeFiles, type ServeFiles } from '../reload/serveFiles.js';
 import type { TlsMaterial } from '../tls/load.js';
 import { buildServer, updateCertificates, type WebhookServer } from './app.js';
@@ -66,10 +67,11 @@ export interface ServeOptions {
   metrics?: WebhookMetrics;
   /**
    * Reload the injector and validator when the configuration files of `load` (`--config`, `--values`, `--mesh`)
-   * change; `load` must be the options the given injector was built from. `baseline`: configBaseline(load) taken
-   * before that build, so a change in between is not missed. `compile`: default createRuntime (no cluster view).
+   * change, or the `inputs` (the Istio configuration read from the cluster); `inputs.merge(load)` must be what the
+   * given injector was built from. `baseline`: configBaseline(load) taken before that build, so a change
+   * in between is not missed. `compile`: default createRuntime (no cluster view).
    */
-  reloadConfig?: { load: LoadConfigOptions; baseline?: string; compile?: (config: InjectorConfig) => WebhookRuntime };
+  reloadConfig?: { load: LoadConfigOptions; inputs?: ConfigInputs; baseline?: string; compile?: (config: InjectorConfig) => WebhookRuntime };
   /** Reload `certFile`/`keyFile` when they change; default true (ignored with development certificates). */
   watchCertificates?: boolean;
   /** Quiet time after a file event before reloading (config and certificates); default 100 ms. */

@@ -2,12 +2,14 @@
  * Shared set-up for tests against the Kubernetes API test double: a double with the webhook's namespace, a kubeconfig
  * for it in a temporary directory, a connected client, and a logger that records what it was told.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connectCluster, type ClusterClient } from '../../src/cluster/client.js';
 import type { ClusterLogger } from '../../src/cluster/cache.js';
-import { FakeApiServer, type FakeApiServerOptions } from '../k8s/fakeApiServer.js';
+import { parse } from 'yaml';
+import { FakeApiServer, type FakeApiServerOptions, type KubeObject } from '../k8s/fakeApiServer.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -60,3 +62,12 @@ export async function startHarness(options: FakeApiServerOptions = {}): Promise<
   };
 }
 
+
+/**
+ * A ConfigMap of test/fixtures/istio-config (as `kubectl get -o yaml` prints it: istio-sidecar-injector.yaml,
+ * istio.yaml) as another client would apply it to the double: name, namespace, labels and data.
+ */
+export function configMapFixture(file: string): KubeObject {
+  const o = parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'istio-config', file), 'utf8')) as KubeObject & { data: Record<string, string> };
+  return { metadata: { name: o.metadata.name, namespace: o.metadata.namespace!, labels: o.metadata.labels ?? {} }, data: { ...o.data } };
+}
