@@ -40,6 +40,36 @@ async function watchEvents(path: string, n: number): Promise<{ type: string; obj
 }
 
 describe('FakeApiServer', () => {
+  it('serves the Kyma Istio resource (namespaced, generation) and narrows lists and watches by metadata.name', async () => {
+    const istio = { apiVersion: 'operator.kyma-project.io/v1alpha2', kind: 'Istio', metadata: { name: 'default' }, spec: { config: { numTrustedProxies: 1 } } };
+    const base = '/apis/operator.kyma-project.io/v1alpha2/namespaces/ns/istios';
+    expect((await call('POST', base, istio)).json).toMatchObject({ kind: 'Istio', metadata: { name: 'default', namespace: 'ns', generation: 1 } });
+    await call('POST', base, { ...istio, metadata: { name: 'other' } });
+    const list = await call('GET', `${base}?fieldSelector=metadata.name%3Ddefault`);
+    expect(list.json).toMatchObject({ kind: 'IstioList', apiVersion: 'operator.kyma-project.io/v1alpha2' });
+    expect(list.json.items.map((i: any) => i.metadata.name)).toEqual(['default']);
+    const events = await watchEvents(`${base}?watch=true&fieldSelector=metadata.name%3Dother`, 1);
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED other']);
+  });
+
+  it('deny(): a missing permission is 403 Forbidden in the API server\'s words, for that verb only', async () => {
+    api.apply('configmaps', { metadata: { name: 'cm', namespace: 'ns' }, data: {} });
+    api.deny({ verb: 'list', plural: 'configmaps', namespace: 'ns' });
+    try {
+      expect((await call('GET', '/api/v1/namespaces/ns/configmaps')).json).toMatchObject({
+        kind: 'Status',
+        code: 403,
+        reason: 'Forbidden',
+        message: 'configmaps is forbidden: User "system:serviceaccount:mesh-webhook:mesh-webhook" cannot list resource "configmaps" in API group "" in the namespace "ns"',
+      });
+      expect((await call('GET', '/api/v1/namespaces/ns/configmaps/cm')).status).toBe(200); // get is another verb
+      expect((await call('GET', '/api/v1/namespaces/other/configmaps')).status).toBe(200); // another namespace
+    } finally {
+      api.allowAll();
+    }
+    expect((await call('GET', '/api/v1/namespaces/ns/configmaps')).status).toBe(200);
+  });
+
   it('lists with the current resourceVersion, items without kind', async () => {
     const { status, json } = await call('GET', '/api/v1/namespaces?labelSelector=team%3Da');
     expect(status).toBe(200);
