@@ -222,12 +222,13 @@ const INJECT_CONFIG_KEYS = new Set(['policy', 'defaultTemplates', 'templates', '
 
 function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]): InjectorSection | undefined {
   let config: JsonObject | undefined;
+  let problem = 'expected keys such as policy, templates, injectedAnnotations';
   try {
     const docs = documents(source);
     const first = docs[0];
     if (docs.length === 1 && isPlainObject(first) && Object.keys(first).some((k) => INJECT_CONFIG_KEYS.has(k))) config = first;
   } catch (err) {
-    if (mode === 'webhook') throw err;
+    problem = (err as Error).message.replace(`config: ${source.origin}: `, '');
   }
   if (config === undefined) {
     // istioctl kube-inject takes a file that is not an injection config as the sidecar template itself.
@@ -235,7 +236,7 @@ function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]
       checkSidecarTemplate(source.text, `${source.origin} (taken as the sidecar template, as istioctl does)`);
       return undefined;
     }
-    throw new ConfigError('', `${source.origin}: not an injection configuration (expected keys such as policy, templates, injectedAnnotations); ${WHICH_CONFIGMAP.config}`);
+    throw new ConfigError('', `${source.origin}: not an injection configuration (${problem}); ${WHICH_CONFIGMAP.config}`);
   }
   const unknown = Object.keys(config).filter((k) => !INJECT_CONFIG_KEYS.has(k));
   if (unknown.length > 0) notes.push(`${source.origin}: keys Istio's injector does not read either, ignored: ${unknown.join(', ')}`);
