@@ -54,7 +54,8 @@ describe("istioctl's TestKubeInject command lines", () => {
   });
 
   it("cases 4-6: the IstioOperator's tag and meshConfig are what is injected; its values win over --valuesFile", () => {
-    const r = cli(['inject', '--operatorFileName', kubeInject('istio-operator.yaml'), '-f', kubeInject('hello.yaml'), '--valuesFile', kubeInject('inject-values.yaml')]);
+    // --profile istio: over Istio's defaults, as istioctl installs the IstioOperator.
+    const r = cli(['inject', '--profile', 'istio', '--operatorFileName', kubeInject('istio-operator.yaml'), '-f', kubeInject('hello.yaml'), '--valuesFile', kubeInject('inject-values.yaml')]);
     expect(r.status, r.stderr).toBe(0);
     const hello = docs(r.stdout)[0];
     expect(proxyOf(hello!).image).toBe('docker.io/istio/proxyv2:testiop');

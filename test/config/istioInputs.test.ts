@@ -148,8 +148,18 @@ describe('an IstioOperator', () => {
     expect(proxy.image).toBe('example.com/istio/proxyv2:1.32.0');
     expect(proxy.env).toContainEqual({ name: 'CA_ADDR', value: 'istiod-canary.istio-system.svc:15012' });
     expect(JSON.parse(proxy.env!.find((e) => e.name === 'PROXY_CONFIG')!.value!).discoveryAddress).toBe('istiod-canary.istio-system.svc:15012');
-    // demo's chart profile requests 10m/40Mi; the user's limit is merged over the chart's.
-    expect(proxy.resources).toEqual({ requests: { cpu: '10m', memory: '40Mi' }, limits: { cpu: '300m', memory: '1Gi' } });
+    // An override, as Kyma merges one onto its IstioOperator: demo's chart profile requests 10m/40Mi and the user's
+    // limit go over the kyma profile's resources (limits 200m/128Mi).
+    expect(proxy.resources).toEqual({ requests: { cpu: '10m', memory: '40Mi' }, limits: { cpu: '300m', memory: '128Mi' } });
+    // With the istio profile, over Istio's defaults, as istioctl installs it.
+    expect(proxyOf({ profile: 'istio', istio: { operator: { file: iop } }, nativeSidecars: false }).resources).toEqual({ requests: { cpu: '10m', memory: '40Mi' }, limits: { cpu: '300m', memory: '1Gi' } });
+  });
+
+  it('a partial override keeps what the profile sets (Kyma: "merged with the defaults")', () => {
+    const loaded = loadConfig({ istio: { operator: { file: operator({ values: { global: { proxy: { resources: { requests: { cpu: '50m' } } } } } }) } } });
+    expect(global(loaded.values).hub).toBe('europe-docker.pkg.dev/kyma-project/prod/external/istio');
+    expect(global(loaded.values).proxy.resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
+    expect((loaded.meshConfig.defaultConfig as JsonObject).holdApplicationUntilProxyStarts).toBe(true);
   });
 
   it('components.cni.enabled is values.pilot.cni.enabled (istio-validation instead of istio-init); the ambient chart profile turns distroless on', () => {
