@@ -128,6 +128,25 @@ describe('templates', () => {
   });
 });
 
+describe('a pod asking for a template we do not render', () => {
+  const ask = (template: string) =>
+    createInjector(loadConfig({ istio: { injector: { file: fixture('istio-sidecar-injector.yaml') } } })).inject({
+      pod: { metadata: { name: 'gw', namespace: 'default', annotations: { 'inject.istio.io/templates': template } }, spec: { containers: [{ name: 'app', image: 'app' }] } },
+      namespace: 'default',
+    });
+
+  it("one of Istio's stock templates: refused with Istio's message, saying to leave the pod to istiod", () => {
+    expect(ask('gateway')).toMatchObject({
+      kind: 'rejected',
+      message: "invalid value 'gateway' for annotation 'inject.istio.io/templates': requested template 'gateway' not found; have [sidecar]; mesh-webhook renders only Istio's sidecar template: leave pods asking for gateway to istiod's injector",
+    });
+  });
+
+  it("another name: Istio's message alone", () => {
+    expect(ask('mine')).toMatchObject({ kind: 'rejected', message: "invalid value 'mine' for annotation 'inject.istio.io/templates': requested template 'mine' not found; have [sidecar]" });
+  });
+});
+
 describe('the mesh', () => {
   it("is Istio's default mesh under the ConfigMap's (not the profile's), proto names read as Istio reads them", () => {
     const mesh = file('default_config:\n  discoveryAddress: istiod-x.istio-system.svc:15012\nenablePrometheusMerge: false\n');
