@@ -4,10 +4,11 @@
  *   templates) and `values` (the chart's values, JSON), each as the ConfigMap `kubectl get -o yaml` prints or as the
  *   key alone;
  * - the istio ConfigMap's `mesh` (MeshConfig), as the ConfigMap or the key alone;
- * - an IstioOperator (spec.profile, hub, tag, revision, values, meshConfig, components.cni), rendered the way
- *   istioctl's MergeInputs and the istio-discovery chart turn it into those two ConfigMaps.
+ * - an IstioOperator (spec.profile, hub, tag, revision, values, meshConfig, components.cni), turned into values and
+ *   mesh the way istioctl's MergeInputs and the istio-discovery chart do, and merged over the profile as Kyma merges
+ *   an IstioOperator override onto its own (with the `istio` profile: over Istio's defaults, as istioctl installs it).
  * Precedence as istioctl kube-inject applies it: the IstioOperator's values replace `values`, its meshConfig (when it
- * has one) replaces `mesh`. Each part replaces the part of the profile it describes (src/config/load.ts).
+ * has one) replaces `mesh`. The ConfigMaps' parts replace the parts of the profile they describe (src/config/load.ts).
  *
  * mesh-webhook renders Istio's `sidecar` template itself: a configuration that carries templates is accepted when its
  * `sidecar` template is the stock one mesh-webhook renders (src/config/istioInstallData.ts), and refused otherwise.
@@ -66,12 +67,20 @@ export interface InjectorSection {
   injectedAnnotations: Record<string, string>;
 }
 
-/** What an installation's configuration gives: each part present replaces the profile's. */
+/**
+ * What an installation's configuration gives. The ConfigMaps describe istiod's injector whole: their parts replace
+ * the profile's. An IstioOperator is an overlay, as Kyma merges an IstioOperator override onto its own and istioctl
+ * onto Istio's defaults: its parts are merged over the profile's.
+ */
 export interface IstioInstallation {
   /** The chart's values as istiod's injector has them (the chart defaults under what was given). */
   values?: JsonObject;
   /** The effective MeshConfig (Istio's defaults under what was given). */
   meshConfig?: JsonObject;
+  /** An IstioOperator's values, to merge over the profile's (or over {@link values}). */
+  valuesOverlay?: JsonObject;
+  /** An IstioOperator's mesh, to merge over the profile's (or over {@link meshConfig}). */
+  meshOverlay?: JsonObject;
   injector?: InjectorSection;
   /** With values: their pilot.env.ENABLE_NATIVE_SIDECARS (istiod's switch; absent: auto, as istiod). */
   nativeSidecars?: boolean | 'auto';
@@ -98,15 +107,18 @@ export function readIstioInstallation(inputs: IstioInputs, mode: IstioReadMode =
   const meshText = inputs.mesh && configMapKey(textOf(inputs.mesh, 'mesh'), 'mesh');
   const installation: IstioInstallation = { notes };
   // The IstioOperator's values replace --valuesFile; its meshConfig, when it has one, replaces --meshConfigFile.
-  const values = operator ? operator.values : valuesText && injectorValues(valuesText, notes);
-  if (operator && valuesText) notes.push(`${valuesText.origin} is not read: the IstioOperator's values take precedence, as in istioctl`);
-  if (values) {
-    installation.values = deepMerge(ISTIO_VALUES, values);
+  if (operator) {
+    installation.valuesOverlay = operator.values;
+    const native = nativeSidecarsOf(operator.values);
+    if (native !== undefined) installation.nativeSidecars = native;
+    if (valuesText) notes.push(`${valuesText.origin} is not read: the IstioOperator's values take precedence, as in istioctl`);
+  } else if (valuesText) {
+    installation.values = deepMerge(ISTIO_VALUES, injectorValues(valuesText, notes));
     installation.nativeSidecars = nativeSidecarsOf(installation.values) ?? 'auto';
   }
-  const mesh = operator?.givesMesh ? operator.meshConfig : meshText ? meshOf(meshText, notes) : operator?.meshConfig;
+  if (meshText && !operator?.givesMesh) installation.meshConfig = deepMerge(ISTIO_MESH_CONFIG, meshOf(meshText, notes));
+  else if (operator) installation.meshOverlay = operator.meshConfig;
   if (operator?.givesMesh && meshText) notes.push(`${meshText.origin} is not read: the IstioOperator's meshConfig takes precedence, as in istioctl`);
-  if (mesh) installation.meshConfig = deepMerge(ISTIO_MESH_CONFIG, mesh);
   if (inputs.injector) {
     const section = injectorConfig(configMapKey(textOf(inputs.injector, 'injector'), 'config'), mode, notes);
     if (section) installation.injector = section;
@@ -222,12 +234,13 @@ const INJECT_CONFIG_KEYS = new Set(['policy', 'defaultTemplates', 'templates', '
 
 function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]): InjectorSection | undefined {
   let config: JsonObject | undefined;
+  let problem = 'expected keys such as policy, templates, injectedAnnotations';
   try {
     const docs = documents(source);
     const first = docs[0];
     if (docs.length === 1 && isPlainObject(first) && Object.keys(first).some((k) => INJECT_CONFIG_KEYS.has(k))) config = first;
   } catch (err) {
-    if (mode === 'webhook') throw err;
+    problem = (err as Error).message.replace(`config: ${source.origin}: `, '');
   }
   if (config === undefined) {
     // istioctl kube-inject takes a file that is not an injection config as the sidecar template itself.
@@ -235,7 +248,7 @@ function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]
       checkSidecarTemplate(source.text, `${source.origin} (taken as the sidecar template, as istioctl does)`);
       return undefined;
     }
-    throw new ConfigError('', `${source.origin}: not an injection configuration (expected keys such as policy, templates, injectedAnnotations); ${WHICH_CONFIGMAP.config}`);
+    throw new ConfigError('', `${source.origin}: not an injection configuration (${problem}); ${WHICH_CONFIGMAP.config}`);
   }
   const unknown = Object.keys(config).filter((k) => !INJECT_CONFIG_KEYS.has(k));
   if (unknown.length > 0) notes.push(`${source.origin}: keys Istio's injector does not read either, ignored: ${unknown.join(', ')}`);
@@ -330,8 +343,8 @@ function versionRange(versions: readonly string[]): string {
 // ---- IstioOperator -----------------------------------------------------------------------------------------------
 
 /**
- * The IstioOperator's installation: the injector's values and the mesh its chart renders; `givesMesh` when the
- * resource has spec.meshConfig (only then does it take precedence over a mesh file, as in istioctl).
+ * The IstioOperator as overlays of the injector's values and of the mesh; `givesMesh` when the resource has
+ * spec.meshConfig (only then does it take precedence over a mesh file, as in istioctl).
  */
 function readOperator(source: TextSource, notes: string[]): { values: JsonObject; meshConfig: JsonObject; givesMesh: boolean } {
   const operators = objectsOf(documents(source)).filter((o) => o.kind === 'IstioOperator');
@@ -369,18 +382,17 @@ function readOperator(source: TextSource, notes: string[]): { values: JsonObject
   if (userMesh !== undefined && userMesh !== null && !isPlainObject(userMesh)) throw new ConfigError('spec.meshConfig', `${at('meshConfig')} must be a map; got ${show(userMesh)}`);
   if (isPlainObject(userMesh)) values = deepMerge(values, { meshConfig: userMesh });
   const components = isPlainObject(spec.components) ? spec.components : {};
-  const cni = isPlainObject(components.cni) ? components.cni.enabled : undefined;
-  values = deepMerge(values, { pilot: { cni: { enabled: cni === true || (cni === undefined && profile.cniEnabled === true) } } });
+  const cni = isPlainObject(components.cni) ? components.cni.enabled : profile.cniEnabled;
+  if (typeof cni === 'boolean') values = deepMerge(values, { pilot: { cni: { enabled: cni } } });
   // User values win over the translations (istioctl applies them once more).
   values = deepMerge(values, userValues);
 
-  // The chart: its defaults, its profile (values.profile), compatibility version and platform, then the values.
-  const chart = chartProfile(values, source.origin);
-  const rendered = deepMerge(deepMerge({ ...ISTIO_VALUES, meshConfig: {} }, chart), values);
-  const { known, unknown } = knownIstioKeys('values', injectorPart(rendered));
+  // The chart: its profile (values.profile), compatibility version and platform under the values.
+  const overlay = deepMerge(chartProfile(values, source.origin), values);
+  const { known, unknown } = knownIstioKeys('values', injectorPart(overlay));
   if (unknown.length > 0) notes.push(`${source.origin}: values keys this version does not know, ignored: ${unknown.join(', ')}`);
-  const meshValues = isPlainObject(rendered.meshConfig) ? rendered.meshConfig : {};
-  const mesh = knownIstioKeys('meshConfig', deepMerge(chartMesh(rendered), meshValues));
+  const meshValues = isPlainObject(overlay.meshConfig) ? overlay.meshConfig : {};
+  const mesh = knownIstioKeys('meshConfig', deepMerge(chartMesh(overlay), meshValues));
   if (mesh.unknown.length > 0) notes.push(`${source.origin}: meshConfig keys this version does not know, ignored: ${mesh.unknown.join(', ')}`);
   return { values: known, meshConfig: mesh.known, givesMesh: isPlainObject(userMesh) };
 }
@@ -418,13 +430,17 @@ function injectorPart(values: JsonObject): JsonObject {
   return out;
 }
 
-/** The fields of the chart's `mesh` define (configmap.yaml) the injector reads, from the rendered values. */
+/**
+ * The fields of the chart's `mesh` define (configmap.yaml) the injector reads, as far as the IstioOperator's values
+ * change them from a default installation's: the discovery address (revision, namespace), mesh ID, image type, tracer.
+ */
 function chartMesh(values: JsonObject): JsonObject {
   const global = isPlainObject(values.global) ? values.global : {};
   const proxy = isPlainObject(global.proxy) ? global.proxy : {};
   const namespace = typeof global.istioNamespace === 'string' && global.istioNamespace !== '' ? global.istioNamespace : 'istio-system';
   const revision = typeof values.revision === 'string' ? values.revision : '';
-  const defaultConfig: JsonObject = { discoveryAddress: `istiod${revision ? `-${revision}` : ''}.${namespace}.svc:15012` };
+  const defaultConfig: JsonObject = {};
+  if (revision !== '' || namespace !== 'istio-system') defaultConfig.discoveryAddress = `istiod${revision ? `-${revision}` : ''}.${namespace}.svc:15012`;
   if (typeof global.meshID === 'string' && global.meshID !== '') defaultConfig.meshId = global.meshID;
   const variant = proxy.variant || global.variant;
   if (typeof variant === 'string' && variant !== '') defaultConfig.image = { imageType: variant };
@@ -436,10 +452,5 @@ function chartMesh(values: JsonObject): JsonObject {
   };
   if (tracer === 'zipkin') defaultConfig.tracing = { zipkin: { address: address('zipkin', `zipkin.${namespace}:9411`) } };
   else if (tracer === 'datadog') defaultConfig.tracing = { datadog: { address: address('datadog', '$(HOST_IP):8126') } };
-  const meshValues = isPlainObject(values.meshConfig) ? values.meshConfig : {};
-  return {
-    trustDomain: 'cluster.local',
-    rootNamespace: typeof meshValues.rootNamespace === 'string' && meshValues.rootNamespace !== '' ? meshValues.rootNamespace : namespace,
-    defaultConfig,
-  };
+  return { ...(namespace !== 'istio-system' ? { rootNamespace: namespace } : {}), ...(Object.keys(defaultConfig).length > 0 ? { defaultConfig } : {}) };
 }

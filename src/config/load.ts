@@ -139,14 +139,15 @@ function kymaModuleInputs(
 }
 
 /**
- * The profile's configuration with the parts an Istio installation gives replaced: values over the chart's
- * defaults, the mesh over Istio's defaults, the injector's policy, selectors and injected annotations, and istiod's
- * native sidecar switch. Read as kube-inject, native sidecars follow istioctl's own ENABLE_NATIVE_SIDECARS.
+ * The profile's configuration with the parts an Istio installation gives: the ConfigMaps' values (over the chart's
+ * defaults) and mesh (over Istio's defaults) replace the profile's, an IstioOperator's are merged over them; the
+ * injector's policy, selectors and injected annotations; istiod's native sidecar switch. Read as kube-inject, native
+ * sidecars follow istioctl's own ENABLE_NATIVE_SIDECARS.
  */
 function withInstallation(profile: InjectorConfig, installation: IstioInstallation | undefined, mode: IstioReadMode | undefined): InjectorConfig {
   if (installation === undefined) return profile;
-  const { values, meshConfig, injector, nativeSidecars } = installation;
-  const out: InjectorConfig = { ...profile, ...(values ? { values } : {}), ...(meshConfig ? { meshConfig } : {}), ...(injector ?? {}) };
+  const { values = profile.values, meshConfig = profile.meshConfig, valuesOverlay = {}, meshOverlay = {}, injector, nativeSidecars } = installation;
+  const out: InjectorConfig = { ...profile, values: deepMerge(values, valuesOverlay), meshConfig: deepMerge(meshConfig, meshOverlay), ...(injector ?? {}) };
   if (mode === 'kube-inject') out.nativeSidecars = process.env.ENABLE_NATIVE_SIDECARS === 'true';
   else if (nativeSidecars !== undefined) out.nativeSidecars = nativeSidecars;
   return out;

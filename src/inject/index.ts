@@ -37,6 +37,7 @@ import {
   templatePrivileges,
   type SafetyRules,
 } from './safety.js';
+import { OTHER_STOCK_TEMPLATES } from '../config/istioInstallData.js';
 import { compileSettings, type Settings } from './settings.js';
 import { strategicMerge } from './smp.js';
 import { renderSidecarTemplate, type TemplatePod } from './template.js';
@@ -333,9 +334,11 @@ function checkAnnotations(annotations: Readonly<Record<string, string>>, c: Comp
     .filter(Boolean);
   const unknown = templates.filter((t) => !SUPPORTED_TEMPLATES.includes(t));
   if (unknown.length > 0) {
+    // One of Istio's other stock templates: istiod would render it, mesh-webhook does not (docs/migration.md).
+    const stock = OTHER_STOCK_TEMPLATES.includes(unknown[0]!) ? `; mesh-webhook renders only Istio's sidecar template: leave pods asking for ${unknown[0]} to istiod's injector` : '';
     return rejected(
       'unknownTemplate',
-      `invalid value '${quoteValue(annotations[A.templates]!)}' for annotation '${A.templates}': requested template '${quoteValue(unknown[0]!)}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]`,
+      `invalid value '${quoteValue(annotations[A.templates]!)}' for annotation '${A.templates}': requested template '${quoteValue(unknown[0]!)}' not found; have [${SUPPORTED_TEMPLATES.join(' ')}]${stock}`,
       `unknown injection template ${quoteValue(unknown[0]!)}`,
       annotationAt(A.templates),
     );

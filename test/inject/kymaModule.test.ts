@@ -61,6 +61,10 @@ describe.each(cases)('$workload, $size size', ({ size, workload }) => {
     expect(fromModuleFiles).toBe(readFileSync(fixture, 'utf8'));
   });
 
+  it("the module's IstioOperator read as it is (--operatorFileName, over Istio's defaults) injects the same", () => {
+    expect(inject(['--profile', 'istio', '--operatorFileName', join(FIXTURES, OPERATOR_FILES[size])], workload)).toBe(readFileSync(fixture, 'utf8'));
+  });
+
   it('--profile kyma-module injects the same, without the module files', () => {
     expect(inject(['--profile', 'kyma-module', '--cluster-size', size], workload)).toBe(readFileSync(fixture, 'utf8'));
   });

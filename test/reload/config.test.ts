@@ -123,3 +123,30 @@ test('kyma-module: a change of the --istio-cr file reloads; an invalid resource 
     reloader?.close();
   }
 });
+
+test("Istio's files (--valuesFile, --injectConfigFile) are watched: a change reloads; a refused template keeps the last good configuration", async () => {
+  const values = path.join(tmp, 'istio-values.json');
+  const config = path.join(tmp, 'inject-config.yaml');
+  await writeFile(values, JSON.stringify({ global: { hub: 'one.example.com/istio' } }));
+  await writeFile(config, 'policy: enabled\n');
+  const load: LoadConfigOptions = { istio: { values: { file: values }, injector: { file: config } } };
+  expect(configFiles(load)).toEqual([values, config]);
+  const baseline = await configBaseline(load);
+  let current: Injector = createInjector(loadConfig(load));
+  const metrics = createMetrics();
+  const logger = recordingLogger();
+  const reloader = watchConfig({ load, baseline, apply: (i) => (current = i), logger, metrics, debounceMs: 20 });
+  const hub = () => (current.config.values.global as { hub: string }).hub;
+  try {
+    await reloader?.ready;
+    await writeFile(values, JSON.stringify({ global: { hub: 'two.example.com/istio' } }));
+    await waitFor('the reload of the values', () => hub() === 'two.example.com/istio');
+    await writeFile(config, 'templates:\n  sidecar: |\n    spec: {}\n');
+    await waitFor('the custom template to be refused', async () => (await counterValue(metrics.configReloads, 'failure')) === 1);
+    expect(hub()).toBe('two.example.com/istio');
+    expect(current.config.policy).toBe('enabled');
+    expect(logger.errors.at(-1)).toContain(`--injectConfigFile ${config}: templates.sidecar is not a stock Istio template (a custom template)`);
+  } finally {
+    reloader?.close();
+  }
+});
