@@ -48,7 +48,7 @@ export async function runServe(args: ServeArgs): Promise<void> {
     loaded = loadConfigWithNotes(inputs ? inputs.merge(args.config) : args.config);
   } catch (err) {
     await inputs?.stop();
-    if (inputs && err instanceof ConfigError) throw new InputError(inputs.startProblem(err.message));
+    if (inputs && err instanceof ConfigError) throw new InputError(inputs.startProblem(err));
     throw err;
   }
   const { config, notes } = loaded;

@@ -282,7 +282,7 @@ class ClientNodeCluster implements ClusterClient {
     return { middleware: [middleware], middlewareMergeStrategy: 'append' };
   }
 
-  /** `fn`, its error as a {@link KubeApiError} naming `what` (a 401/403 with `forbidden` as the fix when given). */
+  /** `fn`, its error as a {@link KubeApiError} naming `what` (a 403 with `forbidden` as the fix when given). */
   private async call<T>(what: string, fn: () => Promise<T>, forbidden?: string): Promise<T> {
     try {
       return await fn();
@@ -441,7 +441,7 @@ function watchError(err: unknown, what: string, server: string, forbidden: strin
 
 /**
  * client-node's ApiException (status + Status body) or a network error, as a {@link KubeApiError}. `forbidden`: the
- * permission to name for a 401/403 (default: a pointer to the manifests' RBAC).
+ * permission to name for a 403 (default, and for a 401: a pointer to the manifests' RBAC).
  */
 export function toKubeApiError(err: unknown, what: string, server: string, forbidden?: string): KubeApiError {
   if (err instanceof KubeApiError) return err;
@@ -457,9 +457,11 @@ export function toKubeApiError(err: unknown, what: string, server: string, forbi
       // not a Status body
     }
     const hint =
-      e.code === 401 || e.code === 403
-        ? ` (${forbidden ?? 'check the service account and its RBAC: the manifests grant what mesh-webhook needs'})`
-        : '';
+      e.code === 403 && forbidden !== undefined
+        ? ` (${forbidden})`
+        : e.code === 401 || e.code === 403
+          ? ' (check the service account and its RBAC: the manifests grant what mesh-webhook needs)'
+          : '';
     const label = reason ?? STATUS_CODES[e.code] ?? 'error';
     return new KubeApiError(`${what}: ${e.code} ${label}${message ? `: ${message}` : ''}${hint}`, e.code, reason);
   }

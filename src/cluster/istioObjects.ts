@@ -17,6 +17,7 @@ import { describeObject, KubeApiError, KYMA_ISTIO_API, namedObjectResource, type
 import { DEFAULT_RETRY, ResilientInformer, type ClusterLogger, type RetryOptions } from './resilientInformer.js';
 import type { IstioInputs, TextSource } from '../config/istioInputs.js';
 import type { LoadConfigOptions } from '../config/load.js';
+import type { ConfigError } from '../config/types.js';
 
 /** Which objects `serve` reads its configuration from (the flags that name them). */
 export interface IstioObjectRefs {
@@ -44,6 +45,8 @@ export interface IstioObjectsOptions {
 
 /** One watched object: what it is for, and what the informer last saw of it. */
 interface Entry {
+  /** Which input it gives. */
+  role: keyof IstioObjectRefs;
   ref: NamedObjectRef;
   flag: string;
   /** ConfigMap keys the loader reads (the custom resource: none, its spec is read). */
@@ -70,19 +73,13 @@ export class IstioObjects {
   private failStart: ((err: ClusterInputError) => void) | undefined;
 
   constructor(client: ClusterClient, refs: IstioObjectRefs, options: IstioObjectsOptions) {
-    const add = (ref: NamedObjectRef | undefined, flag: string, keys: readonly string[], expects: string, absentFix: string) => {
+    const add = (role: keyof IstioObjectRefs, flag: string, keys: readonly string[], expects: string, absentFix: string) => {
+      const ref = refs[role];
       if (!ref) return;
       const what = describeObject(ref);
-      const entry: Entry = {
-        ref,
-        flag,
-        keys,
-        expects,
-        absentFix,
-        object: null,
-        informer: undefined as unknown as ResilientInformer,
-      };
-      entry.informer = new ResilientInformer(
+      // The handlers run once the informer has started, after `entry` is assigned.
+      let entry: Entry;
+      const informer = new ResilientInformer(
         client.informer(ref),
         {
           upsert: (o) => this.update(entry, o, 'changed'),
@@ -102,12 +99,13 @@ export class IstioObjects {
           },
         },
       );
+      entry = { role, ref, flag, keys, expects, absentFix, object: null, informer };
       this.entries.push(entry);
     };
     const istiod = (flag: string) => `install Istio (istiod creates it), or name the one your istiod reads with ${flag} NAMESPACE/NAME`;
-    add(refs.injector, '--injector-configmap', ['config', 'values'], "istiod's sidecar injector ConfigMap (istio-sidecar-injector)", istiod('--injector-configmap'));
-    add(refs.mesh, '--mesh-configmap', ['mesh'], "istiod's mesh ConfigMap (istio)", istiod('--mesh-configmap'));
-    add(refs.istioResource, '--istio-cr-resource', [], 'the Kyma Istio custom resource', 'create the Kyma Istio custom resource, or name yours with --istio-cr-resource NAMESPACE/NAME');
+    add('injector', '--injector-configmap', ['config', 'values'], "istiod's sidecar injector ConfigMap (istio-sidecar-injector)", istiod('--injector-configmap'));
+    add('mesh', '--mesh-configmap', ['mesh'], "istiod's mesh ConfigMap (istio)", istiod('--mesh-configmap'));
+    add('istioResource', '--istio-cr-resource', [], 'the Kyma Istio custom resource', 'create the Kyma Istio custom resource, or name yours with --istio-cr-resource NAMESPACE/NAME');
   }
 
   /** `ConfigMap istio-system/istio`, ... (for the log). */
@@ -160,10 +158,10 @@ export class IstioObjects {
     const out: LoadConfigOptions = { ...load };
     for (const e of this.entries) {
       const text = (key: string): TextSource => ({ origin: `${describeObject(e.ref)}, key ${key}`, text: e.object?.data?.[key] as string });
-      if (e.flag === '--injector-configmap') {
+      if (e.role === 'injector') {
         istio.injector = text('config');
         istio.values = text('values');
-      } else if (e.flag === '--mesh-configmap') {
+      } else if (e.role === 'mesh') {
         istio.mesh = text('mesh');
       } else {
         out.istioCustomResource = { origin: describeObject(e.ref), text: resourceText(e.object!) };
@@ -190,7 +188,10 @@ export class IstioObjects {
    * objects: the loader names a ConfigMap by its origin (`ConfigMap ns/name, key k`), the resource by its key path
    * (`istioCustomResource.spec...`) or its origin.
    */
-  startProblem(message: string): string {
+  startProblem(err: ConfigError): string {
+    const { message } = err;
+    // The resource given with a profile other than kyma-module: the profile is what to change, not the resource.
+    if (err.path === 'istioCustomResource' && message.includes('applies only to the kyma-module profile')) return message;
     const e = this.entries.find((entry) =>
       entry.keys.length > 0 ? message.includes(`${describeObject(entry.ref)}, key `) : message.includes(describeObject(entry.ref)) || /\bistioCustomResource\b/.test(message),
     );

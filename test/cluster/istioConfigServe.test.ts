@@ -308,6 +308,15 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     );
   });
 
+  it('the resource with a config file whose profile is not kyma-module: the profile is what to change', async () => {
+    api.apply('istios', { apiVersion: 'operator.kyma-project.io/v1alpha2', kind: 'Istio', metadata: { name: 'default', namespace: 'kyma-system' }, spec: {} });
+    const configFile = path.join(fixture.tmp, 'kyma-config.yaml');
+    await writeFile(configFile, 'profile: kyma\n');
+    const run = await serve(['--config', configFile, '--istio-cr-resource', 'default']);
+    expect(run).toMatchObject({ status: 1 });
+    expect(run.stderr).toMatch(/^error: config istioCustomResource: Istio kyma-system\/default applies only to the kyma-module profile .*; the profile is kyma\n$/);
+  });
+
   it('a permission the service account lacks', async () => {
     api.apply('configmaps', MESH);
     api.deny({ verb: 'list', plural: 'configmaps', namespace: 'istio-system' });
