@@ -9,10 +9,8 @@
  *   is recognised, and the one mesh-webhook renders is accepted.
  * - The names of the other stock templates (gateway, grpc-agent, ...).
  * - The IstioOperator profiles (manifests/profiles/*.yaml): their `spec.values` and CNI component.
- * - The chart's profiles (manifests/helm-profiles/*.yaml: `values.profile`, `compatibilityVersion`, `platform`),
- *   limited to what reaches the injector: the keys the chart copies into the istio-sidecar-injector ConfigMap's
- *   `values` (global, sidecarInjectorWebhook, revision, pilot.cni, pilot.env, gateways.securityContext and
- *   seccompProfile) and `meshConfig` (the istio ConfigMap's `mesh`).
+ * - The chart's profiles (manifests/helm-profiles/*.yaml: `values.profile`, `compatibilityVersion`, `platform`):
+ *   their values, of which src/config/istioInputs.ts keeps what reaches the injector.
  *
  * Usage: node tools/port-istio-install.mjs ISTIO_GIT_DIR COMMIT > src/config/istioInstallData.ts
  *
@@ -160,24 +158,10 @@ for (const file of listDir('manifests/profiles')) {
   iopProfiles[file.replace(/\.yaml$/, '')] = profile;
 }
 
-/** What the injector ConfigMaps carry of a values tree (istiod-injector-configmap.yaml's pick, and the mesh). */
-function injectorPart(values) {
-  const out = {};
-  for (const key of ['global', 'sidecarInjectorWebhook', 'revision']) if (values[key] !== undefined) out[key] = values[key];
-  const pilot = {};
-  for (const key of ['cni', 'env']) if (values.pilot?.[key] !== undefined) pilot[key] = values.pilot[key];
-  if (Object.keys(pilot).length > 0) out.pilot = pilot;
-  const gateways = {};
-  for (const key of ['securityContext', 'seccompProfile']) if (values.gateways?.[key] !== undefined) gateways[key] = values.gateways[key];
-  if (Object.keys(gateways).length > 0) out.gateways = gateways;
-  if (isMap(values.meshConfig)) out.meshConfig = values.meshConfig;
-  return out;
-}
-
 const helmProfiles = {};
 for (const file of listDir('manifests/helm-profiles')) {
   const values = parse(show(commit, `manifests/helm-profiles/${file}`)) ?? {};
-  helmProfiles[file.replace(/\.yaml$/, '')] = injectorPart(values);
+  helmProfiles[file.replace(/\.yaml$/, '')] = values;
 }
 
 const json = (v) => JSON.stringify(v, null, 2);
@@ -209,8 +193,8 @@ export interface IstioOperatorProfile {
 export const ISTIO_OPERATOR_PROFILES: Readonly<Record<string, IstioOperatorProfile>> = ${json(iopProfiles)};
 
 /**
- * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set that reach the
- * injector, with \`meshConfig\` for the istio ConfigMap's mesh.
+ * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set, \`meshConfig\` for the
+ * istio ConfigMap's mesh.
  */
 export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = ${json(helmProfiles)};
 `);
