@@ -12,7 +12,7 @@
  * - The chart's profiles (manifests/helm-profiles/*.yaml: `values.profile`, `compatibilityVersion`, `platform`):
  *   their values, of which src/config/istioInputs.ts keeps what reaches the injector.
  *
- * Usage: node tools/port-istio-install.mjs ISTIO_GIT_DIR COMMIT > src/config/istioInstallData.ts
+ * Usage (after npm run build): node tools/port-istio-install.mjs ISTIO_GIT_DIR COMMIT > src/config/istioInstallData.ts
  *
  * With `--fixtures DIR` it writes instead the test fixtures of an Istio installation at COMMIT in Istio's formats
  * (test/fixtures/istio-config): the istio-sidecar-injector ConfigMap as `kubectl get -o yaml` prints it (the chart's
@@ -20,7 +20,6 @@
  * separate files (as `kubectl get -o jsonpath` prints them), and the istio ConfigMap with the chart's `mesh`.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -99,15 +98,8 @@ function writeFixtures(dir) {
   writeFileSync(join(dir, 'values.json'), `${values}\n`);
   writeFileSync(join(dir, 'mesh.yaml'), mesh);
 }
-/** The text as Helm's `trim` leaves it, without trailing spaces on any line (the ConfigMap's YAML drops nothing else). */
-const normalize = (text) =>
-  text
-    .replace(/\r\n/g, '\n')
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
-    .trim();
-const sha256 = (text) => createHash('sha256').update(normalize(text)).digest('hex');
+// The digest the loader compares with (build first: npm run build).
+const { templateDigest: sha256 } = await import('../dist/config/istioInputs.js');
 
 // ---- the stock sidecar templates --------------------------------------------------------------------------------
 
