@@ -26,7 +26,7 @@ export async function runOutdated(args: OutdatedArgs, api?: OutdatedApi, out: No
     const size = await clusterSizeFor(config, cluster);
     const injector = createInjector(config, size ? sizeView(size) : undefined);
     const namespace = args.allNamespaces ? undefined : (args.namespace ?? cluster.contextNamespace ?? 'default');
-    const report = await findOutdated(cluster, injector, { namespace });
+    const report = await findOutdated(cluster, injector, { namespace, diff: args.diff });
     if (size) report.clusterSize = size;
     if (args.restart) {
       await restartOutdated(cluster, report, {

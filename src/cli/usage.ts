@@ -77,6 +77,13 @@ annotation (kubectl.kubernetes.io/restartedAt, like kubectl rollout restart), an
 ReplicaSets without an owner and of ReplicationControllers, at most --max-restarts workloads per run, Kyma's first.
 It is a dry run unless --dry-run=false is given. Jobs, CronJobs, bare pods and other owners are listed, never touched.
 
+With --diff, every workload with a running, ready pod is listed (also when up to date), and one of its pods (the
+first by name) is compared field by field with what mesh-webhook injects into it, to see before switching from
+another injector (istiod) what the first rollout changes: the injected containers (every field; env, ports and
+volumeMounts by key; PROXY_CONFIG key by key), the container order, the injected volumes and image pull secrets, and
+the labels and annotations the injector sets, each as FIELD: LIVE -> MESH-WEBHOOK. The API server's defaults are
+applied to mesh-webhook's side first, so only real differences are listed.
+
 Flags:
       --kubeconfig FILE         cluster to use (default: in a pod its service account, else $KUBECONFIG or
                                 ~/.kube/config)
@@ -90,6 +97,8 @@ Flags:
                                 kubectl.kubernetes.io/restartedAt; the Kyma Istio module's is
                                 istio-operator.kyma-project.io/restartedAt)
       --fail-on-outdated        exit 3 when a pod is outdated (pods with their own proxyImage do not count)
+      --diff                    per workload, every field of one pod's injection that mesh-webhook would
+                                inject differently (live -> mesh-webhook); with -o json: workloads[].diff
   -h, --help                    show this help
 
 Exit codes: 0 checked; 1 bad input or a restart failed; 2 bad command line; 3 outdated pods with
