@@ -1,12 +1,14 @@
 /**
  * What every command's parser shares: the usage error, node:util parseArgs with its errors as usage errors, the
- * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr)
+ * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr,
+ * --revision)
  * and the -f files.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
 import { CLUSTER_SIZE_SETTINGS, type ClusterSizeSetting, type ProfileName } from '../config/types.js';
+import { labelValueProblem } from '../config/validate.js';
 
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
@@ -33,6 +35,7 @@ export const CONFIG_OPTIONS = {
   'native-sidecars': { type: 'string' },
   'cluster-size': { type: 'string' },
   'istio-cr': { type: 'string' },
+  revision: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -53,6 +56,7 @@ export interface ConfigFlagValues {
   'native-sidecars'?: string;
   'cluster-size'?: string;
   'istio-cr'?: string;
+  revision?: string;
 }
 
 export function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
@@ -82,6 +86,11 @@ export function configOptions(flags: ConfigFlagValues, command: CommandName): Lo
     opts.clusterSize = size as ClusterSizeSetting;
   }
   if (flags['istio-cr'] !== undefined) opts.istioCustomResourceFile = flags['istio-cr'];
+  if (flags.revision !== undefined) {
+    const problem = labelValueProblem(flags.revision);
+    if (problem !== undefined) throw new UsageError(`--revision must be ${problem}; got ${JSON.stringify(flags.revision)}`, command);
+    opts.servedRevision = flags.revision;
+  }
   return opts;
 }
 

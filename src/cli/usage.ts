@@ -31,7 +31,11 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
                                 kyma-module: the module's resource size (auto: from the cluster's node capacity;
                                 production when no node is known, as without a cluster)
       --istio-cr FILE           kyma-module: the Kyma Istio custom resource (kubectl get istios.operator.kyma-
-                                project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply`;
+                                project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply
+      --revision NAME           serve only the pods Istio's webhooks for revision NAME select (namespace
+                                istio.io/rev=NAME, or pod label istio.io/rev=NAME), never by default: a canary
+                                beside istiod (docs/migration.md). The sidecar is still rendered for
+                                values.revision, the istiod the proxies talk to (config key servedRevision)`;
 
 const EXPLAIN_USAGE = `Usage: mesh-webhook explain -f FILE|- [flags]
 

@@ -28,6 +28,8 @@ export interface LoadConfigOptions {
   clusterSize?: ClusterSizeSetting;
   /** kyma-module: a file with the Kyma Istio custom resource (overrides the config file's `istioCustomResource`). */
   istioCustomResourceFile?: string;
+  /** `--revision`: the revision whose webhook selectors the injector answers for (overrides `servedRevision`). */
+  servedRevision?: string;
 }
 
 type Draft = Record<string, unknown>;
@@ -155,6 +157,7 @@ function buildConfig(base: InjectorConfig, files: ReadFiles, opts: LoadConfigOpt
     if (set.path[0] === 'values' || set.path[0] === 'meshConfig') applySet(written, set);
   }
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
+  if (opts.servedRevision !== undefined) draft.servedRevision = opts.servedRevision;
   draft.profile = base.profile;
   return { config: validateConfig(draft), written };
 }
