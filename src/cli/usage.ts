@@ -32,9 +32,14 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
                                 production when no node is known, as without a cluster)
       --istio-cr FILE           kyma-module: the Kyma Istio custom resource (kubectl get istios.operator.kyma-
                                 project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply
+      --revision NAME           serve only the pods Istio's webhooks for revision NAME select (namespace
+                                istio.io/rev=NAME, or pod label istio.io/rev=NAME), never by default: a canary
+                                beside istiod (docs/migration.md). The sidecar is still rendered for
+                                values.revision, the istiod the proxies talk to (config key servedRevision)
 
-Istio's own configuration, with istioctl kube-inject's flag names (each replaces the part of the profile it
-describes, before --config, --values, --mesh and --set; docs/configuration.md#istio-configuration):
+Istio's own configuration, with istioctl kube-inject's flag names, applied before --config, --values, --mesh and
+--set: the ConfigMaps replace the parts of the profile they describe, an IstioOperator is an override merged over
+the profile (docs/configuration.md#istio-configuration):
       --injectConfigFile FILE   istio-sidecar-injector's config: the ConfigMap (kubectl get cm istio-sidecar-injector
                                 -n istio-system -o yaml) or its config key; its sidecar template must be the one
                                 mesh-webhook renders
