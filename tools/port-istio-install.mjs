@@ -9,12 +9,10 @@
  *   is recognised, and the one mesh-webhook renders is accepted.
  * - The names of the other stock templates (gateway, grpc-agent, ...).
  * - The IstioOperator profiles (manifests/profiles/*.yaml): their `spec.values` and CNI component.
- * - The chart's profiles (manifests/helm-profiles/*.yaml: `values.profile`, `compatibilityVersion`, `platform`),
- *   limited to what reaches the injector: the keys the chart copies into the istio-sidecar-injector ConfigMap's
- *   `values` (global, sidecarInjectorWebhook, revision, pilot.cni, pilot.env, gateways.securityContext and
- *   seccompProfile) and `meshConfig` (the istio ConfigMap's `mesh`).
+ * - The chart's profiles (manifests/helm-profiles/*.yaml: `values.profile`, `compatibilityVersion`, `platform`):
+ *   their values, of which src/config/istioInputs.ts keeps what reaches the injector.
  *
- * Usage: node tools/port-istio-install.mjs ISTIO_GIT_DIR COMMIT > src/config/istioInstallData.ts
+ * Usage (after npm run build): node tools/port-istio-install.mjs ISTIO_GIT_DIR COMMIT > src/config/istioInstallData.ts
  *
  * With `--fixtures DIR` it writes instead the test fixtures of an Istio installation at COMMIT in Istio's formats
  * (test/fixtures/istio-config): the istio-sidecar-injector ConfigMap as `kubectl get -o yaml` prints it (the chart's
@@ -22,7 +20,6 @@
  * separate files (as `kubectl get -o jsonpath` prints them), and the istio ConfigMap with the chart's `mesh`.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -101,15 +98,8 @@ function writeFixtures(dir) {
   writeFileSync(join(dir, 'values.json'), `${values}\n`);
   writeFileSync(join(dir, 'mesh.yaml'), mesh);
 }
-/** The text as Helm's `trim` leaves it, without trailing spaces on any line (the ConfigMap's YAML drops nothing else). */
-const normalize = (text) =>
-  text
-    .replace(/\r\n/g, '\n')
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
-    .trim();
-const sha256 = (text) => createHash('sha256').update(normalize(text)).digest('hex');
+// The digest the loader compares with (build first: npm run build).
+const { templateDigest: sha256 } = await import('../dist/config/istioInputs.js');
 
 // ---- the stock sidecar templates --------------------------------------------------------------------------------
 
@@ -160,24 +150,10 @@ for (const file of listDir('manifests/profiles')) {
   iopProfiles[file.replace(/\.yaml$/, '')] = profile;
 }
 
-/** What the injector ConfigMaps carry of a values tree (istiod-injector-configmap.yaml's pick, and the mesh). */
-function injectorPart(values) {
-  const out = {};
-  for (const key of ['global', 'sidecarInjectorWebhook', 'revision']) if (values[key] !== undefined) out[key] = values[key];
-  const pilot = {};
-  for (const key of ['cni', 'env']) if (values.pilot?.[key] !== undefined) pilot[key] = values.pilot[key];
-  if (Object.keys(pilot).length > 0) out.pilot = pilot;
-  const gateways = {};
-  for (const key of ['securityContext', 'seccompProfile']) if (values.gateways?.[key] !== undefined) gateways[key] = values.gateways[key];
-  if (Object.keys(gateways).length > 0) out.gateways = gateways;
-  if (isMap(values.meshConfig)) out.meshConfig = values.meshConfig;
-  return out;
-}
-
 const helmProfiles = {};
 for (const file of listDir('manifests/helm-profiles')) {
   const values = parse(show(commit, `manifests/helm-profiles/${file}`)) ?? {};
-  helmProfiles[file.replace(/\.yaml$/, '')] = injectorPart(values);
+  helmProfiles[file.replace(/\.yaml$/, '')] = values;
 }
 
 const json = (v) => JSON.stringify(v, null, 2);
@@ -209,8 +185,8 @@ export interface IstioOperatorProfile {
 export const ISTIO_OPERATOR_PROFILES: Readonly<Record<string, IstioOperatorProfile>> = ${json(iopProfiles)};
 
 /**
- * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set that reach the
- * injector, with \`meshConfig\` for the istio ConfigMap's mesh.
+ * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set, \`meshConfig\` for the
+ * istio ConfigMap's mesh.
  */
 export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = ${json(helmProfiles)};
 `);

@@ -60,6 +60,8 @@ export interface OutdatedArgs {
   restartAnnotation?: string;
   /** --fail-on-outdated: exit 3 when a pod is outdated (for pipelines). */
   failOnOutdated: boolean;
+  /** --diff: per workload, one pod's injection compared field by field with what mesh-webhook injects. */
+  diff: boolean;
   config: LoadConfigOptions;
 }
 
@@ -107,6 +109,7 @@ const OUTDATED_OPTIONS = {
   'max-restarts': { type: 'string' },
   'restart-annotation': { type: 'string' },
   'fail-on-outdated': { type: 'boolean' },
+  diff: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 
@@ -232,6 +235,7 @@ function parseOutdated(argv: string[]): Invocation {
       maxRestarts,
       ...(restartAnnotation !== undefined ? { restartAnnotation } : {}),
       failOnOutdated: values['fail-on-outdated'] === true,
+      diff: values.diff === true,
       config: configOptions(values, 'outdated'),
     },
   };

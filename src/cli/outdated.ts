@@ -19,14 +19,16 @@ import { EXIT, InputError, NoClusterError } from './errors.js';
  * --fail-on-outdated when a pod is outdated. No cluster to talk to is a {@link NoClusterError} (exit 4).
  */
 export async function runOutdated(args: OutdatedArgs, api?: OutdatedApi, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const config = loadConfig(args.config); // invalid configuration: fail before connecting
+  // Invalid configuration: fail before connecting. A served revision (--revision) only selects pods; the sidecar is
+  // rendered for values.revision all the same, so every injected pod is compared, whichever webhook injected it.
+  const { servedRevision: _selectionOnly, ...config } = loadConfig(args.config);
   createInjector(config); // ... and before listing anything: a configuration that does not compile
   try {
     const cluster = api ?? (await connectOutdatedApi(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}));
     const size = await clusterSizeFor(config, cluster);
     const injector = createInjector(config, size ? sizeView(size) : undefined);
     const namespace = args.allNamespaces ? undefined : (args.namespace ?? cluster.contextNamespace ?? 'default');
-    const report = await findOutdated(cluster, injector, { namespace });
+    const report = await findOutdated(cluster, injector, { namespace, diff: args.diff });
     if (size) report.clusterSize = size;
     if (args.restart) {
       await restartOutdated(cluster, report, {

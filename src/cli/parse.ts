@@ -1,14 +1,15 @@
 /**
  * What every command's parser shares: the usage error, node:util parseArgs with its errors as usage errors, the
  * configuration flags (--profile, --config, --values, --mesh, --set, --native-sidecars, --cluster-size, --istio-cr,
- * and Istio's files with istioctl's names: --injectConfigFile, --valuesFile, --meshConfigFile, --operatorFileName)
- * and the -f files.
+ * --revision, and Istio's files with istioctl's names: --injectConfigFile, --valuesFile, --meshConfigFile,
+ * --operatorFileName) and the -f files.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
 import { CLUSTER_SIZE_SETTINGS, type ClusterSizeSetting, type ProfileName } from '../config/types.js';
 import { ISTIO_INPUT_FLAGS, type IstioInputs } from '../config/istioInputs.js';
+import { labelValueProblem } from '../config/validate.js';
 
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
 
@@ -40,6 +41,7 @@ export const CONFIG_OPTIONS = {
   valuesFile: { type: 'string' },
   meshConfigFile: { type: 'string' },
   operatorFileName: { type: 'string' },
+  revision: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -64,6 +66,7 @@ export interface ConfigFlagValues {
   valuesFile?: string;
   meshConfigFile?: string;
   operatorFileName?: string;
+  revision?: string;
 }
 
 export function configOptions(flags: ConfigFlagValues, command: CommandName): LoadConfigOptions {
@@ -108,6 +111,11 @@ export function configOptions(flags: ConfigFlagValues, command: CommandName): Lo
     istio[key] = { file };
   }
   if (Object.keys(istio).length > 0) opts.istio = istio;
+  if (flags.revision !== undefined) {
+    const problem = labelValueProblem(flags.revision);
+    if (problem !== undefined) throw new UsageError(`--revision must be ${problem}; got ${JSON.stringify(flags.revision)}`, command);
+    opts.servedRevision = flags.revision;
+  }
   return opts;
 }
 

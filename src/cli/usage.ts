@@ -32,9 +32,14 @@ const CONFIG_FLAGS = `Configuration (applied in this order, later wins):
                                 production when no node is known, as without a cluster)
       --istio-cr FILE           kyma-module: the Kyma Istio custom resource (kubectl get istios.operator.kyma-
                                 project.io -n kyma-system -o yaml); its proxy resources and mesh settings apply
+      --revision NAME           serve only the pods Istio's webhooks for revision NAME select (namespace
+                                istio.io/rev=NAME, or pod label istio.io/rev=NAME), never by default: a canary
+                                beside istiod (docs/migration.md). The sidecar is still rendered for
+                                values.revision, the istiod the proxies talk to (config key servedRevision)
 
-Istio's own configuration, with istioctl kube-inject's flag names (each replaces the part of the profile it
-describes, before --config, --values, --mesh and --set; docs/configuration.md#istio-configuration):
+Istio's own configuration, with istioctl kube-inject's flag names, applied before --config, --values, --mesh and
+--set: the ConfigMaps replace the parts of the profile they describe, an IstioOperator is an override merged over
+the profile (docs/configuration.md#istio-configuration):
       --injectConfigFile FILE   istio-sidecar-injector's config: the ConfigMap (kubectl get cm istio-sidecar-injector
                                 -n istio-system -o yaml) or its config key; its sidecar template must be the one
                                 mesh-webhook renders
@@ -77,6 +82,13 @@ annotation (kubectl.kubernetes.io/restartedAt, like kubectl rollout restart), an
 ReplicaSets without an owner and of ReplicationControllers, at most --max-restarts workloads per run, Kyma's first.
 It is a dry run unless --dry-run=false is given. Jobs, CronJobs, bare pods and other owners are listed, never touched.
 
+With --diff, every workload with a running, ready pod is listed (also when up to date), and one of its pods (the
+first by name) is compared field by field with what mesh-webhook injects into it, to see before switching from
+another injector (istiod) what the first rollout changes: the injected containers (every field; env, ports and
+volumeMounts by key; PROXY_CONFIG key by key), the container order, the injected volumes and image pull secrets, and
+the labels and annotations the injector sets, each as FIELD: LIVE -> MESH-WEBHOOK. The API server's defaults are
+applied to mesh-webhook's side first, so only real differences are listed.
+
 Flags:
       --kubeconfig FILE         cluster to use (default: in a pod its service account, else $KUBECONFIG or
                                 ~/.kube/config)
@@ -90,6 +102,8 @@ Flags:
                                 kubectl.kubernetes.io/restartedAt; the Kyma Istio module's is
                                 istio-operator.kyma-project.io/restartedAt)
       --fail-on-outdated        exit 3 when a pod is outdated (pods with their own proxyImage do not count)
+      --diff                    per workload, every field of one pod's injection that mesh-webhook would
+                                inject differently (live -> mesh-webhook); with -o json: workloads[].diff
   -h, --help                    show this help
 
 Exit codes: 0 checked; 1 bad input or a restart failed; 2 bad command line; 3 outdated pods with

@@ -313,19 +313,25 @@ function checkTemplates(config: JsonObject, origin: string, notes: string[]): vo
   }
 }
 
-const normalizeTemplate = (text: string): string =>
-  text
+/**
+ * A template's digest: SHA-256 of its text as Helm's `trim` leaves it, without line-end or trailing-space
+ * differences (what a ConfigMap's YAML may change). tools/port-istio-install.mjs computes the stock ones with it.
+ */
+export function templateDigest(text: string): string {
+  const normalized = text
     .replace(/\r\n/g, '\n')
     .split('\n')
     .map((line) => line.trimEnd())
     .join('\n')
     .trim();
+  return createHash('sha256').update(normalized).digest('hex');
+}
 
 const RENDERED_VERSION = STOCK_SIDECAR_TEMPLATES.find((t) => t.sha256 === RENDERED_SIDECAR_TEMPLATE)?.versions.at(-1) ?? 'unknown';
 
 /** Accepts the stock sidecar template mesh-webhook renders; refuses another Istio version's, or a custom one. */
 function checkSidecarTemplate(text: string, where: string): void {
-  const hash = createHash('sha256').update(normalizeTemplate(text)).digest('hex');
+  const hash = templateDigest(text);
   if (hash === RENDERED_SIDECAR_TEMPLATE) return;
   const stock = STOCK_SIDECAR_TEMPLATES.find((t) => t.sha256 === hash);
   const is = stock ? `is the stock template of Istio ${versionRange(stock.versions)}` : 'is not a stock Istio template (a custom template)';

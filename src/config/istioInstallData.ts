@@ -298,19 +298,11 @@ export const ISTIO_OPERATOR_PROFILES: Readonly<Record<string, IstioOperatorProfi
 };
 
 /**
- * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set that reach the
- * injector, with `meshConfig` for the istio ConfigMap's mesh.
+ * The chart's profiles (manifests/helm-profiles, file name without .yaml): the values they set, `meshConfig` for the
+ * istio ConfigMap's mesh.
  */
 export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
   "ambient": {
-    "global": {
-      "variant": "distroless"
-    },
-    "pilot": {
-      "env": {
-        "PILOT_ENABLE_AMBIENT": "true"
-      }
-    },
     "meshConfig": {
       "defaultConfig": {
         "proxyMetadata": {
@@ -333,6 +325,19 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
           "scope": "GLOBAL"
         }
       ]
+    },
+    "global": {
+      "variant": "distroless"
+    },
+    "pilot": {
+      "env": {
+        "PILOT_ENABLE_AMBIENT": "true"
+      }
+    },
+    "cni": {
+      "ambient": {
+        "enabled": true
+      }
     }
   },
   "compatibility-version-1.25": {
@@ -346,6 +351,14 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
         "PILOT_ENABLE_STRICT_GATEWAY_MERGING": "false",
         "PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS": "false"
       }
+    },
+    "cni": {
+      "ambient": {
+        "reconcileIptablesOnStartup": false
+      }
+    },
+    "ambient": {
+      "shareHostNetworkNamespace": true
     }
   },
   "compatibility-version-1.26": {
@@ -359,6 +372,11 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
         "PILOT_ENABLE_STRICT_GATEWAY_MERGING": "false",
         "PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS": "false"
       }
+    },
+    "cni": {
+      "ambient": {
+        "reconcileIptablesOnStartup": false
+      }
     }
   },
   "compatibility-version-1.27": {
@@ -371,6 +389,11 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
         "PILOT_ENABLE_STRICT_GATEWAY_MERGING": "false",
         "PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS": "false"
       }
+    },
+    "cni": {
+      "ambient": {
+        "reconcileIptablesOnStartup": false
+      }
     }
   },
   "compatibility-version-1.28": {
@@ -380,6 +403,11 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
         "PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE": "false",
         "PILOT_ENABLE_STRICT_GATEWAY_MERGING": "false",
         "PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS": "false"
+      }
+    },
+    "cni": {
+      "ambient": {
+        "reconcileIptablesOnStartup": false
       }
     }
   },
@@ -402,24 +430,6 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
     }
   },
   "demo": {
-    "global": {
-      "proxy": {
-        "resources": {
-          "requests": {
-            "cpu": "10m",
-            "memory": "40Mi"
-          }
-        }
-      },
-      "waypoint": {
-        "resources": {
-          "requests": {
-            "cpu": "10m",
-            "memory": "40Mi"
-          }
-        }
-      }
-    },
     "meshConfig": {
       "accessLogFile": "/dev/stdout",
       "extensionProviders": [
@@ -452,20 +462,152 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
           }
         }
       ]
+    },
+    "cni": {
+      "resources": {
+        "requests": {
+          "cpu": "10m",
+          "memory": "40Mi"
+        }
+      }
+    },
+    "ztunnel": {
+      "resources": {
+        "requests": {
+          "cpu": "10m",
+          "memory": "40Mi"
+        }
+      }
+    },
+    "global": {
+      "proxy": {
+        "resources": {
+          "requests": {
+            "cpu": "10m",
+            "memory": "40Mi"
+          }
+        }
+      },
+      "waypoint": {
+        "resources": {
+          "requests": {
+            "cpu": "10m",
+            "memory": "40Mi"
+          }
+        }
+      }
+    },
+    "pilot": {
+      "autoscaleEnabled": false,
+      "traceSampling": 100,
+      "resources": {
+        "requests": {
+          "cpu": "10m",
+          "memory": "100Mi"
+        }
+      }
+    },
+    "gateways": {
+      "istio-egressgateway": {
+        "autoscaleEnabled": false,
+        "resources": {
+          "requests": {
+            "cpu": "10m",
+            "memory": "40Mi"
+          }
+        }
+      },
+      "istio-ingressgateway": {
+        "autoscaleEnabled": false,
+        "ports": [
+          {
+            "port": 15021,
+            "targetPort": 15021,
+            "name": "status-port"
+          },
+          {
+            "port": 80,
+            "targetPort": 8080,
+            "name": "http2"
+          },
+          {
+            "port": 443,
+            "targetPort": 8443,
+            "name": "https"
+          },
+          {
+            "port": 31400,
+            "targetPort": 31400,
+            "name": "tcp"
+          },
+          {
+            "port": 15443,
+            "targetPort": 15443,
+            "name": "tls"
+          }
+        ],
+        "resources": {
+          "requests": {
+            "cpu": "10m",
+            "memory": "40Mi"
+          }
+        }
+      }
     }
   },
-  "platform-gke": {},
-  "platform-k3d": {},
-  "platform-k3s": {},
-  "platform-microk8s": {},
-  "platform-minikube": {},
+  "platform-gke": {
+    "cni": {
+      "cniBinDir": "",
+      "resourceQuotas": {
+        "enabled": true
+      }
+    },
+    "resourceQuotas": {
+      "enabled": true
+    }
+  },
+  "platform-k3d": {
+    "cni": {
+      "cniConfDir": "/var/lib/rancher/k3s/agent/etc/cni/net.d",
+      "cniBinDir": "/bin"
+    }
+  },
+  "platform-k3s": {
+    "cni": {
+      "cniConfDir": "/var/lib/rancher/k3s/agent/etc/cni/net.d",
+      "cniBinDir": "/var/lib/rancher/k3s/data/cni"
+    }
+  },
+  "platform-microk8s": {
+    "cni": {
+      "cniConfDir": "/var/snap/microk8s/current/args/cni-network",
+      "cniBinDir": "/var/snap/microk8s/current/opt/cni/bin"
+    }
+  },
+  "platform-minikube": {
+    "cni": {
+      "cniNetnsDir": "/var/run/docker/netns"
+    }
+  },
   "platform-openshift": {
+    "cni": {
+      "cniBinDir": "/var/lib/cni/bin",
+      "cniConfDir": "/etc/cni/multus/net.d",
+      "chained": false,
+      "cniConfFileName": "istio-cni.conf",
+      "provider": "multus"
+    },
     "pilot": {
       "cni": {
         "enabled": true,
         "provider": "multus"
-      }
-    }
+      },
+      "terminationMessagePolicy": "FallbackToLogsOnError"
+    },
+    "seLinuxOptions": {
+      "type": "spc_t"
+    },
+    "trustedZtunnelNamespace": "kube-system"
   },
   "preview": {
     "meshConfig": {
@@ -477,9 +619,20 @@ export const ISTIO_CHART_PROFILES: Readonly<Record<string, JsonObject>> = {
     }
   },
   "remote": {
+    "istiodRemote": {
+      "enabled": true
+    },
+    "configMap": false,
+    "telemetry": {
+      "enabled": false
+    },
     "global": {
       "omitSidecarInjectorConfigMap": true
     }
   },
-  "stable": {}
+  "stable": {
+    "experimental": {
+      "stableValidationPolicy": true
+    }
+  }
 };

@@ -38,6 +38,8 @@ export interface LoadConfigOptions {
   istio?: IstioInputs;
   /** How `istio` is read: as istiod's injector (default) or as `istioctl kube-inject` (mesh-webhook inject). */
   istioReadMode?: IstioReadMode;
+  /** `--revision`: the revision whose webhook selectors the injector answers for (overrides `servedRevision`). */
+  servedRevision?: string;
 }
 
 type Draft = Record<string, unknown>;
@@ -192,6 +194,7 @@ function buildConfig(base: InjectorConfig, files: ReadFiles, opts: LoadConfigOpt
     if (set.path[0] === 'values' || set.path[0] === 'meshConfig') applySet(written, set);
   }
   if (opts.nativeSidecars !== undefined) draft.nativeSidecars = opts.nativeSidecars;
+  if (opts.servedRevision !== undefined) draft.servedRevision = opts.servedRevision;
   draft.profile = base.profile;
   return { config: validateConfig(draft), written };
 }

@@ -22,6 +22,7 @@ const TEXT_FIELDS: readonly string[] = [
   'values.global.proxy_init.resources.limits.*',
   // Names, domains, addresses and lists the template copies as text.
   'values.revision',
+  'servedRevision',
   'values.global.meshID',
   'values.global.network',
   'values.global.trustDomain',

@@ -62,6 +62,16 @@ export interface InjectorConfig {
    * load (src/config/kymaIstio.ts).
    */
   clusterSize?: ClusterSizeChoice;
+  /**
+   * The Istio revision whose webhook selectors this injector answers for (`--revision`; a Kubernetes label value):
+   * only pods Istio's webhooks for that revision would send (namespace `istio.io/rev=<name>` without
+   * `istio-injection`, or pod label `istio.io/rev=<name>` in a namespace with neither; for `default` also Istio's
+   * `namespace.` and `object.` webhooks), never injection on by default, and only with the namespace's labels known
+   * (src/inject/decision.ts). Selection only: the sidecar is still rendered for `values.revision`, the control plane
+   * the proxies talk to (`CA_ADDR`, `istio.io/rev`, the status annotation's revision). Absent: `values.revision`
+   * (empty: `default`) is served, as Istio's chart registers it.
+   */
+  servedRevision?: string;
 }
 
 /**

@@ -23,9 +23,10 @@ const KEY_SET: Record<keyof InjectorConfig, true> = {
   safety: true,
   limits: true,
   clusterSize: true,
+  servedRevision: true,
 };
-/** Keys only some profiles have (kyma-module's); every other key is required. */
-const OPTIONAL_KEYS: ReadonlySet<string> = new Set<keyof InjectorConfig>(['clusterSize']);
+/** Keys only some profiles or installs have (kyma-module's size, a canary's revision); every other key is required. */
+const OPTIONAL_KEYS: ReadonlySet<string> = new Set<keyof InjectorConfig>(['clusterSize', 'servedRevision']);
 export const CONFIG_KEYS = Object.keys(KEY_SET) as readonly (keyof InjectorConfig)[];
 
 export function isConfigKey(key: string): key is keyof InjectorConfig {
@@ -61,6 +62,10 @@ export function validateConfig(cfg: unknown): InjectorConfig {
     if (cfg[key] === undefined && !OPTIONAL_KEYS.has(key)) throw new ConfigError(key, 'is missing');
   }
   validateClusterSize(cfg.clusterSize, cfg.profile);
+  if (cfg.servedRevision !== undefined) {
+    const problem = labelValueProblem(cfg.servedRevision);
+    if (problem !== undefined) throw new ConfigError('servedRevision', `must be ${problem}; got ${show(cfg.servedRevision)} (without the key, values.revision is served)`);
+  }
 
   oneOf(cfg.profile, 'profile', PROFILE_NAMES);
   oneOf(cfg.policy, 'policy', POLICIES);
@@ -94,6 +99,19 @@ function validateClusterSize(choice: unknown, profile: unknown): void {
     fail('clusterSize', choice, `one of ${CLUSTER_SIZE_SETTINGS.join(', ')}`);
   }
   if (choice.setting === 'auto') map(choice.evaluationValues, 'clusterSize.evaluationValues', 'the evaluation size\'s Helm values');
+}
+
+/** A Kubernetes label value: at most 63 characters, alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric. */
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * What makes `v` no revision name (Istio's revisions and tags are the values of the label `istio.io/rev`): undefined
+ * for a non-empty label value, else what is expected (for `servedRevision` and `--revision`).
+ */
+export function labelValueProblem(v: unknown): string | undefined {
+  if (typeof v === 'string' && LABEL_VALUE.test(v)) return undefined;
+  if (v === '') return 'a revision name (not empty)';
+  return 'a revision name, as a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
 }
 
 /** Every key of `limits`, in documentation order (exhaustive by construction). */

@@ -10,6 +10,15 @@ function labelsText(e: Explanation): string {
   return `${text || '(none)'} (from the ${source})`;
 }
 
+/** Which revision's webhook selectors decide (rule webhookSelectors), and the revision the sidecar is rendered for. */
+function servedText(e: Explanation): string {
+  const { revision, source, webhooks, rendered } = e.served;
+  return (
+    `${revision} (from ${source}; Istio's webhooks for it: ${webhooks.join(', ')}); ` +
+    `the sidecar is rendered for revision ${rendered.revision} (CA_ADDR ${rendered.caAddress})`
+  );
+}
+
 function verdictText(e: Explanation): string {
   const v = e.injector;
   switch (v.outcome) {
@@ -30,7 +39,7 @@ function verdictText(e: Explanation): string {
 export function formatExplanationsText(explanations: readonly Explanation[]): string {
   const blocks = explanations.map((e) => {
     const width = Math.max(...e.steps.map((s) => s.rule.length));
-    const lines = [`${e.object}`, `  namespace labels: ${labelsText(e)}`];
+    const lines = [`${e.object}`, `  namespace labels: ${labelsText(e)}`, `  served revision: ${servedText(e)}`];
     if (e.clusterSize) lines.push(`  Kyma Istio module size: ${e.clusterSize.size} (${e.clusterSize.source})`);
     lines.push('  rules, in order:');
     e.steps.forEach((s, i) => {

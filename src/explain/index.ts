@@ -11,7 +11,8 @@ import type { ClusterSize, InjectorConfig } from '../config/types.js';
 import type { Injector, WorkloadRef } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
 import { hasNativeProxy } from '../inject/containers.js';
-import { traceInjection, type DecisionTrace, type InjectionDecision, type TraceStep } from '../inject/decision.js';
+import { servedSelection, traceInjection, type DecisionTrace, type InjectionDecision, type ServedSelection, type TraceStep } from '../inject/decision.js';
+import { caAddress } from '../inject/template.js';
 import { compileSettings } from '../inject/settings.js';
 import type { CompiledInjector } from '../inject/index.js';
 import type { Pod } from '../k8s/types.js';
@@ -48,6 +49,11 @@ export interface Explanation {
   change: string;
   /** The checks Kyma users are told to do by hand, for this object. */
   troubleshooting: string[];
+  /**
+   * The revision whose webhook selectors the injector answers for (rule webhookSelectors), and the revision the
+   * sidecar is rendered for (`values.revision`: `istio.io/rev`, the status annotation's revision, `CA_ADDR`).
+   */
+  served: ServedSelection & { rendered: { revision: string; caAddress: string } };
   /** kyma-module: which of the module's sizes the injector used, and where that came from. */
   clusterSize?: { size: ClusterSize; source: 'configuration' | 'cluster' | 'default (no node known)' };
 }
@@ -161,12 +167,13 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
   const config = injector.config;
   // The injector's compiled settings when it has them (createInjector); a bare Injector (tests) compiles its own.
   const settings = 'settings' in injector ? (injector as CompiledInjector).settings : compileSettings(config);
-  const revision = settings.revision || 'default';
+  const served = servedSelection(config, settings.revision, settings.enableNamespacesByDefault);
+  const rendered = { revision: settings.revision || 'default', caAddress: caAddress(settings) };
   const cluster = options.cluster;
 
   function trace(pod: Pod, namespace: string): DecisionTrace {
     return traceInjection(
-      { pod, namespace, namespaceLabels: cluster?.namespaceLabels(namespace), revision, enableNamespacesByDefault: settings.enableNamespacesByDefault },
+      { pod, namespace, namespaceLabels: cluster?.namespaceLabels(namespace), revision: settings.revision || 'default', enableNamespacesByDefault: settings.enableNamespacesByDefault },
       config,
     );
   }
@@ -223,7 +230,7 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
     }
 
     const steps = t.steps.map((s) => {
-      const change = quotedChange(s.change, namespace, revision);
+      const change = quotedChange(s.change, namespace, served.revision);
       return change === s.change ? s : { ...s, change };
     });
     const deciding = steps.find((s) => s.result === 'decided');
@@ -233,6 +240,7 @@ export function createExplainer(injector: Injector, options: ExplainerOptions = 
       name,
       namespace,
       namespaceLabels: labelsOf(namespace),
+      served: { ...served, rendered },
       steps,
       decision: t.decision,
       injector: verdict,

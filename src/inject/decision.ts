@@ -37,29 +37,64 @@ export interface DecisionInput {
   namespace: string;
   /** Labels of the pod's namespace when known (cluster cache); else the config's `namespaceLabels` are used. */
   namespaceLabels?: Readonly<Record<string, string>>;
-  /** The Istio revision this injector serves (`default` when values.revision is empty). */
+  /**
+   * The control plane's revision (`values.revision`, `default` when empty): what the sidecar is rendered for, and the
+   * revision served unless the configuration's `servedRevision` names another ({@link servedSelection}).
+   */
   revision?: string;
   /**
-   * Istio's `sidecarInjectorWebhook.enableNamespacesByDefault`. When false (opt-in injection) and the namespace's
-   * labels are known, the pod must be one Istio's webhook selectors send to the injector ({@link webhookSelects}).
-   * Absent: true (every namespace, as the `kyma` profile).
+   * Istio's `sidecarInjectorWebhook.enableNamespacesByDefault`: Istio's `auto.` webhook (every namespace without
+   * injection labels) is registered for the default revision. Absent: true (as the `kyma` profile).
    */
   enableNamespacesByDefault?: boolean;
 }
 
+/** Istio's webhook names (their prefix before `sidecar-injector.istio.io`). */
+export type IstioWebhook = 'rev.namespace' | 'rev.object' | 'namespace' | 'object' | 'auto';
+
+/** Which revision's webhook selectors the injector answers for, and which of Istio's webhooks that revision has. */
+export interface ServedSelection {
+  /** The revision whose selectors apply (`istio.io/rev=<revision>`). */
+  revision: string;
+  /** `servedRevision` (the configuration key, `--revision`): a canary; `values.revision`: the control plane's. */
+  source: 'servedRevision' | 'values.revision';
+  /** The webhooks Istio registers for it, in its chart's order. */
+  webhooks: readonly IstioWebhook[];
+}
+
 /**
- * Whether one of the webhooks Istio's chart renders with `enableNamespacesByDefault: false`
- * (manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml) selects the pod, and which:
- * `rev.namespace` (namespace istio.io/rev=<revision>, no istio-injection), `rev.object` (pod istio.io/rev=<revision>
- * in a namespace with neither label), and for the default revision only `namespace` (namespace
- * istio-injection=enabled) and `object` (pod sidecar.istio.io/inject=true, no istio.io/rev, in a namespace with
- * neither label). No webhook selects a pod labelled sidecar.istio.io/inject=false.
+ * The revision served and its webhooks, as Istio's chart (istio-discovery mutatingwebhook.yaml) and `istioctl tag`
+ * (revision-tags-mwc.yaml) register them: `rev.namespace` and `rev.object` for every revision; for the default
+ * revision (and the revision tag `default`) also `namespace` and `object`, and `auto` with enableNamespacesByDefault.
+ * A served revision named by `servedRevision` never gets `auto`: injection on by default is the default revision's
+ * install-wide setting and must not make a canary take every unlabelled namespace (istioctl tag set creates a tag's
+ * webhooks without it unless asked).
+ */
+export function servedSelection(config: Pick<InjectorConfig, 'servedRevision'>, valuesRevision: string, enableNamespacesByDefault: boolean | undefined): ServedSelection {
+  const pinned = config.servedRevision !== undefined;
+  const revision = config.servedRevision ?? (valuesRevision || 'default');
+  const webhooks: IstioWebhook[] = ['rev.namespace', 'rev.object'];
+  if (revision === 'default') webhooks.push('namespace', 'object');
+  if (revision === 'default' && !pinned && enableNamespacesByDefault !== false) webhooks.push('auto');
+  return { revision, source: pinned ? 'servedRevision' : 'values.revision', webhooks };
+}
+
+/**
+ * Which of Istio's webhooks for `revision` selects the pod (manifests/charts/istio-control/istio-discovery/templates/
+ * mutatingwebhook.yaml, istio/istio 86c9f01fd735): `rev.namespace` (namespace istio.io/rev=<revision>, no
+ * istio-injection), `rev.object` (pod istio.io/rev=<revision> in a namespace with neither label), for the default
+ * revision only `namespace` (namespace istio-injection=enabled) and `object` (pod sidecar.istio.io/inject=true, no
+ * istio.io/rev, in a namespace with neither label), and with `onByDefault` (the default revision's `auto` webhook,
+ * enableNamespacesByDefault: true) `auto`: a namespace with neither label (not one of Istio's ignored namespaces, when
+ * the labels carry `kubernetes.io/metadata.name`) and a pod with neither sidecar.istio.io/inject nor istio.io/rev.
+ * No webhook selects a pod labelled sidecar.istio.io/inject=false.
  */
 export function webhookSelects(
   nsLabels: Readonly<Record<string, string>>,
   podLabels: Readonly<Record<string, string>>,
   revision: string,
-): string | undefined {
+  onByDefault = false,
+): IstioWebhook | undefined {
   const nsInjection = nsLabels['istio-injection'];
   const nsRevision = nsLabels['istio.io/rev'];
   const podInject = podLabels[L.inject];
@@ -67,11 +102,45 @@ export function webhookSelects(
   if (podInject === 'false') return undefined;
   if (nsRevision === revision && nsInjection === undefined) return 'rev.namespace';
   if (nsRevision === undefined && nsInjection === undefined && podRevision === revision) return 'rev.object';
-  // The chart renders these two only for the default revision (values.revision empty).
+  // The chart renders these only for the default revision (values.revision empty, or the revision tag default).
   if (revision !== 'default') return undefined;
   if (nsInjection === 'enabled') return 'namespace';
   if (nsInjection === undefined && nsRevision === undefined && podInject === 'true' && podRevision === undefined) return 'object';
+  const nsName = nsLabels['kubernetes.io/metadata.name'];
+  if (
+    onByDefault &&
+    nsInjection === undefined &&
+    nsRevision === undefined &&
+    !(nsName !== undefined && ISTIO_IGNORED_NAMESPACES.includes(nsName)) &&
+    podInject === undefined &&
+    podRevision === undefined
+  ) {
+    return 'auto';
+  }
   return undefined;
+}
+
+/** Why none of the served revision's webhooks selects the pod (labels known, the pod not labelled inject=false). */
+function notSelectedReason(
+  namespace: string,
+  nsLabels: Readonly<Record<string, string>>,
+  podLabels: Readonly<Record<string, string>>,
+  served: ServedSelection,
+): string {
+  const { revision } = served;
+  if (served.source === 'servedRevision' || revision !== 'default') {
+    const by = served.source === 'servedRevision' ? ' (servedRevision)' : '';
+    return `revision ${revision}${by}: namespace ${namespace} is not labelled istio.io/rev=${revision} without istio-injection, and the pod is not labelled istio.io/rev=${revision} in a namespace with neither label`;
+  }
+  if (!served.webhooks.includes('auto')) {
+    return `opt-in injection: namespace ${namespace} is not labelled istio-injection=enabled (or istio.io/rev=${revision}) and the pod is not labelled ${L.inject}=true`;
+  }
+  // Injection on by default: what keeps Istio's auto webhook (and the others) from selecting the pod.
+  const nsInjection = nsLabels['istio-injection'];
+  if (nsInjection !== undefined) return `namespace ${namespace} has label istio-injection=${nsInjection}: Istio's webhooks select only istio-injection=enabled`;
+  const podRevision = podLabels['istio.io/rev'];
+  if (podRevision !== undefined) return `pod label istio.io/rev=${podRevision} names another revision than ${revision}: that revision's injector owns the pod`;
+  return `pod label ${L.inject}=${podLabels[L.inject] ?? ''} is not "true" or "false": Istio's webhooks do not select the pod`;
 }
 
 /** One rule of the decision as `explain` shows it. */
@@ -105,8 +174,11 @@ interface Rule {
 /** Every rule of the decision in order, with its outcome: the single source of both the decision and `explain`. */
 export function traceInjection(input: DecisionInput, config: InjectorConfig, withSteps = true): DecisionTrace {
   const { pod, namespace } = input;
-  const nsLabels = input.namespaceLabels ?? config.namespaceLabels[namespace];
-  const revision = input.revision ?? 'default';
+  const nsLabels = input.namespaceLabels ?? (Object.hasOwn(config.namespaceLabels, namespace) ? config.namespaceLabels[namespace] : undefined);
+  const served = servedSelection(config, input.revision ?? 'default', input.enableNamespacesByDefault);
+  const revision = served.revision;
+  const pinned = served.source === 'servedRevision';
+  const onByDefault = served.webhooks.includes('auto');
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
   const fromLabel = Object.hasOwn(labels, L.inject);
@@ -114,28 +186,44 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
   const source = fromLabel ? `label ${L.inject}` : `annotation ${A.inject}`;
   const explicit = selectorValue === 'true' || selectorValue === 'false';
   const nsRevision = nsLabels?.['istio.io/rev'];
-  const optIn = input.enableNamespacesByDefault === false;
+  const servedBy = pinned ? `revision ${revision} (servedRevision)` : `revision ${revision}`;
 
   const rules: Rule[] = [
     {
-      // Opt-in injection: Istio's injector relies on its webhooks' selectors; we check them too when the namespace's
-      // labels are known, so a selector that sends more than it should cannot inject everywhere. Unknown labels (the
-      // CLI, no cluster): Istio's decision, as its golden cases expect.
+      // Istio's injector relies on its webhooks' selectors; we check them too when the namespace's labels are known,
+      // so a webhook configuration that sends more than it should cannot inject everywhere. Unknown labels (the CLI,
+      // no cluster): Istio's decision, as its golden cases expect; but a served revision (a canary beside istiod)
+      // injects only what it knows its selectors send.
       rule: 'webhookSelectors',
-      check: () => (optIn ? "opt-in injection: Istio's webhook selectors (namespace and pod labels)" : 'injection on by default: every namespace is selected'),
+      check: () =>
+        onByDefault
+          ? `injection on by default: Istio's webhooks for ${servedBy} (${served.webhooks.join(', ')})`
+          : `opt-in injection: Istio's webhooks for ${servedBy} (${served.webhooks.join(', ')}; namespace and pod labels)`,
       change: () =>
-        `kubectl label namespace ${namespace} istio-injection=enabled, or label the pod ${L.inject}: "true"` +
-        (revision !== 'default' ? ` (this injector serves revision ${revision}: istio.io/rev=${revision})` : ''),
+        revision === 'default' && !pinned
+          ? `kubectl label namespace ${namespace} istio-injection=enabled, or label the pod ${L.inject}: "true"`
+          : `kubectl label namespace ${namespace} istio.io/rev=${revision} istio-injection- --overwrite, or label the pod istio.io/rev=${revision} in a namespace with neither label`,
       evaluate: () => {
-        if (!optIn) return { pass: 'enableNamespacesByDefault: true' };
-        if (!nsLabels) return { pass: "namespace labels unknown: Istio's decision" };
-        if (labels[L.inject] === 'false') return { pass: `pod label ${L.inject}=false (decided below)` };
-        const by = webhookSelects(nsLabels, labels, revision);
-        if (by !== undefined) return { pass: `selected by Istio's ${by}.sidecar-injector.istio.io webhook` };
-        return {
-          inject: false,
-          reason: `opt-in injection: namespace ${namespace} is not labelled istio-injection=enabled (or istio.io/rev=${revision}) and the pod is not labelled ${L.inject}=true`,
-        };
+        if (!nsLabels) {
+          if (pinned) {
+            return {
+              inject: false,
+              reason: `namespace labels unknown: revision ${revision} (servedRevision) is injected only where Istio's webhooks for it select the pod, which depends on the labels of namespace ${namespace}`,
+            };
+          }
+          return { pass: onByDefault ? 'enableNamespacesByDefault: true' : "namespace labels unknown: Istio's decision" };
+        }
+        const mode = onByDefault ? 'enableNamespacesByDefault: true; ' : '';
+        if (labels[L.inject] === 'false') return { pass: `${mode}pod label ${L.inject}=false (decided below)` };
+        const by = webhookSelects(nsLabels, labels, revision, onByDefault);
+        if (by !== undefined) return { pass: `${mode}selected by Istio's ${by}.sidecar-injector.istio.io webhook` };
+        // On by default, the namespace rules below decide what they cover, with their own reasons.
+        const decidedBelow =
+          ISTIO_IGNORED_NAMESPACES.includes(namespace) ||
+          nsLabels['istio-injection'] === 'disabled' ||
+          (nsRevision !== undefined && nsLabels['istio-injection'] === undefined && nsRevision !== revision);
+        if (onByDefault && decidedBelow) return { pass: `${mode}not selected (decided below)` };
+        return { inject: false, reason: notSelectedReason(namespace, nsLabels, labels, served) };
       },
     },
     {

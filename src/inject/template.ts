@@ -98,6 +98,15 @@ export function podPortsJson(pod: Pod): string {
  * Istio's `sidecar` template for one pod, in its parts: the metadata, the resources, istio-init (or istio-validation),
  * istio-proxy (an init container when native), the core-dump container, the volumes.
  */
+/**
+ * The proxy's `CA_ADDR`: `values.global.caAddress`, else the Service of the control plane's revision
+ * (`istiod[-<values.revision>].<istioNamespace>.svc:15012`). Never the served revision (`servedRevision`), which
+ * only selects pods.
+ */
+export function caAddress(s: Pick<Settings, 'caAddress' | 'revision' | 'istioNamespace'>): string {
+  return s.caAddress || `istiod${s.revision ? `-${s.revision}` : ''}.${s.istioNamespace}.svc:15012`;
+}
+
 export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   const x = templateContext(t);
   const resources = sidecarResources(x);
@@ -345,7 +354,7 @@ function proxyEnv(x: TemplateContext): EnvVar[] {
   if (s.mesh.inboundPolicyLocalhost) env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
   env.push(
     { name: 'PILOT_CERT_PROVIDER', value: s.pilotCertProvider },
-    { name: 'CA_ADDR', value: s.caAddress || `istiod${s.revision ? `-${s.revision}` : ''}.${s.istioNamespace}.svc:15012` },
+    { name: 'CA_ADDR', value: caAddress(s) },
     fieldRef('POD_NAME', 'metadata.name'),
     fieldRef('POD_NAMESPACE', 'metadata.namespace'),
     fieldRef('INSTANCE_IP', 'status.podIP'),

@@ -180,7 +180,7 @@ function withPrometheusRestored(annotations: Record<string, string>, proxy: Cont
  * The pod as its workload created it: without the containers `sidecar.istio.io/status` names, without that
  * annotation, and with the scrape annotations a Prometheus merge rewrote put back.
  */
-function withoutInjection(pod: Pod, proxy: Container): Pod {
+export function withoutInjection(pod: Pod, proxy: Container): Pod {
   const status = parseStatus(pod.metadata?.annotations?.[A.status]);
   const annotations = withPrometheusRestored({ ...pod.metadata?.annotations }, proxy);
   delete annotations[A.status];
@@ -193,7 +193,7 @@ function withoutInjection(pod: Pod, proxy: Container): Pod {
 }
 
 /** The pod the configuration injects now, with its istio-proxy, or why there is none. */
-function expectedPod(injector: Injector, fresh: Pod, namespace: string): { pod: Pod; proxy: Container } | { problem: string } {
+export function expectedPod(injector: Injector, fresh: Pod, namespace: string): { pod: Pod; proxy: Container; input: Pod } | { problem: string } {
   // The pod has a sidecar, so it was meant to have one: opt it in, so that the comparison is about the proxy and not
   // about a selector or policy changed since (namespace rules still apply and are reported).
   // And compared with a fresh injection of the pod as its workload creates it: re-injecting the running pod would merge
@@ -205,7 +205,7 @@ function expectedPod(injector: Injector, fresh: Pod, namespace: string): { pod: 
     if (outcome.kind === 'skipped') return { problem: `the current configuration would not inject this pod (${outcome.reason}); its sidecar is left alone` };
     if (outcome.kind === 'rejected') return { problem: `the current configuration would reject this pod: ${outcome.message}` };
     const proxy = findProxy(outcome.pod);
-    return proxy ? { pod: outcome.pod, proxy: proxy.container } : { problem: 'the injection has no istio-proxy container' };
+    return proxy ? { pod: outcome.pod, proxy: proxy.container, input: copy } : { problem: 'the injection has no istio-proxy container' };
   } catch (err) {
     return { problem: `injecting the pod failed: ${(err as Error).message}` };
   }

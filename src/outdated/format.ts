@@ -1,5 +1,5 @@
 /** Text and JSON renderings of an {@link OutdatedReport} (`mesh-webhook outdated -o text|json`). */
-import type { Difference, OutdatedReport, PodReport, WorkloadReport } from './index.js';
+import type { Difference, OutdatedReport, PodDiff, PodReport, SidecarDifference, WorkloadReport } from './index.js';
 
 function resourcesText(resources: Record<string, Record<string, string>> | undefined): string {
   if (!resources) return 'no resources';
@@ -17,6 +17,22 @@ function podLine(p: PodReport): string {
   const what = p.differences.length > 0 ? p.differences.map(diffText).join('; ') : p.status;
   const notes = p.notes.length > 0 ? ` [${p.notes.join('; ')}]` : '';
   return `    ${p.status.padEnd(12)} pod ${p.name}: ${what}${notes}`;
+}
+
+/** A value of the diff view on one line: `(none)`, a plain string as it is, anything else (and ambiguous strings) as JSON. */
+function valueText(v: SidecarDifference['live']): string {
+  if (v === null) return '(none)';
+  if (typeof v === 'string' && v !== '' && v !== '(none)' && !/\s|^["[{]/.test(v)) return v;
+  return JSON.stringify(v);
+}
+
+/** --diff: the workload's compared pod and each differing field, live -> mesh-webhook. */
+function diffLines(d: PodDiff): string[] {
+  const head = `    ${'diff'.padEnd(12)} pod ${d.pod} (live -> mesh-webhook): `;
+  const notes = d.notes.map((n) => `        note: ${n}`);
+  if (!d.compared) return [`${head}not compared`, ...notes];
+  if (d.differences.length === 0) return [`${head}no difference`, ...notes];
+  return [`${head}${d.differences.length} difference(s)`, ...notes, ...d.differences.map((x) => `        ${x.field}: ${valueText(x.live)} -> ${valueText(x.ours)}`)];
 }
 
 function actionText(w: WorkloadReport): string {
@@ -47,6 +63,7 @@ export function formatOutdatedText(report: OutdatedReport): string {
     const kyma = w.kyma ? ' [Kyma]' : '';
     lines.push(`${w.kind} ${w.namespace}/${w.name}${w.via ? ` (via ${w.via})` : ''}${kyma}: ${outdated} outdated pod(s); ${actionText(w)}`);
     for (const p of w.pods) lines.push(podLine(p));
+    if (w.diff) lines.push(...diffLines(w.diff));
   }
   const scope = report.namespace === undefined ? 'all namespaces' : `namespace ${report.namespace}`;
   const left = [
@@ -59,6 +76,15 @@ export function formatOutdatedText(report: OutdatedReport): string {
     `${report.checked} pod(s) with a sidecar checked in ${scope}: ${report.upToDate} up to date, ${report.outdated} outdated` +
       (left.length > 0 ? ` (${left.join('; ')})` : ''),
   );
+  const diffs = report.workloads.flatMap((w) => (w.diff ? [w.diff] : []));
+  if (diffs.length > 0) {
+    const differ = diffs.filter((d) => d.differences.length > 0).length;
+    const unknown = diffs.filter((d) => !d.compared).length;
+    lines.push(
+      `--diff: ${differ} of ${diffs.length} workload(s) would get another injection from mesh-webhook (one pod compared per workload)` +
+        (unknown > 0 ? `; ${unknown} not compared` : ''),
+    );
+  }
   const r = report.restart;
   if (r) {
     const deleted = r.deletedPods ? ` (${r.deletedPods} pod(s) ${r.dryRun ? 'to delete' : 'deleted'})` : '';

@@ -21,6 +21,7 @@ import { A } from '../inject/annotations.js';
 import type { Pod } from '../k8s/types.js';
 import { asString } from '../util/json.js';
 import { checkPod, expectedDefault } from './compare.js';
+import { diffPod } from './diffView.js';
 import { RESTARTED_AT, type KubeObject, type OutdatedApi, type RestartableKind } from './kube.js';
 import { controllerOf, OwnerResolver, type OwnerAction } from './owners.js';
 import type { NotReadyPod, OutdatedReport, WorkloadReport } from './report.js';
@@ -35,6 +36,11 @@ export const KYMA_MODULE_LABEL = 'kyma-project.io/module';
 export interface FindOptions {
   /** undefined: every namespace. */
   namespace: string | undefined;
+  /**
+   * --diff: every workload with a compared pod is listed (also when its pods are up to date), with one of its pods
+   * compared field by field with what mesh-webhook injects into it (./diffView.ts).
+   */
+  diff?: boolean;
 }
 
 /** Why a pod with a sidecar is not compared (pending, a condition not True), or undefined when it is running and ready. */
@@ -58,6 +64,7 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
   const groups = new Map<string, WorkloadReport>();
   const owners = new Map<WorkloadReport, { action: OwnerAction; manual: string | undefined }>();
   const notReady: NotReadyPod[] = [];
+  const representatives = new Map<WorkloadReport, Pod>();
   let checked = 0;
   let upToDate = 0;
   let outdated = 0;
@@ -79,7 +86,7 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
     const report = checkPod(injector, pod);
     if (report.status === 'up-to-date') {
       upToDate += 1;
-      continue;
+      if (!options.diff) continue;
     }
     if (report.status === 'outdated') outdated += 1;
     const owner = await resolver.resolve(pod);
@@ -101,7 +108,10 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
       owners.set(group, { action: owner.action, manual: owner.manual });
     }
     if (isKymaPod(pod)) group.kyma = true;
-    group.pods.push(report);
+    if (report.status !== 'up-to-date') group.pods.push(report);
+    // The workload's pod for --diff: the first by name, so that runs compare the same pod.
+    const chosen = representatives.get(group);
+    if (options.diff && (!chosen || asString(pod.metadata?.name) < asString(chosen.metadata?.name))) representatives.set(group, pod);
   }
   const workloads = [...groups.values()].sort(
     (a, b) => Number(b.kyma) - Number(a.kyma) || `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`),
@@ -115,7 +125,9 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
       w.action = 'none';
       w.detail = w.pods.some((p) => p.status === 'custom-image')
         ? `custom proxy image (${A.proxyImage}): never restarted`
-        : 'nothing to restart (see the pod notes)';
+        : w.pods.length === 0
+          ? 'its pods are up to date'
+          : 'nothing to restart (see the pod notes)';
     } else if (owner.action === 'rollout') {
       w.action = 'restart';
       w.detail = `kubectl rollout restart ${w.kind.toLowerCase()}/${w.name} -n ${w.namespace}`;
@@ -126,6 +138,10 @@ export async function findOutdated(api: OutdatedApi, injector: Injector, options
       w.action = 'manual';
       w.detail = owner.manual ?? 'not restarted';
     }
+  }
+  for (const w of workloads) {
+    const pod = representatives.get(w);
+    if (pod) w.diff = diffPod(injector, pod, await resolver.podTemplate(pod));
   }
   return { expected: expectedDefault(injector), namespace: options.namespace, checked, upToDate, outdated, ignored, notReady, workloads };
 }

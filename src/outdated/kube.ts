@@ -40,6 +40,7 @@ export const RESOURCES = {
   StatefulSet: { prefix: '/apis/apps/v1', plural: 'statefulsets' },
   Job: { prefix: '/apis/batch/v1', plural: 'jobs' },
   CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs' },
+  ReplicationController: { prefix: '/api/v1', plural: 'replicationcontrollers' },
 } as const;
 export type ReadableKind = keyof typeof RESOURCES;
 export type RestartableKind = 'Deployment' | 'DaemonSet' | 'StatefulSet';

@@ -4,8 +4,9 @@
  * of a ReplicaSet without an owner and of a ReplicationController are deleted (their controller creates them again,
  * as the Kyma Istio module does); Jobs, CronJobs, bare pods and other owners are left to the operator.
  */
+import { KubeApiError } from '../cluster/client.js';
 import type { Pod } from '../k8s/types.js';
-import { asString } from '../util/json.js';
+import { asString, isPlainObject } from '../util/json.js';
 import { RESTARTABLE_KINDS, type KubeObject, type OutdatedApi, type ReadableKind } from './kube.js';
 
 /** What --restart does with the owner: roll it out, delete its outdated pods, or nothing (`manual` says what to do). */
@@ -92,4 +93,39 @@ export class OwnerResolver {
         return direct(ref.kind, ref.name);
     }
   }
+
+  /**
+   * The labels and annotations of the pod template the pod's controller (ReplicaSet, Job, DaemonSet, StatefulSet,
+   * ReplicationController) created it from: what the workload declares, as opposed to what an injector added. A
+   * ReplicaSet or Job is the one {@link resolve} looked up. `problem` says why there is none (a bare pod, another
+   * owner, a controller that cannot be read).
+   */
+  async podTemplate(pod: Pod): Promise<{ metadata: TemplateMetadata } | { problem: string }> {
+    const namespace = asString(pod.metadata?.namespace);
+    const ref = controllerOf(pod as KubeObject);
+    if (!ref?.kind || !ref.name) return { problem: 'a bare pod has no pod template' };
+    const kind = ref.kind;
+    if (!(TEMPLATE_KINDS as readonly string[]).includes(kind)) return { problem: `its owner ${kind} ${ref.name} has no pod template mesh-webhook reads` };
+    let owner: KubeObject | undefined;
+    try {
+      owner = await this.get(kind as ReadableKind, namespace, ref.name);
+    } catch (err) {
+      if (err instanceof KubeApiError) return { problem: `the pod template of ${kind} ${ref.name} could not be read (${err.message})` };
+      throw err;
+    }
+    const template = (owner?.spec as { template?: { metadata?: unknown } } | undefined)?.template;
+    if (!owner || !isPlainObject(template)) return { problem: `${kind} ${ref.name} ${owner ? 'has no pod template' : 'no longer exists'}` };
+    const meta = isPlainObject(template.metadata) ? template.metadata : {};
+    const strings = (v: unknown): Record<string, string> =>
+      isPlainObject(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+    return { metadata: { labels: strings(meta['labels']), annotations: strings(meta['annotations']) } };
+  }
+}
+
+/** The controllers whose pod template `outdated --diff` reads. */
+const TEMPLATE_KINDS = ['ReplicaSet', 'Job', 'DaemonSet', 'StatefulSet', 'ReplicationController'] as const;
+
+export interface TemplateMetadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }

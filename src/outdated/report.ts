@@ -1,6 +1,9 @@
 /** What `mesh-webhook outdated` reports: per pod what differs, per workload what is (or would be) done. */
 import type { ClusterSize } from '../config/types.js';
 import type { ContainerList } from '../inject/containers.js';
+import type { SidecarDifference } from './sidecarDiff.js';
+
+export type { SidecarDifference } from './sidecarDiff.js';
 
 export interface Difference {
   /**
@@ -59,7 +62,22 @@ export interface WorkloadReport {
    * `failed: <message>`.
    */
   result?: string;
+  /** The outdated, custom-image and unknown pods (up-to-date ones are only counted). */
   pods: PodReport[];
+  /** --diff: one of its running, ready pods compared field by field with what mesh-webhook injects into it. */
+  diff?: PodDiff;
+}
+
+/** `outdated --diff` for one pod of a workload (src/outdated/diffView.ts). */
+export interface PodDiff {
+  /** The pod compared (the workload's first by name). */
+  pod: string;
+  /** Every field of the injected parts that differs, live (the running pod) against ours; empty: none. */
+  differences: SidecarDifference[];
+  /** How the comparison was made, or why it could not be. */
+  notes: string[];
+  /** False when there is nothing to compare with (the configuration would not inject the pod, ...). */
+  compared: boolean;
 }
 
 /** A pod with a sidecar that was not compared because it is not running and ready. */
@@ -97,7 +115,10 @@ export interface OutdatedReport {
   ignored: number;
   /** Pods with sidecar.istio.io/status not compared, never restarted: pending, or a status condition not True. */
   notReady: NotReadyPod[];
-  /** Workloads with outdated, custom-image or unknown pods (up-to-date ones are only counted); Kyma's first. */
+  /**
+   * Workloads with outdated, custom-image or unknown pods (up-to-date ones are only counted; with --diff every
+   * workload with a compared pod); Kyma's first.
+   */
   workloads: WorkloadReport[];
   /** Set once restarts were planned: whether they were a dry run. */
   restart?: RestartSummary;

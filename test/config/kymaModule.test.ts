@@ -48,7 +48,7 @@ describe('the kyma-module profile', () => {
     ['--set clusterSize', { profile: 'kyma-module', sets: ['clusterSize=evaluation'] }, 'clusterSize cannot be set with --set; use --cluster-size'],
     ['--set istioCustomResource', { profile: 'kyma-module', sets: ['istioCustomResource.spec={}'] }, 'use --istio-cr FILE'],
     ['--set of a name on every object (toString), listing only the keys --set takes', { sets: ['toString=1'] }, 'unknown top-level key; use one of policy, neverInjectSelector,'],
-    ['an unknown key of a config file, listing istioCustomResource among the file keys', { configFile: file('profil: kyma\n') }, 'limits, clusterSize, istioCustomResource'],
+    ['an unknown key of a config file, listing istioCustomResource among the file keys', { configFile: file('profil: kyma\n') }, 'limits, clusterSize, servedRevision, istioCustomResource'],
     ['a resource that is not a map', { configFile: file('profile: kyma-module\nistioCustomResource: [1]\n') }, 'must be the Kyma Istio custom resource (a map); got the list [1]'],
   ])('refuses %s', (_, opts, message) => {
     expect(loadError(opts)).toContain(message);

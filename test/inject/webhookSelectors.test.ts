@@ -33,3 +33,26 @@ describe("Istio's webhook selectors with enableNamespacesByDefault: false", () =
     expect(webhookSelects(ns, pod, revision ?? 'default')).toBe(selectedBy);
   });
 });
+
+/**
+ * With `enableNamespacesByDefault: true` the chart adds the default revision's `auto.` webhook: a namespace with
+ * neither injection label (not one of Istio's ignored namespaces) and a pod with neither sidecar.istio.io/inject nor
+ * istio.io/rev. The other four keep their precedence.
+ */
+const AUTO_ROWS: { what: string; ns: Labels; pod: Labels; revision?: string; selectedBy: string | undefined }[] = [
+  { what: 'unlabelled namespace, unlabelled pod', ns: {}, pod: {}, selectedBy: 'auto' },
+  { what: 'a pod labelled with another revision', ns: {}, pod: { 'istio.io/rev': 'canary' }, selectedBy: undefined },
+  { what: 'a pod labelled sidecar.istio.io/inject with another value than true/false', ns: {}, pod: { 'sidecar.istio.io/inject': 'yes' }, selectedBy: undefined },
+  { what: 'a pod labelled sidecar.istio.io/inject=true is object\'s', ns: {}, pod: { 'sidecar.istio.io/inject': 'true' }, selectedBy: 'object' },
+  { what: 'a namespace labelled istio-injection with another value', ns: { 'istio-injection': 'yes' }, pod: {}, selectedBy: undefined },
+  { what: 'a namespace of another revision', ns: { 'istio.io/rev': 'canary' }, pod: {}, selectedBy: undefined },
+  { what: 'kube-system, by its kubernetes.io/metadata.name label', ns: { 'kubernetes.io/metadata.name': 'kube-system' }, pod: {}, selectedBy: undefined },
+  { what: 'another namespace, by its kubernetes.io/metadata.name label', ns: { 'kubernetes.io/metadata.name': 'shop' }, pod: {}, selectedBy: 'auto' },
+  { what: 'a revisioned istiod has no auto webhook', ns: {}, pod: {}, revision: 'canary', selectedBy: undefined },
+];
+
+describe("Istio's webhook selectors with enableNamespacesByDefault: true (the auto webhook)", () => {
+  test.each(AUTO_ROWS)('$what → $selectedBy', ({ ns, pod, revision, selectedBy }) => {
+    expect(webhookSelects(ns, pod, revision ?? 'default', true)).toBe(selectedBy);
+  });
+});

@@ -199,11 +199,12 @@ describe('mesh-webhook explain (the built CLI)', () => {
     const r = await cli(['explain', '-f', file, '--namespace-labels', 'istio-injection=enabled']);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines.slice(0, 15)).toEqual([
+    expect(lines.slice(0, 16)).toEqual([
       'Pod shop/app',
       '  namespace labels: istio-injection=enabled (from the command line)',
+      "  served revision: default (from values.revision; Istio's webhooks for it: rev.namespace, rev.object, namespace, object, auto); the sidecar is rendered for revision default (CA_ADDR istiod.istio-system.svc:15012)",
       '  rules, in order:',
-      '   1. webhookSelectors            passed       enableNamespacesByDefault: true',
+      '   1. webhookSelectors            passed       enableNamespacesByDefault: true; pod label sidecar.istio.io/inject=false (decided below)',
       '   2. hostNetwork                 passed       hostNetwork is not set',
       '   3. ignoredNamespace            passed       namespace shop is not a system namespace',
       '   4. excludedNamespace           passed       not excluded',

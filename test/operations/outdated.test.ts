@@ -266,9 +266,11 @@ describe('flags', () => {
   it('parses and checks them', () => {
     expect(parseCommandLine(['outdated'])).toEqual({
       command: 'outdated',
-      args: { allNamespaces: false, output: 'text', restart: false, dryRun: true, maxRestarts: 5, failOnOutdated: false, config: {} },
+      args: { allNamespaces: false, output: 'text', restart: false, dryRun: true, maxRestarts: 5, failOnOutdated: false, diff: false, config: {} },
     });
     expect(parseCommandLine(['outdated', '--fail-on-outdated'])).toMatchObject({ args: { failOnOutdated: true } });
+    expect(parseCommandLine(['outdated', '--diff'])).toMatchObject({ args: { diff: true } });
+    expect(() => parseCommandLine(['outdated', '--diff=yes'])).toThrow(/Option '--diff' does not take an argument/);
     expect(parseCommandLine(['outdated', '-A', '--restart', '--dry-run'])).toMatchObject({ args: { allNamespaces: true, restart: true, dryRun: true } });
     expect(parseCommandLine(['outdated', '-n', 'shop', '--restart', '--dry-run=false', '--max-restarts', '2'])).toMatchObject({
       args: { namespace: 'shop', restart: true, dryRun: false, maxRestarts: 2 },
