@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LoadConfigOptions } from '../config/load.js';
 import { PROFILE_NAMES } from '../config/profiles.js';
 import { CLUSTER_SIZE_SETTINGS, type ClusterSizeSetting, type ProfileName } from '../config/types.js';
-import { ISTIO_INPUT_FLAGS, type IstioInputs } from '../config/istioInputs.js';
+import { ISTIO_INPUT_FLAGS, ISTIO_TEMPLATES_CHOICES, type IstioInputs, type IstioTemplatesChoice } from '../config/istioInputs.js';
 import { labelValueProblem } from '../config/validate.js';
 
 export type CommandName = 'inject' | 'serve' | 'validate' | 'explain' | 'outdated';
@@ -41,6 +41,7 @@ export const CONFIG_OPTIONS = {
   valuesFile: { type: 'string' },
   meshConfigFile: { type: 'string' },
   operatorFileName: { type: 'string' },
+  'injector-templates': { type: 'string' },
   revision: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -66,6 +67,7 @@ export interface ConfigFlagValues {
   valuesFile?: string;
   meshConfigFile?: string;
   operatorFileName?: string;
+  'injector-templates'?: string;
   revision?: string;
 }
 
@@ -111,6 +113,13 @@ export function configOptions(flags: ConfigFlagValues, command: CommandName): Lo
     istio[key] = { file };
   }
   if (Object.keys(istio).length > 0) opts.istio = istio;
+  const templates = flags['injector-templates'];
+  if (templates !== undefined) {
+    if (!(ISTIO_TEMPLATES_CHOICES as readonly string[]).includes(templates)) {
+      throw new UsageError(`--injector-templates must be one of ${ISTIO_TEMPLATES_CHOICES.join(', ')}; got "${templates}"`, command);
+    }
+    opts.istioTemplates = templates as IstioTemplatesChoice;
+  }
   if (flags.revision !== undefined) {
     const problem = labelValueProblem(flags.revision);
     if (problem !== undefined) throw new UsageError(`--revision must be ${problem}; got ${JSON.stringify(flags.revision)}`, command);

@@ -46,7 +46,11 @@ the profile (docs/configuration.md#istio-configuration):
       --valuesFile FILE         istio-sidecar-injector's values: the ConfigMap or its values key (JSON)
       --meshConfigFile FILE     the istio ConfigMap (kubectl get cm istio -n istio-system -o yaml) or its mesh key
       --operatorFileName FILE   an IstioOperator (profile, hub, tag, revision, values, meshConfig, components.cni);
-                                its values replace --valuesFile, its meshConfig replaces --meshConfigFile`;
+                                its values replace --valuesFile, its meshConfig replaces --meshConfigFile
+      --injector-templates check|ignore
+                                check (default): refuse an injection configuration whose sidecar template is not
+                                the one mesh-webhook renders; ignore: do not compare (pods get mesh-webhook's
+                                sidecar; for a cluster whose Istio upgrades itself)`;
 
 const EXPLAIN_USAGE = `Usage: mesh-webhook explain -f FILE|- [flags]
 

@@ -100,7 +100,15 @@ export function hasIstioInputs(inputs: IstioInputs | undefined): inputs is Istio
 }
 
 /** Reads and combines the inputs. Throws a {@link ConfigError} naming the input and the key. */
-export function readIstioInstallation(inputs: IstioInputs, mode: IstioReadMode = 'webhook'): IstioInstallation {
+/**
+ * What is done with the templates of an injection configuration: `check` (the default) refuses a `sidecar` template
+ * other than the one mesh-webhook renders; `ignore` does not compare them (the operator accepts mesh-webhook's
+ * sidecar, e.g. in a cluster whose Istio upgrades itself) and says so in a note.
+ */
+export type IstioTemplatesChoice = 'check' | 'ignore';
+export const ISTIO_TEMPLATES_CHOICES: readonly IstioTemplatesChoice[] = ['check', 'ignore'];
+
+export function readIstioInstallation(inputs: IstioInputs, mode: IstioReadMode = 'webhook', templates: IstioTemplatesChoice = 'check'): IstioInstallation {
   const notes: string[] = [];
   const operator = inputs.operator && readOperator(textOf(inputs.operator, 'operator'), notes);
   const valuesText = inputs.values && configMapKey(textOf(inputs.values, 'values'), 'values');
@@ -120,7 +128,7 @@ export function readIstioInstallation(inputs: IstioInputs, mode: IstioReadMode =
   else if (operator) installation.meshOverlay = operator.meshConfig;
   if (operator?.givesMesh && meshText) notes.push(`${meshText.origin} is not read: the IstioOperator's meshConfig takes precedence, as in istioctl`);
   if (inputs.injector) {
-    const section = injectorConfig(configMapKey(textOf(inputs.injector, 'injector'), 'config'), mode, notes);
+    const section = injectorConfig(configMapKey(textOf(inputs.injector, 'injector'), 'config'), mode, templates, notes);
     if (section) installation.injector = section;
   }
   return installation;
@@ -232,7 +240,8 @@ function nativeSidecarsOf(values: JsonObject): boolean | 'auto' | undefined {
 /** inject.Config's keys; `template` is the legacy one Istio ignores. */
 const INJECT_CONFIG_KEYS = new Set(['policy', 'defaultTemplates', 'templates', 'aliases', 'neverInjectSelector', 'alwaysInjectSelector', 'injectedAnnotations', 'template']);
 
-function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]): InjectorSection | undefined {
+function injectorConfig(source: TextSource, mode: IstioReadMode, templates: IstioTemplatesChoice, notes: string[]): InjectorSection | undefined {
+  const ignoredNote = `${source.origin}: templates not compared (--injector-templates ignore): pods get the sidecar of Istio ${RENDERED_VERSION}, which mesh-webhook renders; mesh-webhook outdated --diff shows how it differs from istiod's`;
   let config: JsonObject | undefined;
   let problem = 'expected keys such as policy, templates, injectedAnnotations';
   try {
@@ -245,14 +254,16 @@ function injectorConfig(source: TextSource, mode: IstioReadMode, notes: string[]
   if (config === undefined) {
     // istioctl kube-inject takes a file that is not an injection config as the sidecar template itself.
     if (mode === 'kube-inject') {
-      checkSidecarTemplate(source.text, `${source.origin} (taken as the sidecar template, as istioctl does)`);
+      if (templates === 'check') checkSidecarTemplate(source.text, `${source.origin} (taken as the sidecar template, as istioctl does)`);
+      else notes.push(ignoredNote);
       return undefined;
     }
     throw new ConfigError('', `${source.origin}: not an injection configuration (${problem}); ${WHICH_CONFIGMAP.config}`);
   }
   const unknown = Object.keys(config).filter((k) => !INJECT_CONFIG_KEYS.has(k));
   if (unknown.length > 0) notes.push(`${source.origin}: keys Istio's injector does not read either, ignored: ${unknown.join(', ')}`);
-  checkTemplates(config, source.origin, notes);
+  if (templates === 'check') checkTemplates(config, source.origin, notes);
+  else if (config.templates !== undefined || config.defaultTemplates !== undefined || config.aliases !== undefined) notes.push(ignoredNote);
   if (mode === 'kube-inject') return undefined;
   const at = (key: string) => `${source.origin}: ${key}`;
   const policy = config.policy ?? 'enabled';

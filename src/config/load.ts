@@ -8,7 +8,15 @@ import { fileReadProblem } from '../util/fileError.js';
 import { unreadIstioKeys } from './istioKeys.js';
 import { isTextField, valueAt } from './stringFields.js';
 import { istioResourceOverlay, type IstioResourceOverlay } from './kymaIstio.js';
-import { hasIstioInputs, readIstioInstallation, type IstioInputs, type IstioInstallation, type IstioReadMode, type TextSource } from './istioInputs.js';
+import {
+  hasIstioInputs,
+  readIstioInstallation,
+  type IstioInputs,
+  type IstioInstallation,
+  type IstioReadMode,
+  type IstioTemplatesChoice,
+  type TextSource,
+} from './istioInputs.js';
 import { CLUSTER_SIZE_SETTINGS, ConfigError, type ClusterSize, type ClusterSizeSetting, type InjectorConfig, type ProfileName } from './types.js';
 import { CONFIG_FILE_KEYS, CONFIG_KEYS, isConfigKey, show, validateConfig } from './validate.js';
 
@@ -38,6 +46,8 @@ export interface LoadConfigOptions {
   istio?: IstioInputs;
   /** How `istio` is read: as istiod's injector (default) or as `istioctl kube-inject` (mesh-webhook inject). */
   istioReadMode?: IstioReadMode;
+  /** `--injector-templates`: compare the injection configuration's templates with ours (default) or not. */
+  istioTemplates?: IstioTemplatesChoice;
   /** `--revision`: the revision whose webhook selectors the injector answers for (overrides `servedRevision`). */
   servedRevision?: string;
 }
@@ -72,7 +82,7 @@ export function loadConfigWithNotes(opts: LoadConfigOptions = {}): LoadedConfig 
     values: (opts.valuesFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'values') })),
     mesh: (opts.meshFiles ?? []).map((name) => ({ name, doc: readYaml(name, 'mesh') })),
   };
-  const installation = hasIstioInputs(opts.istio) ? readIstioInstallation(opts.istio, opts.istioReadMode) : undefined;
+  const installation = hasIstioInputs(opts.istio) ? readIstioInstallation(opts.istio, opts.istioReadMode, opts.istioTemplates) : undefined;
   const base = (size?: ClusterSize) => withInstallation(profileConfig(profile, size), installation, opts.istioReadMode);
   const installNotes = installation?.notes ?? [];
   if (module === undefined) {

@@ -4,7 +4,7 @@
  * files of an installation in Istio's formats (test/fixtures/istio-config), and what is refused, in one line.
  * (Istio's golden cases run with these flags in test/conformance/istioFormats.test.ts.)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,19 @@ describe("an installation's ConfigMaps as kubectl prints them", () => {
     const r = cli(['inject', flag, missing, '-f', kubeInject('hello.yaml')]);
     expect(r).toMatchObject({ status: 1, stdout: '' });
     expect(r.stderr).toBe(`error: ${flag} file ${missing} does not exist: pass the path of ${expects} to ${flag}\n`);
+  });
+
+  it('--injector-templates ignore takes a configuration with another release\'s template; another value is a usage error', () => {
+    const config = join(dir, 'template-1.30.yaml');
+    writeFileSync(config, readFileSync(istioConfig('injection-template-1.30.2.yaml')));
+    const args = ['inject', '--injectConfigFile', config, '-f', kubeInject('hello.yaml')];
+    expect(cli(args)).toMatchObject({ status: 1, stdout: '' });
+    const ignored = cli([...args, '--injector-templates', 'ignore']);
+    expect(ignored.status, ignored.stderr).toBe(0);
+    expect(proxyOf(docs(ignored.stdout)[0]!)).toBeDefined();
+    const wrong = cli([...args, '--injector-templates', 'skip']);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('error: --injector-templates must be one of check, ignore; got "skip"');
   });
 
   it('an empty file name is a usage error', () => {

@@ -108,6 +108,15 @@ describe('templates', () => {
     );
   });
 
+  it('--injector-templates ignore: not compared, said in a note (a cluster whose Istio upgrades itself)', () => {
+    const config = configWith({ templates: { sidecar: template130 }, defaultTemplates: ['sidecar'] });
+    const { config: loaded, notes } = loadConfigWithNotes({ istio: { injector: { file: config } }, istioTemplates: 'ignore' });
+    expect(loaded.policy).toBe('enabled');
+    expect(notes).toEqual([
+      `--injectConfigFile ${config}: templates not compared (--injector-templates ignore): pods get the sidecar of Istio 1.32-dev (istio/istio 86c9f01fd735), which mesh-webhook renders; mesh-webhook outdated --diff shows how it differs from istiod's`,
+    ]);
+  });
+
   it('refuses a custom template', () => {
     const custom = stockConfig.templates.sidecar.replace('- name: istio-proxy', '- name: my-proxy');
     expect(loadError({ istio: { injector: { file: configWith({ templates: { sidecar: custom } }) } } })).toContain('is not a stock Istio template (a custom template)');
