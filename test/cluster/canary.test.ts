@@ -8,29 +8,14 @@
  * the service's namespace cache has the new labels, a pod there is sent to mesh-webhook and skipped (the transition
  * window of docs/migration.md); moving it back goes to istiod at once.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, spawnServe, type ServeProcess } from '../helpers/build.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import { FakeApiServer, type KubeObject, type Plural } from '../k8s/fakeApiServer.js';
+import type { KubeObject } from '../k8s/fakeApiServer.js';
 import type { WebhookCall } from '../k8s/mutatingAdmission.js';
-import { renderComposition, type Obj } from '../manifests/render.js';
 import { istiodInjector } from '../migration/istioWebhooks.js';
-
-const NS = 'mesh-webhook';
-const PLURALS: Record<string, Plural> = {
-  Namespace: 'namespaces',
-  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
-  ValidatingWebhookConfiguration: 'validatingwebhookconfigurations',
-};
-
-const serviceArgs = (objs: Obj[]) =>
-  (objs.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } }).spec.template.spec.containers.find(
-    (c) => c.name === 'mesh-webhook',
-  )!.args;
-const configText = (objs: Obj[]) => (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mesh-webhook-config') as unknown as { data: Record<string, string> }).data['config.yaml']!;
+import { applyRendered, configText, serveInstalled, serviceArgs, useInstalled } from './installed.js';
 
 /** istiod's opt-in configuration as a stored object: its chart's selectors, a Service without endpoints, Ignore. */
 function istiodConfiguration(): KubeObject {
@@ -49,63 +34,34 @@ function istiodConfiguration(): KubeObject {
   } as unknown as KubeObject;
 }
 
-let api: FakeApiServer;
-let dir: string;
-let replica: ServeProcess | undefined;
-let rendered: Obj[];
-
-beforeAll(async () => {
-  ensureBuilt();
-  rendered = renderComposition(['base'], ['components/canary']);
-  api = await FakeApiServer.start();
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mesh-webhook-canary-'));
-}, 120_000);
-
-afterAll(async () => {
-  if (replica && replica.proc.exitCode === null && replica.proc.signalCode === null) replica.proc.kill('SIGKILL');
-  await api?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const installed = useInstalled(['components/canary'], 'canary');
 
 describe('components/canary installed beside istiod', () => {
   it('one injector per pod; a namespace moves to the canary with one label change, and back', async () => {
-    for (const obj of rendered) {
-      const plural = PLURALS[obj.kind];
-      if (plural) api.apply(plural, obj as unknown as KubeObject);
-    }
-    api.apply('mutatingwebhookconfigurations', istiodConfiguration());
-    const namespace = (name: string, labels: Record<string, string>) => api.apply('namespaces', { metadata: { name, labels } });
+    applyRendered(installed.api, installed.rendered);
+    installed.api.apply('mutatingwebhookconfigurations', istiodConfiguration());
+    const namespace = (name: string, labels: Record<string, string>) => installed.api.apply('namespaces', { metadata: { name, labels } });
     namespace('legacy', { 'istio-injection': 'enabled' });
     namespace('moved', { 'istio.io/rev': 'mesh-webhook' });
     namespace('both', { 'istio-injection': 'enabled', 'istio.io/rev': 'mesh-webhook' });
     namespace('plain', { team: 'payments' });
-    api.admitPods();
+    installed.api.admitPods();
 
-    const configFile = path.join(dir, 'config.yaml');
-    await writeFile(configFile, configText(rendered));
-    const args = serviceArgs(rendered);
+    const configFile = path.join(installed.dir, 'config.yaml');
+    await writeFile(configFile, configText(installed.rendered));
+    const args = serviceArgs(installed.rendered);
     expect(args.slice(-2)).toEqual(['--revision', 'mesh-webhook']);
-    const kubeconfig = await api.writeKubeconfig(dir, NS);
-    replica = spawnServe(['--kubeconfig', kubeconfig, '--config', configFile, '--revision', 'mesh-webhook', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0'], dir);
-    let port = 0;
-    await waitFor(`the replica to listen (stderr: ${replica.stderr})`, () => {
-      const line = replica!.logs.find((l) => l.msg === 'mesh-webhook listening');
-      port = typeof line?.port === 'number' ? line.port : 0;
-      return port > 0;
-    });
-    api.setEndpoint(NS, 'mesh-webhook', port);
-    const policies = () => ((api.get('mutatingwebhookconfigurations', 'mesh-webhook')?.webhooks as { failurePolicy?: string }[]) ?? []).map((w) => w.failurePolicy);
-    await waitFor('the switch of the canary webhooks to the annotated Fail', () => policies().every((p) => p === 'Fail'), 30_000);
+    installed.replica = await serveInstalled(installed.api, installed.dir, ['--config', configFile, '--revision', 'mesh-webhook']);
 
     let count = 0;
     /** Creates a pod; the webhook calls it caused and whether it has istio-proxy. */
     const create = async (ns: string, labels: Record<string, string> = {}): Promise<{ calls: string[]; sidecar: boolean }> => {
-      const before = api.webhookCalls.length;
+      const before = installed.api.webhookCalls.length;
       const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `web-${++count}`, labels: { app: 'web', ...labels } }, spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] } };
-      const res = await fetch(`${api.url}/api/v1/namespaces/${ns}/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
+      const res = await fetch(`${installed.api.url}/api/v1/namespaces/${ns}/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
       expect(res.status).toBe(201);
       const body = (await res.json()) as { spec: { containers: { name: string }[]; initContainers?: { name: string }[] } };
-      const calls = api.webhookCalls.slice(before).map((c: WebhookCall) => `${c.webhook} ${c.outcome}`);
+      const calls = installed.api.webhookCalls.slice(before).map((c: WebhookCall) => `${c.webhook} ${c.outcome}`);
       return { calls, sidecar: [...(body.spec.initContainers ?? []), ...body.spec.containers].some((c) => c.name === 'istio-proxy') };
     };
     const ISTIOD_NAMESPACE = 'namespace.sidecar-injector.istio.io ignored-failure';

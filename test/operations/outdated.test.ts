@@ -397,3 +397,17 @@ describe('a classic sidecar under a configuration that now injects native sideca
     ]);
   });
 });
+
+describe('outdated --revision NAME', () => {
+  // A served revision only selects pods; the sidecar is rendered for values.revision all the same, so outdated
+  // compares every injected pod as without it (during a canary, the pods istiod injected are compared with what
+  // mesh-webhook would inject). The namespaces' labels are not read.
+  it('compares every injected pod, as without --revision', async () => {
+    const plain = await report('-A');
+    const canary = await report('-A', '--revision', 'mesh-webhook');
+    expect(plain.outdated).toBeGreaterThan(0);
+    expect(canary).toEqual(plain);
+    const notes = canary.workloads.flatMap((w) => w.pods.flatMap((p) => p.notes));
+    expect(notes.filter((n) => n.includes('would not inject'))).toEqual([]);
+  });
+});
