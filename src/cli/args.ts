@@ -263,6 +263,14 @@ function parseInject(argv: string[]): Invocation {
   if (values.help) return { command: 'help', topic: 'inject' };
   const filenames = manifestFilenames(values.filename, 'inject');
   const config = configOptions(values, 'inject');
+  // --revision names the revision a serving canary answers for, by its webhooks' namespace and pod selectors; offline
+  // injection has no webhook in front of it and would skip every pod.
+  if (config.servedRevision !== undefined) {
+    throw new UsageError(
+      `--revision selects the pods a serving canary answers for (serve, explain, validate); inject has no webhook selectors. To render for an istiod revision, as istioctl kube-inject --revision does, give that revision's configuration (--valuesFile of istio-sidecar-injector-${config.servedRevision}, or --set values.revision=${config.servedRevision})`,
+      'inject',
+    );
+  }
   // Istio's files are read as istioctl kube-inject reads them (src/config/istioInputs.ts).
   if (config.istio !== undefined) config.istioReadMode = 'kube-inject';
   return {

@@ -208,7 +208,7 @@ export function traceInjection(input: DecisionInput, config: InjectorConfig, wit
           if (pinned) {
             return {
               inject: false,
-              reason: `namespace labels unknown: revision ${revision} (servedRevision) is injected only where Istio's webhooks for it select the pod, which depends on the labels of namespace ${namespace}`,
+              reason: `namespace labels unknown: revision ${revision} (servedRevision) is injected only where Istio's webhooks for it select the pod, which depends on the labels of namespace ${namespace || '(none)'}`,
             };
           }
           return { pass: onByDefault ? 'enableNamespacesByDefault: true' : "namespace labels unknown: Istio's decision" };

@@ -74,9 +74,8 @@ describe('servedRevision', () => {
 });
 
 describe('--revision NAME', () => {
-  it('is a config flag of every command', () => {
+  it('is a config flag of every command but inject', () => {
     for (const argv of [
-      ['inject', '-f', 'x.yaml', '--revision', 'mesh-webhook'],
       ['validate', '-f', 'x.yaml', '--revision', 'mesh-webhook'],
       ['explain', '-f', 'x.yaml', '--revision', 'mesh-webhook'],
       ['outdated', '--revision', 'mesh-webhook'],
@@ -88,11 +87,17 @@ describe('--revision NAME', () => {
   });
 
   it.each([
-    [['inject', '-f', 'x', '--revision', ''], '--revision must be a revision name (not empty); got ""'],
+    [['validate', '-f', 'x', '--revision', ''], '--revision must be a revision name (not empty); got ""'],
     [['serve', '--revision', 'Mesh Webhook'], '--revision must be a revision name, as a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; got "Mesh Webhook"'],
     [['explain', '-f', 'x', '--revision', 'istio.io/rev=mesh-webhook'], 'got "istio.io/rev=mesh-webhook"'],
   ])('%j is a usage error naming the flag', (argv, message) => {
     expect(usageError(argv)).toContain(message);
+  });
+
+  it('inject refuses it: offline injection has no webhook selectors, it would skip every pod', () => {
+    expect(usageError(['inject', '-f', 'x.yaml', '--revision', 'canary'])).toContain(
+      'inject has no webhook selectors. To render for an istiod revision, as istioctl kube-inject --revision does, give that revision\'s configuration (--valuesFile of istio-sidecar-injector-canary, or --set values.revision=canary)',
+    );
   });
 
   it('--revision without a value is a usage error', () => {
