@@ -267,7 +267,8 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
       timeoutMs: 40_000,
     });
 
-  it('a ConfigMap that does not exist', async () => {
+  // Each of these reads its own objects: they run together; the permission test runs alone (it changes the double's RBAC).
+  it.concurrent('a ConfigMap that does not exist', async () => {
     expect(await serve(['--injector-configmap', 'istio-system/istio-sidecar-injector-canary'])).toMatchObject({
       status: 1,
       stdout: expect.not.stringContaining('listening'),
@@ -276,7 +277,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     });
   });
 
-  it('a ConfigMap without its key', async () => {
+  it.concurrent('a ConfigMap without its key', async () => {
     api.apply('configmaps', { metadata: { name: 'half', namespace: 'istio-system' }, data: { config: injectorData.config! } });
     expect(await serve(['--injector-configmap', 'half'])).toMatchObject({
       status: 1,
@@ -284,7 +285,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     });
   });
 
-  it('a configuration the loader refuses names the ConfigMap and its key', async () => {
+  it.concurrent('a configuration the loader refuses names the ConfigMap and its key', async () => {
     api.apply('configmaps', { metadata: { name: 'sometimes', namespace: 'istio-system' }, data: { config: injectorData.config!.replace('policy: enabled', 'policy: sometimes'), values: injectorData.values! } });
     expect(await serve(['--injector-configmap', 'sometimes'])).toMatchObject({
       status: 1,
@@ -294,7 +295,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     });
   });
 
-  it('a Kyma Istio resource the loader refuses names the resource', async () => {
+  it.concurrent('a Kyma Istio resource the loader refuses names the resource', async () => {
     api.apply('istios', {
       apiVersion: 'operator.kyma-project.io/v1alpha2',
       kind: 'Istio',
@@ -308,7 +309,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     );
   });
 
-  it('the resource with a config file whose profile is not kyma-module: the profile is what to change', async () => {
+  it.concurrent('the resource with a config file whose profile is not kyma-module: the profile is what to change', async () => {
     api.apply('istios', { apiVersion: 'operator.kyma-project.io/v1alpha2', kind: 'Istio', metadata: { name: 'default', namespace: 'kyma-system' }, spec: {} });
     const configFile = path.join(fixture.tmp, 'kyma-config.yaml');
     await writeFile(configFile, 'profile: kyma\n');
@@ -329,7 +330,8 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     }
   });
 
-  it('an API server it cannot reach: retried for 10 s, then the last reason', async () => {
+  // These last ones do not touch the double: they run together (the first mostly waits out its 10 s).
+  it.concurrent('an API server it cannot reach: retried for 10 s, then the last reason', async () => {
     const gone = await FakeApiServer.start();
     const unreachable = await gone.writeKubeconfig(path.join(fixture.tmp, 'certs'));
     await gone.close();
@@ -340,7 +342,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     );
   });
 
-  it('no cluster to read from', async () => {
+  it.concurrent('no cluster to read from', async () => {
     expect(await serve(['--mesh-configmap', 'istio'], [])).toMatchObject({
       status: 1,
       stderr: 'error: --mesh-configmap reads the configuration from the cluster, and there is none: run in a pod with a service account, or pass --kubeconfig FILE\n',
@@ -355,7 +357,7 @@ describe('start-up: one line, exit code 1, before anything is served', () => {
     [['--injector-configmap', 'x', '--operatorFileName', 'iop.yaml'], "--injector-configmap and --operatorFileName both give the injector's values: use one (the ConfigMap in the cluster is watched)"],
     [['--profile', 'kyma-module', '--istio-cr-resource', 'default', '--istio-cr', 'cr.yaml'], '--istio-cr-resource and --istio-cr both give the Kyma Istio custom resource: use one (the resource in the cluster is watched)'],
     [['--istio-cr-resource', 'default'], "--istio-cr-resource applies only to --profile kyma-module (the Kyma Istio module's resource); the profile is kyma (the default)"],
-  ])('usage error (exit 2): %j', async (flags, message) => {
+  ])('usage error (exit 2): %j', { concurrent: true }, async (flags, message) => {
     const run = await serve(flags);
     expect(run.status).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe(`error: ${message}`);
