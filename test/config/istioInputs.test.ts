@@ -66,6 +66,20 @@ describe('the istio-sidecar-injector ConfigMap', () => {
     expect(fromList).toEqual(fromKeys);
   });
 
+  it('finds them in a whole installation manifest (istioctl manifest generate: many kinds, one document each)', () => {
+    const manifest = file(
+      [
+        stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istiod', namespace: 'istio-system' } }),
+        readFileSync(fixture('istio.yaml'), 'utf8'),
+        stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace: 'istio-system' }, spec: { template: { spec: { containers: [{ name: 'discovery', image: 'pilot' }] } } } }),
+        readFileSync(fixture('istio-sidecar-injector.yaml'), 'utf8'),
+      ].join('---\n'),
+    );
+    const fromManifest = loadConfig({ profile: 'istio', istio: { injector: { file: manifest }, values: { file: manifest }, mesh: { file: manifest } } });
+    const fromKeys = loadConfig({ profile: 'istio', istio: { injector: { file: fixture('inject-config.yaml') }, values: { file: fixture('values.json') }, mesh: { file: fixture('mesh.yaml') } } });
+    expect(fromManifest).toEqual(fromKeys);
+  });
+
   it('a ConfigMap without the key is refused, naming what it found and what to give', () => {
     expect(loadError({ istio: { values: { file: fixture('istio.yaml') } } })).toBe(
       `config: --valuesFile ${fixture('istio.yaml')}: no ConfigMap in it has the key values (found istio); give istiod's injector ConfigMap: kubectl get configmap istio-sidecar-injector -n istio-system -o yaml`,
