@@ -99,7 +99,6 @@ export function hasIstioInputs(inputs: IstioInputs | undefined): inputs is Istio
   return inputs !== undefined && Object.values(inputs).some((s) => s !== undefined);
 }
 
-/** Reads and combines the inputs. Throws a {@link ConfigError} naming the input and the key. */
 /**
  * What is done with the templates of an injection configuration: `check` (the default) refuses a `sidecar` template
  * other than the one mesh-webhook renders; `ignore` does not compare them (the operator accepts mesh-webhook's
@@ -108,6 +107,7 @@ export function hasIstioInputs(inputs: IstioInputs | undefined): inputs is Istio
 export type IstioTemplatesChoice = 'check' | 'ignore';
 export const ISTIO_TEMPLATES_CHOICES: readonly IstioTemplatesChoice[] = ['check', 'ignore'];
 
+/** Reads and combines the inputs. Throws a {@link ConfigError} naming the input and the key. */
 export function readIstioInstallation(inputs: IstioInputs, mode: IstioReadMode = 'webhook', templates: IstioTemplatesChoice = 'check'): IstioInstallation {
   const notes: string[] = [];
   const operator = inputs.operator && readOperator(textOf(inputs.operator, 'operator'), notes);
