@@ -1,7 +1,10 @@
 // The floor server: the fastest a webhook on this stack can be. Fastify over HTTPS with the service's TLS settings
 // and certificate, parses the AdmissionReview (JSON.parse of the body) and answers `allowed: true` with the uid;
 // no logging, no injection, no patch. Started by bench/run.mjs:
-//   node bench/floor.mjs --port N --host 127.0.0.1 --cert FILE --key FILE
+//   node bench/floor.mjs --port N --host 127.0.0.1 --cert FILE --key FILE [--answers FILE]
+// With --answers (the payload floor): FILE maps a body's name to the service's own answer for it, its uid written as
+// "__UID__"; a request with ?body=NAME is parsed the same way and answered with those bytes, the request's uid
+// spliced in. It sends what the service sends and does nothing else, so service/payload-floor is the service's work.
 // Prints `listening <port>` on stdout once it accepts connections; stops on SIGINT/SIGTERM.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     // Analysis only (not the floor of the report): answer with a constant base64 `patch` of this many bytes, to see
     // what sending an answer the size of the service's costs.
     'patch-bytes': { type: 'string' },
+    answers: { type: 'string' },
   },
 });
 
@@ -35,8 +39,14 @@ app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, b
 });
 const patchBytes = Number(values['patch-bytes'] ?? 0);
 const patch = patchBytes > 0 ? Buffer.alloc(Math.floor((patchBytes * 3) / 4), 'x').toString('base64') : undefined;
-const answer = async (request) => {
+/** Body name → the service's answer split around its uid. */
+const answers = values.answers
+  ? new Map(Object.entries(JSON.parse(readFileSync(values.answers, 'utf8'))).map(([name, text]) => [name, text.split('"__UID__"')]))
+  : undefined;
+const answer = async (request, reply) => {
   const review = request.body;
+  const parts = answers?.get(request.query.body);
+  if (parts) return reply.type('application/json').send(`${parts[0]}${JSON.stringify(review.request.uid)}${parts[1]}`);
   const response = { uid: review.request.uid, allowed: true };
   if (patch) Object.assign(response, { patchType: 'JSONPatch', patch });
   return { apiVersion: review.apiVersion, kind: 'AdmissionReview', response };
