@@ -4,14 +4,19 @@
 // libuv's pool), read from /proc.
 //   ./node_modules/.bin/node bench/attribute.mjs [--body medium] [--connections 10] [--duration 4] [--rounds 3]
 // Variants:
-//   floor      bench/floor.mjs: Fastify over HTTPS, JSON.parse, `allowed: true`
+//   floor      bench/floor.mjs: Fastify over HTTPS, JSON.parse, `allowed: true` (the echo floor)
+//   payload    bench/floor.mjs --answers: the same, answering the service's own answer for the body (recorded from a
+//              service at the start, the uid spliced in): what parsing and sending cost, nothing else
 //   pipeline   bench/floor-plus.mjs: the floor whose handler runs the service's pipeline (body checks, injection,
 //              patch, answer JSON), nothing else of the service's edge
 //   bare       mesh-webhook serve --log-level silent --no-overload-guard: the service's edge without its log lines and
 //              load shedding (metrics stay on)
 //   service    mesh-webhook serve as in production (log lines to a file, overload guard)
+// Read against the payload floor: pipeline − payload is the service's per-request work (body checks, decision,
+// rendering, patch, answer encoding), bare − pipeline its edge (hooks, routing, metrics), service − bare its log line
+// and load shedding.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,8 +38,10 @@ const { ensureDevCertificates } = await import(pathToFileURL(path.join(ROOT, 'di
 const certs = await ensureDevCertificates(path.join(work, 'certs'), []);
 const tlsArgs = ['--cert', certs.certPath, '--key', certs.keyPath];
 const serve = (extra) => (port) => [path.join(ROOT, 'dist/cli/main.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', '0', ...tlsArgs, ...extra];
+const answersFile = path.join(work, 'answers.json');
 const VARIANTS = {
   floor: (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs],
+  payload: (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs, '--answers', answersFile],
   pipeline: (port) => [path.join(ROOT, 'bench/floor-plus.mjs'), '--port', String(port), ...tlsArgs],
   bare: serve(['--log-level', 'silent', '--no-overload-guard']),
   service: serve([]),
@@ -66,8 +73,34 @@ const healthy = (port) =>
     req.on('timeout', () => req.destroy());
     req.end();
   });
-function load(port, durationS) {
-  const spec = { url: `https://127.0.0.1:${port}/inject?timeout=10s`, bodyFile: path.join(ROOT, 'bench/fixtures', `${values.body}.json`), connections: Number(values.connections), durationS, settleS: 0.5, timeoutS: 10 };
+/** The service's answer to the body, its uid written "__UID__", for the payload floor. */
+async function recordAnswer() {
+  const port = 19000 + Math.floor(Math.random() * 1000);
+  const child = spawn(NODE, VARIANTS.service(port), { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 100 && !(await healthy(port)); i++) await new Promise((r) => setTimeout(r, 100));
+    const text = readFileSync(path.join(ROOT, 'bench/fixtures', `${values.body}.json`));
+    const uid = JSON.stringify(JSON.parse(text).request.uid);
+    const answer = await new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, method: 'POST', path: '/inject?timeout=10s', ca: certs.ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      req.on('error', reject);
+      req.end(text);
+    });
+    if (!answer.includes(uid)) throw new Error(`the service's answer does not carry the uid: ${answer.slice(0, 200)}`);
+    writeFileSync(answersFile, JSON.stringify({ [values.body]: answer.replace(uid, '"__UID__"') }));
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+await recordAnswer();
+
+function load(port, durationS, name) {
+  const which = name === 'payload' ? `&body=${encodeURIComponent(values.body)}` : '';
+  const spec = { url: `https://127.0.0.1:${port}/inject?timeout=10s${which}`, bodyFile: path.join(ROOT, 'bench/fixtures', `${values.body}.json`), connections: Number(values.connections), durationS, settleS: 0.5, timeoutS: 10 };
   return JSON.parse(execFileSync(NODE, [path.join(ROOT, 'bench/load.mjs'), JSON.stringify(spec)], { cwd: ROOT, timeout: (durationS + 30) * 1000 }).toString());
 }
 
@@ -83,9 +116,9 @@ for (let round = 0; round < Number(values.rounds); round++) {
     const child = spawn(NODE, args(port), { cwd: ROOT, stdio: ['ignore', openSync(path.join(work, `${name}.log`), 'w'), 'inherit'] });
     try {
       for (let i = 0; i < 100 && !(await healthy(port)); i++) await new Promise((r) => setTimeout(r, 100));
-      load(port, 1.5); // warm-up
+      load(port, 1.5, name); // warm-up
       const before = threadCpu(child.pid);
-      const r = load(port, Number(values.duration));
+      const r = load(port, Number(values.duration), name);
       const after = threadCpu(child.pid);
       const perReq = (k) => ((after[k] ?? 0) - (before[k] ?? 0)) * 1e6 / r.responses;
       const byThread = Object.fromEntries(Object.keys(after).map((k) => [k, perReq(k)]).filter(([, v]) => v > 0.5));
@@ -100,12 +133,15 @@ for (let round = 0; round < Number(values.rounds); round++) {
 rmSync(work, { recursive: true, force: true });
 
 const floor = median(samples.floor.map((s) => s.total));
+const payload = median(samples.payload.map((s) => s.total));
 console.log(`\n${values.body} body, c=${values.connections}, ${values.duration} s runs, ${values.rounds} rounds (medians):\n`);
-console.log('| variant | req/s | CPU µs/request | main thread | V8 workers (GC, compiler) | × floor |');
-console.log('|---|--:|--:|--:|--:|--:|');
+console.log('| variant | req/s | CPU µs/request | main thread | V8 workers (GC, compiler) | × echo floor | × payload floor | added by this layer, µs |');
+console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
+let previous;
 for (const [name, list] of Object.entries(samples)) {
   const total = median(list.map((s) => s.total));
   const main = median(list.map((s) => Object.entries(s.byThread).filter(([k]) => !k.startsWith('V8') && !k.startsWith('libuv')).reduce((a, [, v]) => a + v, 0)));
   const v8 = median(list.map((s) => Object.entries(s.byThread).filter(([k]) => k.startsWith('V8')).reduce((a, [, v]) => a + v, 0)));
-  console.log(`| ${name} | ${median(list.map((s) => s.rps)).toFixed(0)} | ${total.toFixed(0)} | ${main.toFixed(0)} | ${v8.toFixed(0)} | ${(total / floor).toFixed(2)} |`);
+  console.log(`| ${name} | ${median(list.map((s) => s.rps)).toFixed(0)} | ${total.toFixed(0)} | ${main.toFixed(0)} | ${v8.toFixed(0)} | ${(total / floor).toFixed(2)} | ${(total / payload).toFixed(2)} | ${previous === undefined ? '' : (total - previous).toFixed(0)} |`);
+  previous = total;
 }
