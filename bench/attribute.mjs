@@ -31,6 +31,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    // Also the payload floor with the service's TLS and server options (bench/floor.mjs --service-tls).
+    'floor-tls': { type: 'boolean', default: false },
   },
 });
 const work = mkdtempSync(path.join(os.tmpdir(), 'mesh-webhook-attribute-'));
@@ -42,6 +44,13 @@ const answersFile = path.join(work, 'answers.json');
 const VARIANTS = {
   floor: (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs],
   payload: (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs, '--answers', answersFile],
+  ...(values['floor-tls']
+    ? {
+        'floor-tls': (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs, '--answers', answersFile, '--service-tls'],
+        'floor-tls-https': (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs, '--answers', answersFile, '--service-tls', '--service-tls-part', 'https'],
+        'floor-tls-fastify': (port) => [path.join(ROOT, 'bench/floor.mjs'), '--port', String(port), ...tlsArgs, '--answers', answersFile, '--service-tls', '--service-tls-part', 'fastify'],
+      }
+    : {}),
   pipeline: (port) => [path.join(ROOT, 'bench/floor-plus.mjs'), '--port', String(port), ...tlsArgs],
   bare: serve(['--log-level', 'silent', '--no-overload-guard']),
   service: serve([]),
@@ -99,7 +108,7 @@ async function recordAnswer() {
 await recordAnswer();
 
 function load(port, durationS, name) {
-  const which = name === 'payload' ? `&body=${encodeURIComponent(values.body)}` : '';
+  const which = name === 'payload' || name.startsWith('floor-tls') ? `&body=${encodeURIComponent(values.body)}` : '';
   const spec = { url: `https://127.0.0.1:${port}/inject?timeout=10s${which}`, bodyFile: path.join(ROOT, 'bench/fixtures', `${values.body}.json`), connections: Number(values.connections), durationS, settleS: 0.5, timeoutS: 10 };
   return JSON.parse(execFileSync(NODE, [path.join(ROOT, 'bench/load.mjs'), JSON.stringify(spec)], { cwd: ROOT, timeout: (durationS + 30) * 1000 }).toString());
 }

@@ -20,14 +20,27 @@ const { values } = parseArgs({
     // what sending an answer the size of the service's costs.
     'patch-bytes': { type: 'string' },
     answers: { type: 'string' },
+    // Analysis only: the service's TLS and server options (src/server/tls.ts and app.ts's timeouts) instead of
+    // Fastify's defaults, to tell what they cost.
+    'service-tls': { type: 'boolean', default: false },
+    // With --service-tls: only `https` (the TLS context and the https server's timeouts) or only `fastify` (Fastify's
+    // keepAliveTimeout, connectionTimeout and requestTimeout).
+    'service-tls-part': { type: 'string' },
   },
 });
 
-const app = Fastify({
-  https: { cert: readFileSync(values.cert), key: readFileSync(values.key), minVersion: 'TLSv1.2' },
-  logger: false,
-  bodyLimit: 6 * 1024 * 1024,
-});
+const tlsFiles = { cert: readFileSync(values.cert), key: readFileSync(values.key) };
+let serverOptions = { https: { ...tlsFiles, minVersion: 'TLSv1.2' } };
+if (values['service-tls']) {
+  const { httpsServerOptions, DEFAULT_SERVER_TIMEOUTS: t } = await import(new URL('../dist/server/tls.js', import.meta.url).href);
+  const part = values['service-tls-part'];
+  const fastifyTimeouts = { keepAliveTimeout: t.keepAliveMs, connectionTimeout: t.idleMs, requestTimeout: t.requestMs };
+  serverOptions = {
+    https: part === 'fastify' ? serverOptions.https : httpsServerOptions(tlsFiles),
+    ...(part === 'https' ? {} : fastifyTimeouts),
+  };
+}
+const app = Fastify({ ...serverOptions, logger: false, bodyLimit: 6 * 1024 * 1024 });
 app.removeAllContentTypeParsers();
 app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
   try {
