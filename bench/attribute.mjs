@@ -2,11 +2,13 @@
 // 127.0.0.1, bounded in time) against servers that add one layer at a time, alternating the variants (A B C D A B C D
 // ...) for several rounds; medians of the CPU per request, split by thread (main thread, V8's GC/compiler workers,
 // libuv's pool), read from /proc.
-//   ./node_modules/.bin/node bench/attribute.mjs [--body medium] [--connections 10] [--duration 4] [--rounds 3]
+//   ./node_modules/.bin/node bench/attribute.mjs [--body medium] [--connections 10] [--duration 4] [--rounds 3] [--floor-tls]
 // Variants:
 //   floor      bench/floor.mjs: Fastify over HTTPS, JSON.parse, `allowed: true` (the echo floor)
 //   payload    bench/floor.mjs --answers: the same, answering the service's own answer for the body (recorded from a
 //              service at the start, the uid spliced in): what parsing and sending cost, nothing else
+//   floor-tls  (with --floor-tls) the payload floor with the service's TLS and server options, and each half of them
+//              (floor-tls-https, floor-tls-fastify)
 //   pipeline   bench/floor-plus.mjs: the floor whose handler runs the service's pipeline (body checks, injection,
 //              patch, answer JSON), nothing else of the service's edge
 //   bare       mesh-webhook serve --log-level silent --no-overload-guard: the service's edge without its log lines and
