@@ -122,3 +122,36 @@ export function rewriteContainerProbes(c: Container, statusPort: number): Contai
   }
   return out;
 }
+
+/** `handler` with its original action back when it is the rewritten one (an httpGet to `url`). */
+function restoredHandler<T>(handler: T, url: string, original: unknown): T {
+  const h = handler as Handler & Record<string, unknown>;
+  if (typeof original !== 'object' || original === null || h?.httpGet?.path !== url) return handler;
+  const saved = original as Record<string, unknown>;
+  const action = (['httpGet', 'tcpSocket', 'grpc'] as const).find((a) => typeof saved[a] === 'object' && saved[a] !== null);
+  if (!action) return handler;
+  const { httpGet: _rewritten, ...rest } = h;
+  return { ...rest, [action]: saved[action] } as T;
+}
+
+/**
+ * The inverse of {@link rewriteContainerProbes}: the container's probes and lifecycle hooks with the actions the
+ * rewrite replaced given back, from `probers` (the parsed `ISTIO_KUBE_APP_PROBERS`, URL → original action).
+ */
+export function restoreContainerProbes(c: Container, probers: Readonly<Record<string, unknown>>): Container {
+  if (c.name === PROXY_CONTAINER) return c;
+  let out = c;
+  for (const [field, kind] of PROBES) {
+    const url = healthUrl(c.name, kind);
+    if (c[field] && Object.hasOwn(probers, url)) out = { ...out, [field]: restoredHandler(c[field], url, probers[url]) };
+  }
+  if (c.lifecycle) {
+    let lifecycle: Lifecycle = c.lifecycle;
+    for (const [hook, kind] of HOOKS) {
+      const url = lifecycleUrl(c.name, kind);
+      if (c.lifecycle[hook] && Object.hasOwn(probers, url)) lifecycle = { ...lifecycle, [hook]: restoredHandler(c.lifecycle[hook], url, probers[url]) };
+    }
+    if (lifecycle !== c.lifecycle) out = { ...out, lifecycle };
+  }
+  return out;
+}

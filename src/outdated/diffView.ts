@@ -17,7 +17,7 @@ import type { Injector } from '../inject/api.js';
 import { L } from '../inject/annotations.js';
 import { findProxy, PROXY_CONTAINER } from '../inject/containers.js';
 import { parseStatus } from '../inject/overrides.js';
-import { APP_PROBERS_ENV } from '../inject/probes.js';
+import { APP_PROBERS_ENV, restoreContainerProbes } from '../inject/probes.js';
 import type { Container, Pod } from '../k8s/types.js';
 import { asString, isPlainObject } from '../util/json.js';
 import { expectedPod, withoutInjection } from './compare.js';
@@ -27,19 +27,6 @@ import { INJECTOR_ANNOTATIONS, INJECTOR_LABELS, sidecarDifferences } from './sid
 
 /** The annotations ./compare.ts restores itself (the status, the Prometheus merge): not taken from the template. */
 const RESTORED = new Set(['sidecar.istio.io/status', 'prometheus.io/scrape', 'prometheus.io/path', 'prometheus.io/port']);
-
-const PROBES: Record<string, string> = { readyz: 'readinessProbe', livez: 'livenessProbe', startupz: 'startupProbe' };
-const HOOKS: Record<string, string> = { prestopz: 'preStop', poststartz: 'postStart' };
-const ACTIONS = ['httpGet', 'tcpSocket', 'grpc'] as const;
-
-/** The probe or hook with the original action back, when it is the rewritten one (an httpGet to `url`). */
-function restoredHandler(handler: unknown, url: string, original: Record<string, unknown>): unknown {
-  if (!isPlainObject(handler) || !isPlainObject(handler['httpGet']) || handler['httpGet']['path'] !== url) return handler;
-  const action = ACTIONS.find((a) => isPlainObject(original[a]));
-  if (!action) return handler;
-  const { httpGet: _rewritten, ...rest } = handler;
-  return { ...rest, [action]: original[action] };
-}
 
 /** The app containers' probes and lifecycle hooks as they were before the probe rewrite (from ISTIO_KUBE_APP_PROBERS). */
 function withProbesRestored(pod: Pod, proxy: Container | undefined): Pod {
@@ -51,24 +38,7 @@ function withProbesRestored(pod: Pod, proxy: Container | undefined): Pod {
     return pod;
   }
   if (!isPlainObject(probers)) return pod;
-  const restore = (c: Container): Container => {
-    if (!isPlainObject(c) || c.name === PROXY_CONTAINER) return c;
-    let out: Container = c;
-    for (const [url, original] of Object.entries(probers)) {
-      if (!isPlainObject(original)) continue;
-      const m = /^\/app-(health|lifecycle)\/(.+)\/([a-z]+)$/.exec(url);
-      if (!m || m[2] !== c.name) continue;
-      const [, kind, , what = ''] = m;
-      if (kind === 'health' && PROBES[what]) {
-        const field = PROBES[what];
-        out = { ...out, [field]: restoredHandler(out[field], url, original) };
-      } else if (kind === 'lifecycle' && HOOKS[what] && isPlainObject(out.lifecycle)) {
-        const hook = HOOKS[what];
-        out = { ...out, lifecycle: { ...out.lifecycle, [hook]: restoredHandler(out.lifecycle[hook], url, original) } };
-      }
-    }
-    return out;
-  };
+  const restore = (c: Container): Container => (isPlainObject(c) ? restoreContainerProbes(c, probers) : c);
   const spec = pod.spec ?? {};
   return { ...pod, spec: { ...spec, containers: spec.containers?.map(restore), initContainers: spec.initContainers?.map(restore) } };
 }
