@@ -47,6 +47,8 @@ export interface DecisionInput {
    * injection labels) is registered for the default revision. Absent: true (as the `kyma` profile).
    */
   enableNamespacesByDefault?: boolean;
+  /** {@link servedSelection} of this configuration, when the caller compiled it once (the injector does). */
+  served?: ServedSelection;
 }
 
 /** Istio's webhook names (their prefix before `sidecar-injector.istio.io`). */
@@ -175,7 +177,7 @@ interface Rule {
 export function traceInjection(input: DecisionInput, config: InjectorConfig, withSteps = true): DecisionTrace {
   const { pod, namespace } = input;
   const nsLabels = input.namespaceLabels ?? (Object.hasOwn(config.namespaceLabels, namespace) ? config.namespaceLabels[namespace] : undefined);
-  const served = servedSelection(config, input.revision ?? 'default', input.enableNamespacesByDefault);
+  const served = input.served ?? servedSelection(config, input.revision ?? 'default', input.enableNamespacesByDefault);
   const revision = served.revision;
   const pinned = served.source === 'servedRevision';
   const onByDefault = served.webhooks.includes('auto');

@@ -12,7 +12,7 @@ import type { InjectionOutcome, InjectionRequest, Injector, PodSubject, Rejectio
 import { CORE_DUMP_CONTAINER, findProxy, INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 import { describeResourceConflict, injectedResourceProblem, resourceConflicts } from './resourceAnnotations.js';
 import { A, L, describeAnnotationProblem, parseGoBool, quoteValue, validateInjectionAnnotations } from './annotations.js';
-import { traceInjection } from './decision.js';
+import { servedSelection, traceInjection, type ServedSelection } from './decision.js';
 import { deployMetaFromPod, podNamespace, type DeployMeta } from './deployMeta.js';
 import { sidecarImage } from './images.js';
 import {
@@ -56,6 +56,8 @@ interface Compiled {
   /** meshConfig.defaultConfig over Istio's DefaultProxyConfig. */
   proxyConfig: JsonObject;
   proxyConfigJson: string;
+  /** The revision this configuration serves and its webhooks (the decision's first rule), once per configuration. */
+  served: ServedSelection;
 }
 
 /** Values of `sidecar.istio.io/proxyImageType` that give the operator's images (absent, empty, the published types). */
@@ -101,7 +103,8 @@ function compile(config: InjectorConfig, cluster: ClusterView | undefined): Comp
   }
   const pcJson = proxyConfigJson(proxyConfig);
   const safety = compileSafety(config.safety, settings.hub, operatorTemplate(config, settings, proxyConfig, pcJson));
-  return { config, cluster, settings, safety, checkInjected: checksInjectedPod(safety), proxyConfig, proxyConfigJson: pcJson };
+  const served = servedSelection(config, settings.revision || 'default', settings.enableNamespacesByDefault);
+  return { config, cluster, settings, safety, checkInjected: checksInjectedPod(safety), proxyConfig, proxyConfigJson: pcJson, served };
 }
 
 /**
@@ -294,8 +297,7 @@ function injectPod(request: InjectionRequest, c: Compiled): InjectionOutcome {
       pod: original,
       namespace,
       namespaceLabels: c.cluster?.namespaceLabels(namespace),
-      revision: c.settings.revision || 'default',
-      enableNamespacesByDefault: c.settings.enableNamespacesByDefault,
+      served: c.served,
     },
     c.config,
     request.trace === true,
