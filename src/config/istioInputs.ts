@@ -266,9 +266,12 @@ function injectorConfig(source: TextSource, mode: IstioReadMode, templates: Isti
   else if (config.templates !== undefined || config.defaultTemplates !== undefined || config.aliases !== undefined) notes.push(ignoredNote);
   if (mode === 'kube-inject') return undefined;
   const at = (key: string) => `${source.origin}: ${key}`;
-  const policy = config.policy ?? 'enabled';
+  // istiod's injectRequired: any policy but enabled or disabled, a missing one included, never injects (it logs
+  // "Illegal value for autoInject"). Refused, so that no pod is silently left without a sidecar.
+  const policy = config.policy;
   if (policy !== 'enabled' && policy !== 'disabled') {
-    throw new ConfigError('policy', `${at('policy')} must be enabled or disabled; got ${show(policy)} (istiod would log an error and never inject)`);
+    const got = policy === undefined || policy === null ? 'it is missing' : `got ${show(policy)}`;
+    throw new ConfigError('policy', `${at('policy')} must be enabled or disabled; ${got} (istiod would log an error and never inject)`);
   }
   return {
     policy,

@@ -96,6 +96,7 @@ describe('the istio-sidecar-injector ConfigMap', () => {
 
   it.each([
     ['policy: sometimes', { policy: 'sometimes' }, 'policy must be enabled or disabled; got "sometimes" (istiod would log an error and never inject)'],
+    ['no policy (istiod never injects: its injectRequired takes a missing policy as an illegal one)', { policy: undefined }, 'policy must be enabled or disabled; it is missing (istiod would log an error and never inject)'],
     ['defaultTemplates other than sidecar', { defaultTemplates: ['sidecar', 'custom'] }, "mesh-webhook renders only Istio's sidecar template; set defaultTemplates: [sidecar]"],
     ['aliases', { aliases: { mine: ['sidecar'] } }, 'template aliases (mine) are not supported'],
     ['templates without sidecar', { templates: { gateway: stockConfig.templates.gateway } }, 'templates has no sidecar template (it has gateway): istiod would fail every injection'],
