@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(ROOT, 'dist', p)).href);
 const { loadConfig } = await dist('config/load.js');
-const { createRuntime } = await dist('server/app.js');
+const { createRuntime } = await dist('server/runtime.js');
 const review = await dist('admission/review.js');
 const validation = await dist('admission/validation.js').catch(() => undefined);
 
