@@ -13,7 +13,7 @@ import type { DecisionRule, DecisionTrace } from '../inject/decision.js';
 import type { Pod } from '../k8s/types.js';
 import { describeValue } from '../util/describeValue.js';
 import { isPlainObject } from '../util/json.js';
-import { MAX_JSON_DEPTH, valueDepth } from '../util/jsonDepth.js';
+import { inspectValue, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -105,11 +105,9 @@ export class AdmissionReviewError extends Error {
 }
 
 // JSON.parse turns `"__proto__"` keys into own properties, harmless by themselves but a prototype-pollution
-// vector for any later deep merge. Kubernetes objects never carry such keys, so a body with one is refused.
-// The scan only runs when the raw text could contain one (substring tests first: a `\u` escape could spell either).
-const mayHidePoisonedKey = (text: string): boolean =>
-  text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
-
+// vector for any later deep merge. Kubernetes objects never carry such keys, so a body with one is refused. The
+// depth walk flags any object with an own `__proto__` or `constructor` key (however the text spelled it, escapes
+// included: the keys are decoded); only then is the body searched for the path to name.
 function findPoisonedKey(value: unknown, path: string, depth: number): string | undefined {
   if (depth > 512 || typeof value !== 'object' || value === null) return undefined;
   if (Array.isArray(value)) {
@@ -146,10 +144,11 @@ export function parseJsonBody(body: string | Uint8Array): unknown {
   }
   // Refused before anything recursive (JSON.stringify, merges, the patch builder) sees it. JSON.parse itself is
   // iterative, so the check can run on the parsed value, which is cheaper than scanning the text.
-  if (valueDepth(value) > MAX_JSON_DEPTH) {
+  const shape = inspectValue(value, MAX_JSON_DEPTH);
+  if (shape.depth > MAX_JSON_DEPTH) {
     throw new AdmissionReviewError('body', `request body is nested deeper than ${MAX_JSON_DEPTH} levels; Kubernetes objects are not`, false);
   }
-  if (mayHidePoisonedKey(text)) {
+  if (shape.suspiciousKey) {
     const poisoned = findPoisonedKey(value, '$', 0);
     if (poisoned) throw new AdmissionReviewError('body', `request body contains a forbidden key at ${poisoned}`, false);
   }

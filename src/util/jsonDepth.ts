@@ -47,16 +47,35 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
  * objects is several times cheaper than scanning every character of the text.
  */
 export function valueDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
-  if (value === null || typeof value !== 'object') return 0;
+  return inspectValue(value, limit).depth;
+}
+
+/** What one walk of a parsed body tells: its depth (as {@link valueDepth}) and whether any object has a suspicious key. */
+export interface ValueShape {
+  depth: number;
+  /**
+   * Some object has an own `__proto__` or `constructor` key: the only keys a later merge could turn into prototype
+   * pollution. The caller looks closer (it is rare: Kubernetes objects have neither).
+   */
+  suspiciousKey: boolean;
+}
+
+/**
+ * {@link valueDepth} and the suspicious-key test in one walk of the parsed value, instead of a depth walk plus three
+ * scans of the text for `__proto__`, `constructor` and `\u` (a request's body checks, once per admission).
+ */
+export function inspectValue(value: unknown, limit = MAX_JSON_DEPTH): ValueShape {
+  if (value === null || typeof value !== 'object') return { depth: 0, suspiciousKey: false };
   const stack: object[] = [value];
   const depths: number[] = [1];
   let max = 0;
+  let suspiciousKey = false;
   while (stack.length > 0) {
     const v = stack.pop()!;
     const d = depths.pop()!;
     if (d > max) {
       max = d;
-      if (max > limit) return limit + 1;
+      if (max > limit) return { depth: limit + 1, suspiciousKey };
     }
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
@@ -67,6 +86,7 @@ export function valueDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
         }
       }
     } else {
+      if (Object.hasOwn(v, '__proto__') || Object.hasOwn(v, 'constructor')) suspiciousKey = true;
       for (const k in v) {
         const x: unknown = (v as Record<string, unknown>)[k];
         if (x !== null && typeof x === 'object') {
@@ -76,5 +96,5 @@ export function valueDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
       }
     }
   }
-  return max;
+  return { depth: max, suspiciousKey };
 }
