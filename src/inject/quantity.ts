@@ -51,6 +51,20 @@ function parse(text: string): ParsedQuantity | undefined {
  * either is not a quantity.
  */
 export function compareQuantities(a: string | number, b: string | number): number | undefined {
+  // Every injected container compares the same few configured quantities: remember the answers (bounded: a pod's own
+  // values are arbitrary text, so the memo is dropped whole when it fills).
+  const key = `${a}\u0000${b}`;
+  if (COMPARED.has(key)) return COMPARED.get(key);
+  const order = compareParsed(a, b);
+  if (COMPARED.size >= COMPARED_MAX) COMPARED.clear();
+  COMPARED.set(key, order);
+  return order;
+}
+
+const COMPARED = new Map<string, number | undefined>();
+const COMPARED_MAX = 512;
+
+function compareParsed(a: string | number, b: string | number): number | undefined {
   const x = parse(String(a).trim());
   const y = parse(String(b).trim());
   if (!x || !y) return undefined;
