@@ -2,7 +2,7 @@
 // 127.0.0.1, bounded in time) against servers that add one layer at a time, alternating the variants (A B C D A B C D
 // ...) for several rounds; medians of the CPU per request, split by thread (main thread, V8's GC/compiler workers,
 // libuv's pool), read from /proc.
-//   ./node_modules/.bin/node bench/attribute.mjs [--body medium] [--connections 10] [--duration 4] [--rounds 3] [--floor-tls]
+//   ./node_modules/.bin/node bench/attribute.mjs [--body medium] [--connections 10] [--duration 4] [--rounds 3] [--floor-tls] [--repeat] [--edge]
 // Variants:
 //   floor      bench/floor.mjs: Fastify over HTTPS, JSON.parse, `allowed: true` (the echo floor)
 //   payload    bench/floor.mjs --answers: the same, answering the service's own answer for the body (recorded from a
@@ -11,8 +11,10 @@
 //              (floor-tls-https, floor-tls-fastify)
 //   pipeline   bench/floor-plus.mjs: the floor whose handler runs the service's pipeline (body checks, injection,
 //              patch, answer JSON), nothing else of the service's edge
+//   pipeline×2 (with --repeat) the same, running the pipeline twice per request: the second run's cost, caches warm
 //   bare       mesh-webhook serve --log-level silent --no-overload-guard: the service's edge without its log lines and
 //              load shedding (metrics stay on)
+//   no-log, no-guard (with --edge) the service without its log lines, and without its load shedding
 //   service    mesh-webhook serve as in production (log lines to a file, overload guard)
 // Read against the payload floor: pipeline − payload is the service's per-request work (body checks, decision,
 // rendering, patch, answer encoding), bare − pipeline its edge (hooks, routing, metrics), service − bare its log line
@@ -35,6 +37,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     // Also the payload floor with the service's TLS and server options (bench/floor.mjs --service-tls).
     'floor-tls': { type: 'boolean', default: false },
+    // Also the pipeline run twice per request (bench/floor-plus.mjs --repeat 2): the marginal cost of a second run, with
+    // the caches the first one warmed, against the first run's cost inside a server.
+    repeat: { type: 'boolean', default: false },
+    // Also the service without its log lines (log level silent, guard on) and without load shedding (log lines on).
+    edge: { type: 'boolean', default: false },
   },
 });
 const work = mkdtempSync(path.join(os.tmpdir(), 'mesh-webhook-attribute-'));
@@ -54,7 +61,9 @@ const VARIANTS = {
       }
     : {}),
   pipeline: (port) => [path.join(ROOT, 'bench/floor-plus.mjs'), '--port', String(port), ...tlsArgs],
+  ...(values.repeat ? { 'pipeline×2': (port) => [path.join(ROOT, 'bench/floor-plus.mjs'), '--port', String(port), ...tlsArgs, '--repeat', '2'] } : {}),
   bare: serve(['--log-level', 'silent', '--no-overload-guard']),
+  ...(values.edge ? { 'no-log': serve(['--log-level', 'silent']), 'no-guard': serve(['--no-overload-guard']) } : {}),
   service: serve([]),
 };
 

@@ -3,7 +3,7 @@
 // of iterations, several batches; the best batch is reported (least disturbed by other processes on the machine).
 //   ./node_modules/.bin/node bench/stages.mjs [--only medium,huge] [--ms 300]
 // --pipeline BODY: instead, run the whole per-request pipeline of the service (fresh body buffer → parseJsonBody →
-// validateAdmissionReview → admit → JSON.stringify of the answer) for --ms milliseconds and print µs per request; run
+// validateAdmissionReview → admit → JSON.stringify of the answer; managedFields skipped as on /inject and /validate) for --ms milliseconds and print µs per request; run
 // it under `node --cpu-prof --cpu-prof-dir=DIR` and summarise with bench/profile.mjs for a low-noise profile.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +26,7 @@ if (values.pipeline) {
   const raw = readFileSync(path.join(ROOT, 'bench/fixtures', `${values.pipeline}.json`));
   const isValidate = values.pipeline === 'validate';
   const once = () => {
-    const r = review.validateAdmissionReview(review.parseJsonBody(Buffer.from(raw)));
+    const r = review.validateAdmissionReview(review.parseJsonBody(Buffer.from(raw), { skipManagedFields: true }));
     const out = isValidate ? validation.validateAdmission(runtime.validator, r).review : review.admit(runtime.injector, r).review;
     return review.admissionReviewJson ? review.admissionReviewJson(out) : JSON.stringify(out);
   };
@@ -67,12 +67,12 @@ const rows = [];
 for (const name of names) {
   const buf = readFileSync(path.join(ROOT, 'bench/fixtures', `${name}.json`));
   const isValidate = name === 'validate';
-  const parsed = review.parseJsonBody(buf);
+  const parsed = review.parseJsonBody(buf, { skipManagedFields: true });
   const r = {
     name,
     kb: buf.length / 1024,
     'JSON.parse': time(() => JSON.parse(buf.toString('utf8'))),
-    parseJsonBody: time(() => review.parseJsonBody(buf)),
+    parseJsonBody: time(() => review.parseJsonBody(buf, { skipManagedFields: true })),
   };
   if (isValidate) {
     if (!validation) continue;

@@ -14,6 +14,7 @@ import type { Pod } from '../k8s/types.js';
 import { describeValue } from '../util/describeValue.js';
 import { isPlainObject } from '../util/json.js';
 import { inspectValue, MAX_JSON_DEPTH } from '../util/jsonDepth.js';
+import { parseReviewSkippingManagedFields } from './managedFields.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -129,15 +130,24 @@ function findPoisonedKey(value: unknown, path: string, depth: number): string | 
   return undefined;
 }
 
+export interface ParseOptions {
+  /**
+   * Leave the managedFields of `request.object` and `request.oldObject` unparsed (undefined): no rule of /inject or
+   * /validate reads them, and they are often half of the body (src/admission/managedFields.ts). Not for /explain,
+   * whose dry run shows the whole pod.
+   */
+  skipManagedFields?: boolean;
+}
+
 /** Parse a request body as JSON. Empty bodies, bad JSON and prototype-poisoning keys are {@link AdmissionReviewError}s. */
-export function parseJsonBody(body: string | Uint8Array): unknown {
+export function parseJsonBody(body: string | Uint8Array, options: ParseOptions = {}): unknown {
   const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   if (text.trim().length === 0) {
     throw new AdmissionReviewError('body', 'request body is empty; expected an AdmissionReview JSON object', false);
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = options.skipManagedFields ? parseReviewSkippingManagedFields(text) : JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new AdmissionReviewError('body', `request body is not valid JSON: ${detail}`);

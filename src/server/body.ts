@@ -9,9 +9,9 @@
 import type { FastifyInstance } from 'fastify';
 import { answerableIdentity, scanReviewIdentity, type ReviewIdentity } from '../admission/identity.js';
 import { DEFAULT_ADMISSION_LIMITS, tokenLimit, type AdmissionLimits, type LimitProblem } from '../admission/limits.js';
-import { AdmissionReviewError, parseJsonBody } from '../admission/review.js';
+import { AdmissionReviewError, parseJsonBody, type ParseOptions } from '../admission/review.js';
 import { countJsonTokens, mayExceedTokens } from '../util/jsonTokens.js';
-import { endpointOf } from './routes.js';
+import { endpointOf, type AdmissionEndpoint } from './routes.js';
 
 /** A body not parsed because it has more JSON tokens than its endpoint's limit, with the identity read from its start. */
 export class UnparsedBody {
@@ -34,6 +34,13 @@ function unparsedBody(body: Buffer, max: number): UnparsedBody {
   return new UnparsedBody({ limit: 'jsonTokens', path: 'the request body', count: max + 1, exact: false, max }, answerableIdentity(found));
 }
 
+/** What each endpoint leaves unparsed: /inject and /validate never read managedFields; /explain shows the whole pod. */
+const SKIP_MANAGED_FIELDS: Readonly<Record<AdmissionEndpoint, ParseOptions>> = {
+  inject: { skipManagedFields: true },
+  validate: { skipManagedFields: true },
+  explain: {},
+};
+
 /** Install the parser on `app`; `limits` gives the count caps of the runtime in use (read per request). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function parseJsonBodies(app: FastifyInstance<any, any, any, any, any>, limits: () => AdmissionLimits | undefined): void {
@@ -46,7 +53,7 @@ export function parseJsonBodies(app: FastifyInstance<any, any, any, any, any>, l
       if (mayExceedTokens(bytes.length, max) && countJsonTokens(bytes, max + 1) > max) return done(null, unparsedBody(bytes, max));
     }
     try {
-      done(null, parseJsonBody(bytes));
+      done(null, parseJsonBody(bytes, SKIP_MANAGED_FIELDS[endpoint ?? 'explain']));
     } catch (err) {
       if (err instanceof AdmissionReviewError && err.deniable && endpoint !== undefined && endpoint !== 'explain') {
         done(null, new UndecodableBody(err.message));
