@@ -117,8 +117,9 @@ export async function* yamlDocuments(chunks: AsyncIterable<string> | Iterable<st
     const piece = window.slice(fed - windowStart, end - windowStart);
     fed = end;
     for (const token of parser.parse(piece, !last)) {
-      // The document is in the text from its start to here (and a little after it: the next `---` line).
-      if (compose && token.type === 'document' && !compose(window.slice(token.offset - windowStart, end - windowStart))) {
+      // The document is in the text from its start to where the Parser is: at the token after the document, which
+      // made it complete (the next `---`, or the end).
+      if (compose && token.type === 'document' && !compose(window.slice(token.offset - windowStart, parser.offset - windowStart))) {
         // Composed empty: the Composer still sees a document here (numbering, directives, markers stay right).
         const { value: _value, end: _end, ...empty } = token;
         skips.push(true);
