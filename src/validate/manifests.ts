@@ -20,19 +20,26 @@ export interface ManifestValidation {
 /** Validate every object of a manifest stream (or the objects read from several files) with `config`. */
 export function validateManifests(input: string | readonly ManifestObject[], config: InjectorConfig): ManifestValidation {
   const objects = typeof input === 'string' ? readObjects(input) : input;
-  const fromInput = namespaceLabelsIn(objects);
-  const effective = Object.keys(fromInput).length > 0 ? { ...config, namespaceLabels: { ...config.namespaceLabels, ...fromInput } } : config;
+  const validate = manifestValidator(config, namespaceLabelsIn(objects));
+  return { findings: objects.flatMap(validate), objects: objects.length };
+}
+
+/**
+ * The findings of one object of a stream, with the labels the stream's Namespace objects give their namespaces
+ * (`namespaceLabels`, from namespaceLabelsIn over the whole stream: a Namespace may come after the objects in it).
+ * An object whose shape the rules cannot read is a {@link ManifestError} naming it.
+ */
+export function manifestValidator(config: InjectorConfig, namespaceLabels: Record<string, Record<string, string>>): (object: ManifestObject) => Finding[] {
+  const effective = Object.keys(namespaceLabels).length > 0 ? { ...config, namespaceLabels: { ...config.namespaceLabels, ...namespaceLabels } } : config;
   const validator = createValidator(effective);
-  const findings: Finding[] = [];
-  for (const { object, document, where } of objects) {
+  return ({ object, document, where }) => {
     try {
-      findings.push(...validator.validate(object));
+      return validator.validate(object);
     } catch (err) {
       // A shape the rules cannot read (the API server's schema validation would have refused it): name the object.
       const meta = isPlainObject(object.metadata) ? object.metadata : {};
       const name = [meta.namespace, meta.name].filter((v) => typeof v === 'string' && v !== '').join('/');
       throw new ManifestError(document, `${where} (${String(object.kind)} "${name}"): cannot validate: ${(err as Error).message}`);
     }
-  }
-  return { findings, objects: objects.length };
+  };
 }

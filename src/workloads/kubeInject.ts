@@ -33,21 +33,39 @@ const OUTPUT_OPTIONS = { version: '1.1', lineWidth: 0 } as const;
  */
 export function injectManifests(yamlText: string, injector: Injector): KubeInjectResult {
   const warnings: string[] = [];
-  const parts: string[] = [];
-  const docs = parseAllDocuments(yamlText, { prettyErrors: true });
+  let output = '';
   let previousEnd = 0;
-  docs.forEach((doc, i) => {
-    const start = previousEnd;
+  parseAllDocuments(yamlText, { prettyErrors: true }).forEach((doc, i) => {
+    const text = yamlText.slice(previousEnd, doc.range[2]);
     previousEnd = doc.range[2];
-    const number = i + 1;
     const error = doc.errors[0];
-    if (error) throw new ManifestError(number, `document ${number}: invalid YAML: ${firstLine(error.message)}`);
-    const obj: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (obj === null || obj === undefined) return; // empty document (e.g. a leading or trailing `---`)
-    const changed = injectObject(obj, { injector, warnings, document: number, where: `document ${number}` });
-    parts.push(changed ? stringify(obj, OUTPUT_OPTIONS) : sourceText(yamlText.slice(start, doc.range[2]), doc));
+    output += injectDocument({ number: i + 1, doc, text, ...(error ? { error: firstLine(error.message) } : {}) }, injector, warnings);
   });
-  return { output: parts.map((p) => `${p}---\n`).join(''), warnings };
+  return { output, warnings };
+}
+
+/** One document of a manifest stream, as src/workloads/yamlStream.ts reads it. */
+export interface ManifestDocument {
+  /** 1-based, as `parseAllDocuments` numbers it. */
+  number: number;
+  doc: Document.Parsed;
+  /** The text from the end of the previous document to the end of this one. */
+  text: string;
+  /** Its first YAML error, one line. */
+  error?: string | undefined;
+}
+
+/**
+ * One document of a stream injected: its output followed by `---\n` (empty for an empty document); workloads left
+ * alone add a line to `warnings`. What {@link injectManifests} does for each document, for a stream read one
+ * document at a time (the CLI).
+ */
+export function injectDocument({ number, doc, text, error }: ManifestDocument, injector: Injector, warnings: string[]): string {
+  if (error !== undefined) throw new ManifestError(number, `document ${number}: invalid YAML: ${error}`);
+  const obj: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (obj === null || obj === undefined) return ''; // empty document (e.g. a leading or trailing `---`)
+  const changed = injectObject(obj, { injector, warnings, document: number, where: `document ${number}` });
+  return `${changed ? stringify(obj, OUTPUT_OPTIONS) : sourceText(text, doc)}---\n`;
 }
 
 interface Context {

@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { asString, isPlainObject } from '../util/json.js';
 import { describeValue } from '../util/describeValue.js';
 import { apiGroup, isList } from './kinds.js';
-import { ManifestError } from './kubeInject.js';
+import { ManifestError, type ManifestDocument } from './kubeInject.js';
 
 type Obj = Record<string, unknown>;
 
@@ -45,32 +45,39 @@ export function eachManifestFile<T>(files: readonly ManifestFile[], use: (file: 
 
 /** The Kubernetes objects of a manifest stream; bad YAML or a document that is no object names the document. */
 export function readObjects(yamlText: string): ManifestObject[] {
+  return parseAllDocuments(yamlText, { prettyErrors: true }).flatMap((doc, i) => {
+    const error = doc.errors[0];
+    return documentObjects({ number: i + 1, doc, ...(error ? { error: firstLine(error.message) } : {}) });
+  });
+}
+
+/**
+ * The objects of one document of a stream (none for an empty one; the items of a List): what {@link readObjects}
+ * reads from each document, for a stream read one document at a time (the CLI).
+ */
+export function documentObjects({ number, doc, error }: Pick<ManifestDocument, 'number' | 'doc' | 'error'>): ManifestObject[] {
   const out: ManifestObject[] = [];
-  const add = (value: unknown, document: number, where: string): void => {
+  const add = (value: unknown, where: string): void => {
     if (!isPlainObject(value)) {
-      throw new ManifestError(document, `${where}: expected a Kubernetes object (a map with apiVersion and kind); got ${describeValue(value)}`);
+      throw new ManifestError(number, `${where}: expected a Kubernetes object (a map with apiVersion and kind); got ${describeValue(value)}`);
     }
     const { apiVersion, kind } = value;
     if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') {
-      throw new ManifestError(document, `${where}: not a Kubernetes object: apiVersion and kind must be non-empty strings`);
+      throw new ManifestError(number, `${where}: not a Kubernetes object: apiVersion and kind must be non-empty strings`);
     }
     if (isList(apiVersion, kind)) {
       const { items } = value;
       if (items === undefined || items === null) return;
-      if (!Array.isArray(items)) throw new ManifestError(document, `${where} (List): items must be a list; got ${describeValue(items)}`);
-      items.forEach((item, i) => add(item, document, `${where}, items[${i}]`));
+      if (!Array.isArray(items)) throw new ManifestError(number, `${where} (List): items must be a list; got ${describeValue(items)}`);
+      items.forEach((item, i) => add(item, `${where}, items[${i}]`));
       return;
     }
-    out.push({ object: value, document, where });
+    out.push({ object: value, document: number, where });
   };
-  parseAllDocuments(yamlText, { prettyErrors: true }).forEach((doc, i) => {
-    const number = i + 1;
-    const error = doc.errors[0];
-    if (error) throw new ManifestError(number, `document ${number}: invalid YAML: ${firstLine(error.message)}`);
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) return; // empty document (a leading or trailing `---`)
-    add(value, number, `document ${number}`);
-  });
+  if (error !== undefined) throw new ManifestError(number, `document ${number}: invalid YAML: ${error}`);
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (value === null || value === undefined) return out; // empty document (a leading or trailing `---`)
+  add(value, `document ${number}`);
   return out;
 }
 

@@ -2,7 +2,7 @@
  * End-to-end tests of the built CLI (dist/cli/main.js run by the pinned Node 24), with real files on disk.
  * `npm test` builds first (pretest); when run directly, beforeAll rebuilds if dist is older than src or tsconfig.json.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -417,6 +417,22 @@ describe('-f given more than once (as kubectl: every file, in order)', () => {
     expect(r.stderr.split('\n')).toHaveLength(2);
     const missing = join(dir, 'absent.yaml');
     expect(cli(['inject', '-f', deploymentFile(), '-f', missing])).toMatchObject({ status: 1, stdout: '', stderr: `error: manifest file ${missing} does not exist\n` });
+  });
+
+  it('inject: an error late in the stream leaves -o FILE as it was and no temporary file behind', () => {
+    const tmp = mkdtempSync(join(dir, 'tmpdir-'));
+    const out = join(dir, 'kept.yaml');
+    writeFileSync(out, 'before\n');
+    const many = Array.from({ length: 50 }, (_, i) => DEPLOYMENT.replaceAll('hello', `app-${i}`)).join('---\n');
+    const r = runCli(['inject', '-f', file(`${many}---\nkind: Deployment\nspec: [\n`), '-o', out], { cwd: dir, env: { ...process.env, TMPDIR: tmp } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: document 51: invalid YAML: /);
+    expect(readFileSync(out, 'utf8')).toBe('before\n');
+    expect(readdirSync(tmp)).toEqual([]);
+    const ok = runCli(['inject', '-f', file(many), '-o', out], { cwd: dir, env: { ...process.env, TMPDIR: tmp } });
+    expect(ok.status).toBe(0);
+    expect(docs(readFileSync(out, 'utf8'))).toHaveLength(50);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('stdin can be read once: -f - twice is a usage error', () => {

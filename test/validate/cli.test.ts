@@ -200,6 +200,21 @@ describe('configuration flags', () => {
     expect(parseJsonFindings(workspace().run(['validate', '-f', workspace().file([optedOut, pod('a')]), '-o', 'json']).stdout)).toEqual([]);
   });
 
+  it('a Namespace after the objects in it still supplies their labels, from a file or from stdin (read twice: spooled)', () => {
+    const labelled = namespace(NS, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+    const expected = ['MW0301 Pod shop/a', 'MW0301 Namespace shop'];
+    const fromFile = workspace().run(['validate', '-f', workspace().file([pod('a'), labelled]), '-o', 'json']);
+    expect(parseJsonFindings(fromFile.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(expected);
+    const fromStdin = workspace().run(['validate', '-f', '-', '-o', 'json'], yamlStream([pod('a'), labelled]));
+    expect(parseJsonFindings(fromStdin.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(expected);
+  });
+
+  it('a Namespace whose kind is spelled with an escape is still seen', () => {
+    const text = `${yamlStream([pod('a')])}---\napiVersion: v1\nkind: "Namesp\\x61ce"\nmetadata:\n  name: ${NS}\n  labels: {pod-security.kubernetes.io/enforce: baseline}\n`;
+    const run = workspace().run(['validate', '-f', workspace().file(text), '-o', 'json']);
+    expect(parseJsonFindings(run.stdout).map((f) => `${f.code} ${f.object}`)).toEqual(['MW0301 Pod shop/a', 'MW0301 Namespace shop']);
+  });
+
   it('suppression annotations work offline too', () => {
     const d = reserved('api');
     d.metadata.annotations = { 'mesh-webhook.kyma-project.io/suppress': 'MW0101' };
