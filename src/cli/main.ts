@@ -6,6 +6,7 @@ import { parseCommandLine, UsageError, type Invocation } from './args.js';
 import { USAGE } from './usage.js';
 import { EXIT, InputError } from './errors.js';
 import { checkNamedFiles, namedFiles } from './inputFiles.js';
+import { relaunchWithSmallYoungGeneration, wantsSmallYoungGeneration } from './youngGeneration.js';
 
 /** Exit codes: see {@link EXIT}. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -19,6 +20,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     checkNamedFiles(namedFiles(invocation));
+    if (wantsSmallYoungGeneration(invocation)) {
+      const code = await relaunchWithSmallYoungGeneration();
+      if (code !== undefined) return code;
+    }
     switch (invocation.command) {
       case 'help':
         process.stdout.write(`${USAGE[invocation.topic ?? 'main']}\n`);
