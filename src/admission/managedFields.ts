@@ -9,6 +9,8 @@
  * any other outcome (a key of that name elsewhere, text that does not parse once spliced) parses the whole text again.
  */
 
+import { endOfString } from '../util/jsonDepth.js';
+
 const KEY = '"managedFields"';
 
 /** Put where a skipped list was; a value no body can carry (a NUL and a random tag, chosen per process). */
@@ -21,13 +23,8 @@ function endOfContainer(text: string, start: number): number {
   const n = text.length;
   for (let i = start; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
+    if (c === 0x22 /* " */) i = endOfString(text, i);
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
     else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
       if (depth === 0) return i + 1;

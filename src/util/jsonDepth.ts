@@ -10,6 +10,18 @@
 /** Deepest nesting of objects/arrays accepted in a request body or in a JSON annotation. */
 export const MAX_JSON_DEPTH = 128;
 
+/** The index of the quote that closes the JSON string whose opening quote is at `open` (`text.length` if none does). */
+export function endOfString(text: string, open: number): number {
+  const n = text.length;
+  let i = open + 1;
+  for (; i < n; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 0x5c /* \ */) i++;
+    else if (d === 0x22 /* " */) break;
+  }
+  return Math.min(i, n);
+}
+
 /**
  * The nesting depth of JSON `text` (0 for a scalar, 1 for `{}` or `[]`), or `limit + 1` as soon as it exceeds `limit`.
  * Brackets inside strings are ignored. Malformed text is scanned as it is (the JSON parser reports it).
@@ -21,12 +33,7 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // Skip the string: up to the next quote that is not escaped.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
+      i = endOfString(text, i);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       depth++;
       if (depth > max) {
