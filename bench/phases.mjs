@@ -34,7 +34,8 @@ const budgetMs = Number(values.ms);
 const runtime = createRuntime(loadConfig({}));
 
 const PHASES = [
-  ['body checks', ['inspectValue', 'findPoisonedKey', 'validateAdmissionReview', 'limitProblem']],
+  // valueDepth and mayHidePoisonedKey: the body checks before they were one walk (for runs against older builds).
+  ['body checks', ['inspectValue', 'findPoisonedKey', 'valueDepth', 'mayHidePoisonedKey', 'validateAdmissionReview', 'limitProblem']],
   ['decision', ['traceInjection', 'deployMetaFromPod']],
   ['rendering', ['runTemplate', 'postProcessPod', 'checkInjectedPod', 'checkAnnotations', 'podShapeProblem']],
   ['patch', ['buildPatch']],
