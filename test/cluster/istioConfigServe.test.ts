@@ -60,7 +60,8 @@ interface Replica {
   process: ServeProcess;
   client: WebhookClient;
   reloads(result: 'success' | 'failure'): Promise<number>;
-  logged(msg: string): Record<string, unknown>[];
+  /** Its lines `msg` once there are `count` of them (log lines are written in batches, up to 250 ms late). */
+  loggedAtLeast(msg: string, count: number): Promise<Record<string, unknown>[]>;
 }
 
 async function startServe(flags: string[]): Promise<Replica> {
@@ -87,7 +88,11 @@ async function startServe(flags: string[]): Promise<Replica> {
       const m = new RegExp(`^mesh_webhook_config_reloads_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
       return m ? Number(m[1]) : NaN;
     },
-    logged: (msg) => served.logs.filter((l) => l.msg === msg),
+    async loggedAtLeast(msg, count) {
+      const lines = () => served.logs.filter((l) => l.msg === msg);
+      await waitFor(`${count} log lines "${msg}"`, () => lines().length >= count);
+      return lines();
+    },
   };
 }
 
@@ -141,7 +146,7 @@ describe('serve --injector-configmap --mesh-configmap', () => {
     const proxy = await injectedProxy(r);
     expect(proxy.image).toBe(`${fixtureValues.global.hub}/proxyv2:1.30.9`);
     expect(proxy.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
-    expect(r.logged('configuration reloaded').at(-1)).toMatchObject({
+    expect((await r.loggedAtLeast('configuration reloaded', await r.reloads('success'))).at(-1)).toMatchObject({
       sources: ['ConfigMap istio-system/istio-sidecar-injector', 'ConfigMap istio-system/istio'],
       change: expect.stringMatching(/^ConfigMap istio-system\/istio-sidecar-injector changed \(resourceVersion \d+\)$/),
     });
@@ -169,7 +174,7 @@ describe('serve --injector-configmap --mesh-configmap', () => {
     expect(proxy.image).toBe(`${fixtureValues.global.hub}/proxyv2:1.30.9`);
     expect(proxy.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
 
-    const reasons = r.logged('configuration reload failed; keeping the last good configuration').map((l) => l.reason as string);
+    const reasons = (await r.loggedAtLeast('configuration reload failed; keeping the last good configuration', 3)).map((l) => l.reason as string);
     expect(reasons).toHaveLength(3);
     expect(reasons[0]).toMatch(/ConfigMap istio-system\/istio-sidecar-injector, key config/);
     expect(reasons[0]).toMatch(/sometimes/);
@@ -201,7 +206,7 @@ describe('serve --injector-configmap --mesh-configmap', () => {
     expect(proxy.image).toBe(`${fixtureValues.global.hub}/proxyv2:1.30.11`);
     expect(proxy.resources?.limits).toEqual({ cpu: '2', memory: '600Mi' }); // the file's latest
     // The label change (before the file change) reloaded nothing: only the file and the tag counted.
-    expect(r.logged('configuration reloaded')).toHaveLength(4);
+    expect(await r.loggedAtLeast('configuration reloaded', 4)).toHaveLength(4);
     expect(await r.reloads('failure')).toBe(3);
   });
 
@@ -216,14 +221,16 @@ describe('serve --injector-configmap --mesh-configmap', () => {
     }
     await waitFor('the change made during the outage', async () => (await r.reloads('success')) === 5, 60_000);
     expect((await injectedProxy(r)).image).toBe(`${fixtureValues.global.hub}/proxyv2:1.30.12`);
-    expect(r.process.logs.some((l) => l.level === 40 && String(l.msg).startsWith('configuration from the cluster: watching ConfigMap istio-system/istio-sidecar-injector failed'))).toBe(true);
+    await waitFor('the failed watch logged', () =>
+      r.process.logs.some((l) => l.level === 40 && String(l.msg).startsWith('configuration from the cluster: watching ConfigMap istio-system/istio-sidecar-injector failed')),
+    );
   }, 90_000);
 
   it('the mesh ConfigMap: a change of its mesh key is a reload', async () => {
     const mesh = MESH.data as Record<string, string>;
     api.apply('configmaps', { ...MESH, data: { ...mesh, mesh: mesh.mesh!.replace('enablePrometheusMerge: true', 'enablePrometheusMerge: false') } });
     await waitFor('the mesh reload', async () => (await r.reloads('success')) === 6);
-    expect(r.logged('configuration reloaded').at(-1)?.change).toMatch(/^ConfigMap istio-system\/istio changed/);
+    expect((await r.loggedAtLeast('configuration reloaded', 6)).at(-1)?.change).toMatch(/^ConfigMap istio-system\/istio changed/);
   });
 });
 
@@ -252,7 +259,7 @@ describe('serve --profile kyma-module --istio-cr-resource', () => {
       api.apply('istios', resource({ cpu: 'lots' }));
       await waitFor('the refused resource', async () => (await r.reloads('failure')) === 1);
       expect((await injectedProxy(r, 'meshed')).resources?.requests).toEqual({ cpu: '40m', memory: '256Mi' });
-      const reason = r.logged('configuration reload failed; keeping the last good configuration').at(-1)?.reason;
+      const reason = (await r.loggedAtLeast('configuration reload failed; keeping the last good configuration', 1)).at(-1)?.reason;
       expect(reason).toMatch(/spec\.components\.proxy\.k8s\.resources\.requests\.cpu/);
     } finally {
       await stop(r);
