@@ -1,12 +1,13 @@
 /**
  * The validating rules on a manifest stream, without a cluster (`mesh-webhook validate`): each object in its own
  * namespace, with the labels the stream's Namespace objects give their namespaces (over config `namespaceLabels`), as
- * they would be in the cluster once applied. The text and JSON output: src/validate/format.ts.
+ * they would be in the cluster once applied (src/cli/validate.ts reads the stream twice for them). The text and JSON
+ * output: src/validate/format.ts.
  */
 import type { InjectorConfig } from '../config/types.js';
 import { isPlainObject } from '../util/json.js';
 import { ManifestError } from '../workloads/kubeInject.js';
-import { namespaceLabelsIn, readObjects, type ManifestObject } from '../workloads/manifests.js';
+import type { ManifestObject } from '../workloads/manifests.js';
 import type { Finding } from './findings.js';
 import { createValidator } from './index.js';
 
@@ -15,13 +16,6 @@ export interface ManifestValidation {
   findings: Finding[];
   /** How many objects were checked (List items counted one by one). */
   objects: number;
-}
-
-/** Validate every object of a manifest stream (or the objects read from several files) with `config`. */
-export function validateManifests(input: string | readonly ManifestObject[], config: InjectorConfig): ManifestValidation {
-  const objects = typeof input === 'string' ? readObjects(input) : input;
-  const validate = manifestValidator(config, namespaceLabelsIn(objects));
-  return { findings: objects.flatMap(validate), objects: objects.length };
 }
 
 /**
