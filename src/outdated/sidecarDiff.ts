@@ -106,7 +106,7 @@ function flatten(value: unknown, path: string, key: string, out: Leaves): void {
   if (OMITTED_ZERO.has(key) && (value === false || value === 0)) return;
   if (Array.isArray(value)) {
     if (value.length === 0) return;
-    const keyOf = LIST_KEYS[key];
+    const keyOf = Object.hasOwn(LIST_KEYS, key) ? LIST_KEYS[key] : undefined;
     if (value.every(isPlainObject) && keyOf) {
       const seen = new Map<string, number>();
       value.forEach((item, i) => {

@@ -109,6 +109,12 @@ describe('sidecarDifferences', () => {
     ]);
   });
 
+  it('a list under a field whose name an Object has (toString) is compared by index, not keyed by a prototype method', () => {
+    const live = pod({ initContainers: [storedProxy({ toString: [{ a: 1 }, { a: 2 }] } as Partial<Container>)] }, { 'sidecar.istio.io/status': STATUS(['istio-proxy'], null) });
+    const ours = pod({ initContainers: [renderedProxy({ toString: [{ a: 1 }, { a: 3 }] } as Partial<Container>)] }, { 'sidecar.istio.io/status': STATUS(['istio-proxy'], null) });
+    expect(sidecarDifferences({ live, ours })).toEqual([{ field: 'initContainers[istio-proxy].toString[1].a', live: 2, ours: 3 }]);
+  });
+
   it('PROXY_CONFIG that is not a JSON object on one side is compared as text', () => {
     const proxy = (value: string) => storedProxy({ env: [{ name: 'PROXY_CONFIG', value }] });
     const live = pod({ initContainers: [proxy('not json')] }, nativeStatus);
