@@ -95,10 +95,6 @@ export function podPortsJson(pod: Pod): string {
 }
 
 /**
- * Istio's `sidecar` template for one pod, in its parts: the metadata, the resources, istio-init (or istio-validation),
- * istio-proxy (an init container when native), the core-dump container, the volumes.
- */
-/**
  * The proxy's `CA_ADDR`: `values.global.caAddress`, else the Service of the control plane's revision
  * (`istiod[-<values.revision>].<istioNamespace>.svc:15012`). Never the served revision (`servedRevision`), which
  * only selects pods.
@@ -107,6 +103,10 @@ export function caAddress(s: Pick<Settings, 'caAddress' | 'revision' | 'istioNam
   return s.caAddress || `istiod${s.revision ? `-${s.revision}` : ''}.${s.istioNamespace}.svc:15012`;
 }
 
+/**
+ * Istio's `sidecar` template for one pod, in its parts: the metadata, the resources, istio-init (or istio-validation),
+ * istio-proxy (an init container when native), the core-dump container, the volumes.
+ */
 export function renderSidecarTemplate(t: TemplateInput): TemplatePod {
   const x = templateContext(t);
   const resources = sidecarResources(x);
